@@ -1,0 +1,35 @@
+"""IR-SE50 ArcFace face-recognition backbone (TreB1eN `Backbone(112, 50, 'ir_se')`)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .irse import irse50_body, irse_input_layer
+
+
+class IRSE50ArcFace(nn.Module):
+    """Maps aligned 112x112 face crops in [-1, 1] to L2-normalised 512-d identity embeddings."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # Same attribute order as the original, so state-dict key order matches `model_ir_se50.pth`.
+        self.input_layer = irse_input_layer()
+        self.output_layer = nn.Sequential(
+            nn.BatchNorm2d(512),
+            nn.Dropout(0.4),
+            nn.Flatten(),
+            nn.Linear(512 * 7 * 7, 512),
+            nn.BatchNorm1d(512),
+        )
+        self.body = irse50_body()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: [B, 3, 112, 112] in [-1, 1] -> unit-norm embeddings [B, 512]."""
+        if x.dim() != 4 or x.shape[1] != 3 or x.shape[-2:] != (112, 112):
+            raise ValueError(f"IRSE50ArcFace expects images [B, 3, 112, 112], got {tuple(x.shape)}.")
+        x = self.output_layer(self.body(self.input_layer(x)))
+        return x / x.norm(2, dim=1, keepdim=True)
+
+
+__all__ = ["IRSE50ArcFace"]

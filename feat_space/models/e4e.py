@@ -1,0 +1,108 @@
+"""The e4e encoder (omertov/encoder4editing `Encoder4Editing(50, 'ir_se')`): image -> W+ codes.
+
+Inference only, with every style active (the final progressive stage). Attribute names match the
+`encoder.*` keys of `e4e_ffhq_encode.pt`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .irse import irse50_body, irse_input_layer
+from .stylegan2 import EqualLinear
+
+STYLE_DIM = 512
+COARSE_END = 3  # styles [0, 3) read the 16x16 features
+MIDDLE_END = 7  # styles [3, 7) read the 32x32 pyramid level, the rest the 64x64 one
+
+# Body units whose outputs feed the feature pyramid (64x64x128, 32x32x256, 16x16x512 for 256x256 input).
+_C1_UNIT, _C2_UNIT, _C3_UNIT = 6, 20, 23
+
+
+class GradualStyleBlock(nn.Module):
+    """Strided 3x3 convs from a `spatial` x `spatial` map down to 1x1, then an equalized linear layer."""
+
+    def __init__(self, in_channels: int, out_channels: int, spatial: int) -> None:
+        super().__init__()
+        self.out_channels = out_channels
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, 3, stride=2, padding=1), nn.LeakyReLU()]
+        for _ in range(int(math.log2(spatial)) - 1):
+            layers += [nn.Conv2d(out_channels, out_channels, 3, stride=2, padding=1), nn.LeakyReLU()]
+        self.convs = nn.Sequential(*layers)
+        self.linear = EqualLinear(out_channels, out_channels, lr_mul=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.convs(x).view(-1, self.out_channels)
+        return self.linear(x)
+
+
+def upsample_add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Bilinearly resize `x` to `y`'s resolution and add `y` (one feature-pyramid merge)."""
+    return F.interpolate(x, size=y.shape[-2:], mode="bilinear", align_corners=True) + y
+
+
+class Encoder4Editing(nn.Module):
+    """IR-SE50 feature pyramid + one style block per W+ entry; the first code is the base, the rest add deltas.
+
+    `forward` returns W+ = codes + `latent_avg`; `encode_codes` returns the codes alone.
+    """
+
+    def __init__(self, n_styles: int = 18) -> None:
+        super().__init__()
+        self.n_styles = n_styles
+        self.input_layer = irse_input_layer()
+        self.body = irse50_body()
+        self.styles = nn.ModuleList(
+            GradualStyleBlock(512, 512, 16 if i < COARSE_END else 32 if i < MIDDLE_END else 64) for i in range(n_styles)
+        )
+        self.latlayer1 = nn.Conv2d(256, 512, kernel_size=1, stride=1, padding=0)
+        self.latlayer2 = nn.Conv2d(128, 512, kernel_size=1, stride=1, padding=0)
+        # Not in the encoder's state dict: the checkpoint keeps it at top level, the loader sets it.
+        self.register_buffer("latent_avg", torch.zeros(STYLE_DIM), persistent=False)
+
+    def set_latent_avg(self, latent_avg: torch.Tensor) -> None:
+        """Set the mean W added to the codes: [512] (same for every style) or [n_styles, 512]."""
+        if tuple(latent_avg.shape) not in ((STYLE_DIM,), (self.n_styles, STYLE_DIM)):
+            raise ValueError(
+                f"latent_avg must be [{STYLE_DIM}] or [{self.n_styles}, {STYLE_DIM}], got {tuple(latent_avg.shape)}."
+            )
+        # Follow the weights' device (the buffer itself may still be a placeholder on 'meta').
+        device = self.input_layer[0].weight.device
+        self.latent_avg = latent_avg.detach().to(device=device, dtype=torch.float32).clone()
+
+    def encode_codes(self, x: torch.Tensor) -> torch.Tensor:
+        """x: [B, 3, H, W] in [-1, 1] (256x256 for e4e_ffhq_encode.pt) -> codes [B, n_styles, 512]."""
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"Encoder4Editing expects images [B, 3, H, W], got {tuple(x.shape)}.")
+        x = self.input_layer(x)
+        c1 = c2 = c3 = x
+        for index, unit in enumerate(self.body):
+            x = unit(x)
+            if index == _C1_UNIT:
+                c1 = x
+            elif index == _C2_UNIT:
+                c2 = x
+            elif index == _C3_UNIT:
+                c3 = x
+
+        w0 = self.styles[0](c3)
+        w = w0.unsqueeze(1).repeat(1, self.n_styles, 1)
+        features = p2 = c3
+        for i in range(1, self.n_styles):
+            if i == COARSE_END:
+                features = p2 = upsample_add(c3, self.latlayer1(c2))
+            elif i == MIDDLE_END:
+                features = upsample_add(p2, self.latlayer2(c1))
+            w[:, i] += self.styles[i](features)
+        return w
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: [B, 3, H, W] in [-1, 1] -> W+ [B, n_styles, 512], including `latent_avg`."""
+        return self.encode_codes(x) + self.latent_avg
+
+
+__all__ = ["Encoder4Editing", "GradualStyleBlock", "upsample_add"]
