@@ -225,3 +225,16 @@ def test_load_arcface_missing_file(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="not found") as info:
         load_arcface(path)
     assert str(path) in str(info.value)
+
+
+def test_module_layouts_equal_the_official_checkpoints():
+    """Key names, order and shapes of e4e_ffhq_encode.pt's encoder and of model_ir_se50.pth."""
+    from weights import manifest
+
+    from feat_space.models import Encoder4Editing, IRSE50ArcFace
+
+    for name, factory in [("e4e_encoder", lambda: Encoder4Editing(18)), ("model_ir_se50", IRSE50ArcFace)]:
+        with torch.device("meta"):
+            module = factory()
+        expected = [(e["key"], torch.Size(e["shape"])) for e in manifest(name)["tensors"]]
+        assert [(k, v.shape) for k, v in module.state_dict().items()] == expected, name

@@ -141,3 +141,23 @@ def test_gradients_through_synthesis(batch):
     assert torch.isclose(analytic, numeric, rtol=1e-5), (analytic.item(), numeric.item())
     synthesis_params = [p for name, p in G.named_parameters() if not name.startswith("style.")]
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in synthesis_params)
+
+
+@pytest.mark.parametrize("manifest_name", ["stylegan2-ffhq-config-f", "stylegan2_256_cm2"])
+def test_module_layout_equals_the_official_checkpoint(manifest_name):
+    """Key names, order and shapes of the official files, e.g. config-f's g_ema (1024², multiplier 2)."""
+    from weights import manifest
+
+    from feat_space.models.loading import _generator_config
+
+    entries = manifest(manifest_name)["tensors"]
+    shapes = {e["key"]: torch.Size(e["shape"]) for e in entries}
+    config = _generator_config(shapes_as_tensors(shapes), manifest_name)
+    assert config == {k: v for k, v in manifest(manifest_name)["config"].items()}
+    with torch.device("meta"):
+        G = Generator(**config)
+    assert [(k, v.shape) for k, v in G.state_dict().items()] == [(e["key"], torch.Size(e["shape"])) for e in entries]
+
+
+def shapes_as_tensors(shapes: dict[str, torch.Size]) -> dict[str, torch.Tensor]:
+    return {k: torch.empty(s, device="meta") for k, s in shapes.items()}
