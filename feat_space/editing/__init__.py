@@ -1,0 +1,1 @@
+"""FEAT editing: latent mapper + attention mask + feature blending, composed into edits."""

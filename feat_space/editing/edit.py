@@ -1,0 +1,181 @@
+"""One FEAT edit: a latent mapper (what changes) + an attention network (where), and how they apply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from torch import nn
+
+from ..models.stylegan2 import Generator, SynthesisState
+from .attention import AttentionNetwork
+from .blending import BlendLayer, blended_synthesis, resize_mask
+from .mapper import LatentMapper
+
+
+class EditConfig(BaseModel):
+    """Everything needed to rebuild an edit's modules; stored as config.json beside its weights."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prompt: str = Field(min_length=1)
+    generator_size: int  # the generator it was trained for
+    n_latent: int
+    style_dim: int = 512
+    mapped_layers: tuple[int, int]  # W+ entries [start, end) the mapper changes
+    blend_layer: int | Literal["rgb"]
+    attention_layers: tuple[int, ...] = Field(min_length=1)
+    attention_in_channels: tuple[int, ...]  # the generator's channels at those layers
+    attention_channels: int = Field(default=8, ge=1)
+    mask_resolution: int = Field(default=64, ge=4)
+    mapper_depth: int = Field(default=4, ge=1)
+    strength: float = 1.0  # default α
+
+    @field_validator("mapped_layers")
+    @classmethod
+    def _ordered(cls, v: tuple[int, int]) -> tuple[int, int]:
+        if not 0 <= v[0] < v[1]:
+            raise ValueError("mapped_layers must be [start, end) with 0 <= start < end")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EditConfig:
+        if self.mapped_layers[1] > self.n_latent:
+            raise ValueError(f"mapped_layers end {self.mapped_layers[1]} exceeds n_latent {self.n_latent}")
+        num_layers = self.n_latent - 1
+        layers = [*self.attention_layers] + ([] if self.blend_layer == "rgb" else [self.blend_layer])
+        if any(not 0 <= k < num_layers for k in layers):
+            raise ValueError(f"attention and blend layers must lie in [0, {num_layers})")
+        if len(self.attention_in_channels) != len(self.attention_layers):
+            raise ValueError("attention_in_channels needs one entry per attention layer")
+        return self
+
+    @classmethod
+    def for_generator(
+        cls,
+        G: Generator,
+        prompt: str,
+        mapped_layers: tuple[int, int],
+        blend_layer: BlendLayer,
+        attention_layers: tuple[int, ...],
+        **options,
+    ) -> EditConfig:
+        """A config whose shapes match `G` (its size, n_latent and channel counts)."""
+        return cls(
+            prompt=prompt,
+            generator_size=G.size,
+            n_latent=G.n_latent,
+            style_dim=G.style_dim,
+            mapped_layers=tuple(mapped_layers),
+            blend_layer=blend_layer,
+            attention_layers=tuple(attention_layers),
+            attention_in_channels=tuple(G.channels[G.resolution(k)] for k in attention_layers),
+            **options,
+        )
+
+
+@dataclass
+class EditOutput:
+    image: torch.Tensor  # [B, 3, H, W], about [-1, 1]
+    mask: torch.Tensor  # [B, 1, r, r] in [0, 1], after thresholding
+    wplus_edit: torch.Tensor
+
+
+def threshold_mask(mask: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Zero the mask below `threshold` and rescale the rest to [0, 1], keeping soft edges."""
+    if threshold <= 0:
+        return mask
+    if threshold >= 1:
+        return torch.zeros_like(mask)
+    return ((mask - threshold) / (1 - threshold)).clamp(0, 1)
+
+
+class FeatEdit(nn.Module):
+    """Mapper + attention network of one text prompt, for one generator layout."""
+
+    def __init__(self, config: EditConfig):
+        super().__init__()
+        self.config = config
+        start, end = config.mapped_layers
+        self.mapper = LatentMapper(config.n_latent, start, end, config.style_dim, config.mapper_depth)
+        self.attention = AttentionNetwork(
+            list(config.attention_in_channels), config.attention_channels, config.mask_resolution
+        )
+
+    def check_generator(self, G: Generator) -> None:
+        c = self.config
+        expected = tuple(G.channels[G.resolution(k)] for k in c.attention_layers)
+        if (G.size, G.n_latent, G.style_dim) != (c.generator_size, c.n_latent, c.style_dim) or (
+            expected != c.attention_in_channels
+        ):
+            raise ValueError(
+                f"This edit was made for a {c.generator_size}² generator with {c.n_latent} W+ entries; "
+                f"the loaded generator is {G.size}² with {G.n_latent}."
+            )
+
+    def edit_latent(self, wplus: torch.Tensor, strength: float | None = None) -> torch.Tensor:
+        alpha = self.config.strength if strength is None else strength
+        return wplus + alpha * self.mapper(wplus)
+
+    def mask(self, features: dict[int, torch.Tensor]) -> torch.Tensor:
+        return self.attention([features[k] for k in self.config.attention_layers])
+
+    def forward(
+        self,
+        G: Generator,
+        wplus: torch.Tensor,
+        strength: float | None = None,
+        threshold: float = 0.0,
+        features: dict[int, torch.Tensor] | None = None,
+        original: SynthesisState | torch.Tensor | None = None,
+    ) -> EditOutput:
+        """Edit the images of `wplus`. `features` / `original` may pass the original latent's
+        attention features and blend-layer state (or image for "rgb") when already known."""
+        if features is None:
+            features = G.features(wplus, list(self.config.attention_layers))
+        mask = threshold_mask(self.mask(features), threshold)
+        wplus_edit = self.edit_latent(wplus, strength)
+        image = blended_synthesis(G, wplus, wplus_edit, mask, self.config.blend_layer, original)
+        return EditOutput(image=image, mask=mask, wplus_edit=wplus_edit)
+
+
+def combine_masks(masks: list[torch.Tensor], size: int) -> torch.Tensor:
+    """Union of soft masks: 1 − Π(1 − m)."""
+    keep = torch.ones_like(resize_mask(masks[0], size))
+    for m in masks:
+        keep = keep * (1 - resize_mask(m, size))
+    return 1 - keep
+
+
+def earliest_layer(layers: list[BlendLayer]) -> BlendLayer:
+    numeric = [k for k in layers if k != "rgb"]
+    return min(numeric) if numeric else "rgb"
+
+
+def apply_edits(
+    G: Generator,
+    wplus: torch.Tensor,
+    edits: list[tuple[FeatEdit, float | None]],
+    threshold: float = 0.0,
+    features: dict[int, torch.Tensor] | None = None,
+) -> EditOutput:
+    """Several edits composed in order: each maps the previous edit's latent; their masks (all read
+    from the original latent) are united, and blending happens at the earliest of their layers."""
+    if not edits:
+        raise ValueError("apply_edits needs at least one edit")
+    if len(edits) == 1:
+        edit, strength = edits[0]
+        return edit(G, wplus, strength, threshold, features)
+    wanted = sorted({k for edit, _ in edits for k in edit.config.attention_layers})
+    if features is None or not set(wanted) <= set(features):
+        features = G.features(wplus, wanted)
+    masks = [threshold_mask(edit.mask(features), threshold) for edit, _ in edits]
+    wplus_edit = wplus
+    for edit, strength in edits:
+        wplus_edit = edit.edit_latent(wplus_edit, strength)
+    mask = combine_masks(masks, max(m.shape[-1] for m in masks))
+    layer = earliest_layer([edit.config.blend_layer for edit, _ in edits])
+    image = blended_synthesis(G, wplus, wplus_edit, mask, layer)
+    return EditOutput(image=image, mask=mask, wplus_edit=wplus_edit)

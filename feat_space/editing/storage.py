@@ -1,0 +1,53 @@
+"""Saving and loading an edit: `config.json` + `model.safetensors`, in a folder or a Hub repo.
+
+Weights are safetensors (no code can hide in them); the config is validated by `EditConfig`, and
+the weights must match it exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import ValidationError
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from ..errors import CheckpointError
+from ..models.loading import load_state_strict
+from .edit import EditConfig, FeatEdit
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+
+def save_edit(edit: FeatEdit, directory: str | os.PathLike) -> Path:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / CONFIG_NAME).write_text(edit.config.model_dump_json(indent=2) + "\n")
+    state = {k: v.detach().contiguous().cpu() for k, v in edit.state_dict().items()}
+    save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt", "prompt": edit.config.prompt})
+    return directory
+
+
+def load_edit_files(config_path: str | os.PathLike, weights_path: str | os.PathLike) -> FeatEdit:
+    try:
+        config = EditConfig.model_validate(json.loads(Path(config_path).read_text()))
+    except (OSError, ValueError, ValidationError) as e:
+        raise CheckpointError(f"Invalid edit config {config_path}: {e}. Re-export or re-download the edit.") from None
+    edit = FeatEdit(config)
+    try:
+        state = load_file(str(weights_path))
+    except (OSError, SafetensorError) as e:
+        raise CheckpointError(f"Cannot read edit weights {weights_path}: {e}. Re-download the edit.") from None
+    load_state_strict(edit, state, weights_path, "FEAT edit")
+    return edit.eval()
+
+
+def load_edit_folder(directory: str | os.PathLike) -> FeatEdit:
+    """An edit saved by `save_edit` (or downloaded) into `directory`."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CheckpointError(f"Edit folder not found: {directory}.")
+    return load_edit_files(directory / CONFIG_NAME, directory / WEIGHTS_NAME)
