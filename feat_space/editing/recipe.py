@@ -1,0 +1,96 @@
+"""How an edit is set up, in generator-independent terms, and region presets for new prompts.
+
+A recipe names W+ *groups* (StyleCLIP's coarse / medium / fine) and feature *resolutions* rather than
+layer indices, so one recipe fits the 1024² FFHQ generator and the small test generators alike.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..models.stylegan2 import Generator
+from .edit import EditConfig
+
+Group = Literal["coarse", "medium", "fine"]
+GROUPS: tuple[Group, ...] = ("coarse", "medium", "fine")
+_GROUP_STARTS = {"coarse": 0, "medium": 4, "fine": 8}  # W+ entries: 4²–8², 16²–32², 64² and up
+
+
+def _power_of_two(v: int) -> int:
+    if v < 4 or v & (v - 1):
+        raise ValueError(f"{v} is not a feature resolution (a power of two >= 4)")
+    return v
+
+
+class Recipe(BaseModel):
+    """Method settings of one edit."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mapped: tuple[Group, ...] = Field(min_length=1, description="W+ groups the mapper changes (contiguous)")
+    blend: int | Literal["rgb"] = Field(description="resolution whose feature map is blended, or 'rgb'")
+    attention: tuple[int, ...] = Field(min_length=1, description="resolutions the attention network reads")
+    attention_channels: int = Field(default=8, ge=1, le=64)
+    mask_resolution: int = Field(default=64)
+
+    @field_validator("mapped")
+    @classmethod
+    def _contiguous(cls, v: tuple[Group, ...]) -> tuple[Group, ...]:
+        order = sorted(GROUPS.index(g) for g in set(v))
+        if len(order) != len(v) or order != list(range(order[0], order[-1] + 1)):
+            raise ValueError("must list distinct, neighbouring groups among coarse, medium, fine")
+        return tuple(GROUPS[i] for i in order)
+
+    @field_validator("blend")
+    @classmethod
+    def _blend(cls, v: int | str) -> int | str:
+        return v if v == "rgb" else _power_of_two(v)
+
+    @field_validator("attention")
+    @classmethod
+    def _attention(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(sorted({_power_of_two(r) for r in v}))
+
+    @field_validator("mask_resolution")
+    @classmethod
+    def _mask(cls, v: int) -> int:
+        return _power_of_two(v)
+
+    def config_for(self, G: Generator, prompt: str, strength: float = 1.0) -> EditConfig:
+        """The layer-level EditConfig of this recipe on generator `G` (resolutions clipped to G's)."""
+
+        def layer(resolution: int) -> int:
+            # The last (non-upsampling) conv at that resolution: its feature map is final there.
+            return 2 * int(math.log2(min(resolution, G.size))) - 4
+
+        start = _GROUP_STARTS[self.mapped[0]]
+        ends = {"coarse": 4, "medium": 8, "fine": G.n_latent}
+        end = min(ends[self.mapped[-1]], G.n_latent)
+        if start >= end:
+            raise ValueError(f"the {self.mapped[0]} group does not exist in a {G.size}² generator")
+        return EditConfig.for_generator(
+            G,
+            prompt,
+            mapped_layers=(start, end),
+            blend_layer="rgb" if self.blend == "rgb" else layer(self.blend),
+            attention_layers=tuple(sorted({layer(r) for r in self.attention})),
+            attention_channels=self.attention_channels,
+            mask_resolution=min(self.mask_resolution, G.size),
+            strength=strength,
+        )
+
+
+# Presets for training a new prompt from the UI: shape edits blend features at 64² (later layers
+# clean the seam), colour edits blend the final RGB (nothing outside the mask moves at all).
+REGION_PRESETS: dict[str, Recipe] = {
+    "mouth": Recipe(mapped=("medium",), blend=64, attention=(16, 32, 64)),
+    "eyes": Recipe(mapped=("medium",), blend=64, attention=(16, 32, 64)),
+    "lower face": Recipe(mapped=("coarse", "medium"), blend=32, attention=(16, 32)),
+    "hair": Recipe(mapped=("medium", "fine"), blend=32, attention=(16, 32)),
+    "hair colour": Recipe(mapped=("fine",), blend="rgb", attention=(16, 32, 64), mask_resolution=128),
+    "lips colour": Recipe(mapped=("fine",), blend="rgb", attention=(32, 64), mask_resolution=128),
+    "skin": Recipe(mapped=("fine",), blend="rgb", attention=(16, 32, 64), mask_resolution=128),
+}

@@ -1,0 +1,1 @@
+"""The edit registry: one validated YAML file per edit in edits/."""

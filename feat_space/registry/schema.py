@@ -1,0 +1,76 @@
+"""The schema of one `edits/<name>.yaml`: what contributors write in a pull request."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from ..editing.recipe import Recipe
+
+NAME_PATTERN = r"^[a-z0-9_-]+$"
+# Hub repo ids: "owner/name", each part letters, digits, '-', '_', '.', not starting/ending with '-'/'.'.
+REPO_ID_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?/[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$"
+COMMIT_PATTERN = r"^[0-9a-f]{40}$"
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Published(_Strict):
+    """A trained checkpoint on the Hub, pinned to one commit."""
+
+    status: Literal["published"]
+    repo: Annotated[str, StringConstraints(pattern=REPO_ID_PATTERN)] = Field(
+        description="Hub model repo id, 'owner/name'"
+    )
+    revision: Annotated[str, StringConstraints(pattern=COMMIT_PATTERN)] = Field(
+        description="full 40-character commit hash (branches and tags can move)"
+    )
+
+
+class Unpublished(_Strict):
+    """No checkpoint yet: the app offers to train this edit."""
+
+    status: Literal["unpublished"]
+
+
+class Defaults(_Strict):
+    strength: float = Field(default=1.0, ge=-5.0, le=5.0)
+    mask_threshold: float = Field(default=0.0, ge=0.0, lt=1.0)
+
+
+class Training(_Strict):
+    steps: int = Field(default=2000, ge=1, le=100_000)
+    batch_size: int = Field(default=2, ge=1, le=64)
+    learning_rate: float = Field(default=0.005, gt=0, le=1)
+    truncation: float = Field(default=0.7, gt=0, le=1)
+    clip_weight: float = Field(default=1.0, ge=0)
+    l2_weight: float = Field(default=0.8, ge=0)
+    id_weight: float = Field(default=0.1, ge=0)
+    area_weight: float = Field(default=0.005, ge=0)
+    tv_weight: float = Field(default=1e-5, ge=0)
+
+
+class EditEntry(_Strict):
+    name: Annotated[str, StringConstraints(pattern=NAME_PATTERN)] = Field(description="equal to the file name's stem")
+    title: Text
+    description: Text
+    prompt: Text = Field(description="the text CLIP steers toward")
+    region: Text = Field(description="shown in the gallery, e.g. 'mouth', 'hair'")
+    recipe: Recipe
+    defaults: Defaults = Defaults()
+    training: Training = Training()
+    checkpoint: Published | Unpublished = Field(discriminator="status")
+
+    @property
+    def published(self) -> bool:
+        return isinstance(self.checkpoint, Published)
+
+
+def is_commit_hash(value: str) -> bool:
+    return re.fullmatch(COMMIT_PATTERN, value) is not None
