@@ -5,24 +5,28 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .irse import irse50_body, irse_input_layer
+from .irse import IRSE50_STAGES, Stages, irse50_body, irse_input_layer
 
 
 class IRSE50ArcFace(nn.Module):
-    """Maps aligned 112x112 face crops in [-1, 1] to L2-normalised 512-d identity embeddings."""
+    """Maps aligned 112x112 face crops in [-1, 1] to L2-normalised 512-d identity embeddings.
 
-    def __init__(self) -> None:
+    Other body `stages` than IR-SE50's build the same structure narrower (small random test models).
+    """
+
+    def __init__(self, stages: Stages = IRSE50_STAGES) -> None:
         super().__init__()
+        width = stages[-1][1]
         # Same attribute order as the original, so state-dict key order matches `model_ir_se50.pth`.
-        self.input_layer = irse_input_layer()
+        self.input_layer = irse_input_layer(stages[0][0])
         self.output_layer = nn.Sequential(
-            nn.BatchNorm2d(512),
+            nn.BatchNorm2d(width),
             nn.Dropout(0.4),
             nn.Flatten(),
-            nn.Linear(512 * 7 * 7, 512),
+            nn.Linear(width * 7 * 7, 512),
             nn.BatchNorm1d(512),
         )
-        self.body = irse50_body()
+        self.body = irse50_body(stages)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: [B, 3, 112, 112] in [-1, 1] -> unit-norm embeddings [B, 512]."""

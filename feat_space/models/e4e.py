@@ -12,31 +12,35 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .irse import irse50_body, irse_input_layer
+from .irse import IRSE50_STAGES, Stages, irse50_body, irse_input_layer, stage_ends
 from .stylegan2 import EqualLinear
 
 STYLE_DIM = 512
 COARSE_END = 3  # styles [0, 3) read the 16x16 features
 MIDDLE_END = 7  # styles [3, 7) read the 32x32 pyramid level, the rest the 64x64 one
 
-# Body units whose outputs feed the feature pyramid (64x64x128, 32x32x256, 16x16x512 for 256x256 input).
-_C1_UNIT, _C2_UNIT, _C3_UNIT = 6, 20, 23
+# The feature pyramid reads the ends of body stages 2, 3 and 4 (units 6, 20 and 23 of IR-SE50:
+# 64x64x128, 32x32x256 and 16x16x512 for a 256x256 input).
 
 
 class GradualStyleBlock(nn.Module):
-    """Strided 3x3 convs from a `spatial` x `spatial` map down to 1x1, then an equalized linear layer."""
+    """Strided 3x3 convs from a `spatial` x `spatial` map down to 1x1, then an equalized linear layer.
 
-    def __init__(self, in_channels: int, out_channels: int, spatial: int) -> None:
+    The convs are `hidden` wide (default `out_channels`, as in e4e); the linear layer maps to `out_channels`.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, spatial: int, hidden: int | None = None) -> None:
         super().__init__()
         self.out_channels = out_channels
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, out_channels, 3, stride=2, padding=1), nn.LeakyReLU()]
+        self.hidden = hidden = hidden or out_channels
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, hidden, 3, stride=2, padding=1), nn.LeakyReLU()]
         for _ in range(int(math.log2(spatial)) - 1):
-            layers += [nn.Conv2d(out_channels, out_channels, 3, stride=2, padding=1), nn.LeakyReLU()]
+            layers += [nn.Conv2d(hidden, hidden, 3, stride=2, padding=1), nn.LeakyReLU()]
         self.convs = nn.Sequential(*layers)
-        self.linear = EqualLinear(out_channels, out_channels, lr_mul=1)
+        self.linear = EqualLinear(hidden, out_channels, lr_mul=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.convs(x).view(-1, self.out_channels)
+        x = self.convs(x).view(-1, self.hidden)
         return self.linear(x)
 
 
@@ -49,18 +53,23 @@ class Encoder4Editing(nn.Module):
     """IR-SE50 feature pyramid + one style block per W+ entry; the first code is the base, the rest add deltas.
 
     `forward` returns W+ = codes + `latent_avg`; `encode_codes` returns the codes alone.
+    Other body `stages` than IR-SE50's build the same structure narrower (small random test models): the
+    pyramid and style blocks are as wide as the last stage, and the codes stay `STYLE_DIM` wide.
     """
 
-    def __init__(self, n_styles: int = 18) -> None:
+    def __init__(self, n_styles: int = 18, stages: Stages = IRSE50_STAGES) -> None:
         super().__init__()
         self.n_styles = n_styles
-        self.input_layer = irse_input_layer()
-        self.body = irse50_body()
+        self.input_layer = irse_input_layer(stages[0][0])
+        self.body = irse50_body(stages)
+        self._c1_unit, self._c2_unit, self._c3_unit = stage_ends(stages)[1:]
+        width = stages[-1][1]
         self.styles = nn.ModuleList(
-            GradualStyleBlock(512, 512, 16 if i < COARSE_END else 32 if i < MIDDLE_END else 64) for i in range(n_styles)
+            GradualStyleBlock(width, STYLE_DIM, 16 if i < COARSE_END else 32 if i < MIDDLE_END else 64, hidden=width)
+            for i in range(n_styles)
         )
-        self.latlayer1 = nn.Conv2d(256, 512, kernel_size=1, stride=1, padding=0)
-        self.latlayer2 = nn.Conv2d(128, 512, kernel_size=1, stride=1, padding=0)
+        self.latlayer1 = nn.Conv2d(stages[2][1], width, kernel_size=1, stride=1, padding=0)
+        self.latlayer2 = nn.Conv2d(stages[1][1], width, kernel_size=1, stride=1, padding=0)
         # Not in the encoder's state dict: the checkpoint keeps it at top level, the loader sets it.
         self.register_buffer("latent_avg", torch.zeros(STYLE_DIM), persistent=False)
 
@@ -82,11 +91,11 @@ class Encoder4Editing(nn.Module):
         c1 = c2 = c3 = x
         for index, unit in enumerate(self.body):
             x = unit(x)
-            if index == _C1_UNIT:
+            if index == self._c1_unit:
                 c1 = x
-            elif index == _C2_UNIT:
+            elif index == self._c2_unit:
                 c2 = x
-            elif index == _C3_UNIT:
+            elif index == self._c3_unit:
                 c3 = x
 
         w0 = self.styles[0](c3)

@@ -54,18 +54,33 @@ class BottleneckIRSE(nn.Module):
         return self.res_layer(x) + self.shortcut_layer(x)
 
 
-def irse_input_layer() -> nn.Sequential:
-    """Stem: 3x3 conv to 64 channels, batch norm, PReLU (resolution unchanged)."""
-    return nn.Sequential(nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.PReLU(64))
+Stages = tuple[tuple[int, int, int], ...]
 
 
-def irse50_body() -> nn.Sequential:
-    """The 24 units of IR-SE50 (`body.0` ... `body.23`); each stage's first unit halves the resolution."""
+def irse_input_layer(channels: int = 64) -> nn.Sequential:
+    """Stem: 3x3 conv to `channels` (64 in IR-SE50), batch norm, PReLU (resolution unchanged)."""
+    return nn.Sequential(nn.Conv2d(3, channels, 3, 1, 1, bias=False), nn.BatchNorm2d(channels), nn.PReLU(channels))
+
+
+def irse50_body(stages: Stages = IRSE50_STAGES) -> nn.Sequential:
+    """The 24 units of IR-SE50 (`body.0` ... `body.23`); each stage's first unit halves the resolution.
+
+    Other `stages` give the same structure at other widths and depths (small random test models).
+    """
     units: list[nn.Module] = []
-    for in_channel, depth, n_units in IRSE50_STAGES:
+    for in_channel, depth, n_units in stages:
         units.append(BottleneckIRSE(in_channel, depth, 2))
         units.extend(BottleneckIRSE(depth, depth, 1) for _ in range(n_units - 1))
     return nn.Sequential(*units)
 
 
-__all__ = ["IRSE50_STAGES", "BottleneckIRSE", "SEModule", "irse50_body", "irse_input_layer"]
+def stage_ends(stages: Stages = IRSE50_STAGES) -> list[int]:
+    """Index of the last body unit of each stage (IR-SE50: 2, 6, 20, 23)."""
+    ends, total = [], 0
+    for _, _, n_units in stages:
+        total += n_units
+        ends.append(total - 1)
+    return ends
+
+
+__all__ = ["IRSE50_STAGES", "BottleneckIRSE", "SEModule", "Stages", "irse50_body", "irse_input_layer", "stage_ends"]

@@ -20,6 +20,7 @@ from torch import nn
 from ..errors import CheckpointError
 from .arcface import IRSE50ArcFace
 from .e4e import Encoder4Editing
+from .irse import IRSE50_STAGES, Stages
 from .stylegan2 import Generator
 
 PathLike = str | os.PathLike
@@ -119,12 +120,28 @@ def _generator_config(state: Mapping[str, torch.Tensor], path: PathLike) -> dict
         ) from None
     # channels[size] = 16384 * channel_multiplier / size for sizes >= 64 (rosinality's table).
     multiplier = top_channels * size / 16384
+    config = {"size": size, "style_dim": style_dim, "n_mlp": n_mlp}
+    narrow = _narrow_channels(state, n_rgb)
+    if narrow is not None and size >= 64:
+        # Not rosinality's table but a uniformly narrower one (small random test generators).
+        return {**config, "channel_multiplier": 1, "channels": narrow}
     if size < 64 or multiplier < 1 or multiplier != int(multiplier):
         raise CheckpointError(
             f"{path}: unsupported generator (size {size}, {top_channels} channels at the top layer). "
             "Supported: sizes 64-1024 with channel multiplier 1 or 2."
         )
-    return {"size": size, "style_dim": style_dim, "n_mlp": n_mlp, "channel_multiplier": int(multiplier)}
+    return {**config, "channel_multiplier": int(multiplier)}
+
+
+def _narrow_channels(state: Mapping[str, torch.Tensor], n_rgb: int) -> dict[int, int] | None:
+    """Per-resolution widths read from the toRGB layers when the 4x4 block is narrower than the 512
+    of every official config; None otherwise, leaving the file to rosinality's table."""
+    try:
+        widths = {4: state["to_rgb1.conv.weight"].shape[2]}
+        widths.update({2 ** (i + 3): state[f"to_rgbs.{i}.conv.weight"].shape[2] for i in range(n_rgb)})
+    except (KeyError, IndexError, AttributeError):
+        return None
+    return widths if widths[4] < 512 else None
 
 
 def _latent_avg(value: object, style_dim: int, path: PathLike) -> torch.Tensor | None:
@@ -166,7 +183,8 @@ def load_encoder(path: PathLike) -> Encoder4Editing:
         )
     state = _strip(state, "encoder.")
     n_styles = 1 + max(int(m.group(1)) for k in state if (m := re.match(r"styles\.(\d+)\.", k)))
-    E = _empty(lambda: Encoder4Editing(n_styles=n_styles))
+    stages = _body_stages(state)
+    E = _empty(lambda: Encoder4Editing(n_styles=n_styles, stages=stages))
     load_state_strict(E, state, path, "e4e encoder")
     latent_avg = ckpt.get("latent_avg")
     if latent_avg is None:
@@ -177,10 +195,34 @@ def load_encoder(path: PathLike) -> Encoder4Editing:
     return E.eval().requires_grad_(False)
 
 
+def _body_stages(state: Mapping[str, torch.Tensor]) -> Stages:
+    """IR-SE body stages (in, depth, units) read from the units' conv shapes; a stage starts where the
+    depth changes. A body as wide as IR-SE50's, or not of four stages, is taken for IR-SE50 itself, so
+    strict loading names any missing or extra unit; only narrower bodies (small test models) differ."""
+    units = []
+    for i in range(len(state)):
+        weight = state.get(f"body.{i}.res_layer.1.weight")
+        if not isinstance(weight, torch.Tensor) or weight.dim() != 4:
+            break
+        units.append((int(weight.shape[1]), int(weight.shape[0])))
+    stages: list[list[int]] = []
+    for in_channel, depth in units:
+        if stages and stages[-1][1] == depth:
+            stages[-1][2] += 1
+        else:
+            stages.append([in_channel, depth, 1])
+    found = tuple(tuple(stage) for stage in stages)
+    official_widths = [stage[:2] for stage in IRSE50_STAGES]
+    if len(found) != 4 or [stage[:2] for stage in found] == official_widths:
+        return IRSE50_STAGES
+    return found
+
+
 def load_arcface(path: PathLike) -> IRSE50ArcFace:
     """IR-SE50 ArcFace from `model_ir_se50.pth` (a plain state dict), in eval mode."""
     state = read_checkpoint(path)
-    A = _empty(IRSE50ArcFace)
+    stages = _body_stages(state)
+    A = _empty(lambda: IRSE50ArcFace(stages=stages))
     load_state_strict(A, state, path, "IR-SE50 ArcFace")
     return A.eval().requires_grad_(False)
 

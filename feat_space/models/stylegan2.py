@@ -12,6 +12,7 @@ toRGB after an even layer k reads entry k + 1. `n_latent = num_layers + 1`.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -238,7 +239,10 @@ class Generator(nn.Module):
         channel_multiplier: int = 2,
         blur_kernel: tuple[int, ...] = BLUR_KERNEL,
         lr_mlp: float = 0.01,
+        channels: Mapping[int, int] | None = None,
     ):
+        """`channels` overrides the width of chosen resolutions (e.g. a narrow test generator);
+        by default rosinality's table for `channel_multiplier` is used."""
         super().__init__()
         self.size = size
         self.style_dim = style_dim
@@ -256,6 +260,8 @@ class Generator(nn.Module):
             512: 32 * channel_multiplier,
             1024: 16 * channel_multiplier,
         }
+        if channels is not None:
+            self.channels.update(channels)
         self.input = ConstantInput(self.channels[4])
         self.conv1 = StyledConv(self.channels[4], self.channels[4], 3, style_dim, blur_kernel=blur_kernel)
         self.to_rgb1 = ToRGB(self.channels[4], style_dim, upsample=False)
