@@ -351,14 +351,26 @@ class Generator(nn.Module):
             state = self._step(state, k, wplus, noise)
         return state
 
+    def continue_to(
+        self,
+        state: SynthesisState,
+        wplus: torch.Tensor,
+        layer: int,
+        noise: NoiseMode | list[torch.Tensor | None] = "const",
+    ) -> SynthesisState:
+        """Run the layers after `state.layer` up to `layer` with the styles of `wplus`."""
+        self._check_wplus(wplus)
+        if not state.layer <= layer < self.num_layers:
+            raise ValueError(f"layer must be in [{state.layer}, {self.num_layers}), got {layer}")
+        for k in range(state.layer + 1, layer + 1):
+            state = self._step(state, k, wplus, noise)
+        return state
+
     def synthesize_from(
         self, state: SynthesisState, wplus: torch.Tensor, noise: NoiseMode | list[torch.Tensor | None] = "const"
     ) -> torch.Tensor:
         """Finish the image from `state` with the styles of `wplus` for the remaining layers."""
-        self._check_wplus(wplus)
-        for k in range(state.layer + 1, self.num_layers):
-            state = self._step(state, k, wplus, noise)
-        return state.skip.contiguous()
+        return self.continue_to(state, wplus, self.num_layers - 1, noise).skip.contiguous()
 
     def synthesis(self, wplus: torch.Tensor, noise: NoiseMode | list[torch.Tensor | None] = "const") -> torch.Tensor:
         """W+ [B, n_latent, D] → image [B, 3, size, size] (about [-1, 1])."""

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..editing.recipe import Recipe
+from ..training.settings import TrainingSettings
 
 NAME_PATTERN = r"^[a-z0-9_-]+$"
 # Hub repo ids: "owner/name", each part letters, digits, '-', '_', '.', not starting/ending with '-'/'.'.
@@ -44,18 +45,6 @@ class Defaults(_Strict):
     mask_threshold: float = Field(default=0.0, ge=0.0, lt=1.0)
 
 
-class Training(_Strict):
-    steps: int = Field(default=2000, ge=1, le=100_000)
-    batch_size: int = Field(default=2, ge=1, le=64)
-    learning_rate: float = Field(default=0.005, gt=0, le=1)
-    truncation: float = Field(default=0.7, gt=0, le=1)
-    clip_weight: float = Field(default=1.0, ge=0)
-    l2_weight: float = Field(default=0.8, ge=0)
-    id_weight: float = Field(default=0.1, ge=0)
-    area_weight: float = Field(default=0.005, ge=0)
-    tv_weight: float = Field(default=1e-5, ge=0)
-
-
 class EditEntry(_Strict):
     name: Annotated[str, StringConstraints(pattern=NAME_PATTERN)] = Field(description="equal to the file name's stem")
     title: Text
@@ -64,7 +53,7 @@ class EditEntry(_Strict):
     region: Text = Field(description="shown in the gallery, e.g. 'mouth', 'hair'")
     recipe: Recipe
     defaults: Defaults = Defaults()
-    training: Training = Training()
+    training: TrainingSettings = TrainingSettings()
     checkpoint: Published | Unpublished = Field(discriminator="status")
 
     @property
