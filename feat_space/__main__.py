@@ -1,0 +1,8 @@
+"""`python -m feat_space …` (see `feat_space.cli`)."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
