@@ -11,3 +11,19 @@ class CheckpointError(FeatError):
 
 class NoFaceError(FeatError):
     """No face was found in a photo."""
+
+
+class ImageReadError(FeatError):
+    """An upload is not a readable image: not an image at all, truncated, or of an unsupported kind."""
+
+
+class ImageTooLargeError(ImageReadError):
+    """An image has more pixels than Pillow's decompression-bomb guard allows."""
+
+
+class FaceTooSmallError(FeatError):
+    """The face found is too small to be edited at the generator's resolution."""
+
+
+class FaceIndexError(FeatError, IndexError):
+    """A face was asked for by an index that the photo does not have."""
