@@ -15,6 +15,7 @@ from torch import nn
 from ..models.stylegan2 import EqualLinear, PixelNorm
 
 GROUP_BOUNDS = (4, 8)  # StyleCLIP's coarse | medium | fine split of W+
+DELTA_SCALE = 0.1  # StyleCLIP scales the mapper's output so an untrained mapper edits little
 
 
 class MapperMLP(nn.Module):
@@ -49,6 +50,6 @@ class LatentMapper(nn.Module):
     def forward(self, wplus: torch.Tensor) -> torch.Tensor:
         pieces = [torch.zeros_like(wplus[:, : self.start])]
         for (a, b), mlp in zip(self.groups, self.mlps, strict=True):
-            pieces.append(mlp(wplus[:, a:b]))
+            pieces.append(DELTA_SCALE * mlp(wplus[:, a:b]))
         pieces.append(torch.zeros_like(wplus[:, self.end :]))
         return torch.cat(pieces, dim=1)

@@ -1,0 +1,213 @@
+"""Train one FEAT edit from a text prompt, step by step, with progress for a UI to stream.
+
+No data set: each step samples latents from the generator (truncated toward `latent_avg`), edits them,
+and scores the blended result with CLIP (toward the prompt), ArcFace (same person), the size of the
+latent offset, and the mask's area and total variation.
+
+`Trainer.run()` is a generator of `TrainProgress`; stopping is between steps, either by setting the
+`stop` event or by closing the generator. Checkpoints are edit folders (`config.json` +
+`model.safetensors`, loadable by `load_edit_folder`) plus `trainer_state.pt` (step, optimizer; loaded
+with `weights_only=True`) and `training.json` (settings and loss history, for the model card).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from ..editing.blending import blend_states, mix
+from ..editing.edit import EditConfig, FeatEdit
+from ..editing.storage import load_edit_folder, save_edit
+from ..errors import CheckpointError, FeatError
+from ..models.arcface import IRSE50ArcFace
+from ..models.loading import read_checkpoint
+from ..models.stylegan2 import Generator
+from .losses import face_crop_112, identity_loss, latent_l2, mask_area, total_variation
+from .settings import TrainingSettings
+
+STATE_NAME = "trainer_state.pt"
+LOG_NAME = "training.json"
+
+
+class TextGuide(Protocol):
+    """What training needs of CLIP: a differentiable loss pulling images toward a prompt."""
+
+    def loss(self, images: torch.Tensor, prompt: str) -> torch.Tensor: ...
+
+
+@dataclass
+class TrainProgress:
+    step: int  # steps completed
+    total: int
+    losses: dict[str, float]
+    preview: torch.Tensor | None = None  # [3, r, r] edited image of a fixed latent, about [-1, 1]
+    preview_mask: torch.Tensor | None = None  # [1, m, m] its mask
+    checkpoint: Path | None = None  # set when a checkpoint was written after this step
+    done: bool = False
+    history: list[dict[str, float]] = field(default_factory=list, repr=False)
+
+
+class Trainer:
+    def __init__(
+        self,
+        G: Generator,
+        guide: TextGuide,
+        arcface: IRSE50ArcFace,
+        config: EditConfig,
+        settings: TrainingSettings | None = None,
+        output_dir: str | Path | None = None,
+        resume: bool = False,
+        preview_every: int = 50,
+        checkpoint_every: int = 200,
+    ):
+        self.G, self.guide, self.arcface = G, guide, arcface
+        # The base networks stay frozen: only the edit learns (and no gradients are kept for them).
+        G.requires_grad_(False)
+        arcface.requires_grad_(False).eval()
+        self.settings = settings = settings or TrainingSettings()
+        self.output_dir = Path(output_dir) if output_dir is not None else None
+        self.preview_every, self.checkpoint_every = preview_every, checkpoint_every
+        self.device = next(G.parameters()).device
+        # Synthesis stops at the RGB of `top`; it must not come before the blend layer.
+        top = 2 * int(math.log2(min(settings.resolution, G.size))) - 4
+        self.top = top if config.blend_layer == "rgb" else max(top, config.blend_layer + config.blend_layer % 2)
+        self.step = 0
+        self.history: list[dict[str, float]] = []
+        if resume:
+            self.edit = self._resume(config)
+        else:
+            self.edit = FeatEdit(config).to(self.device)
+            self.optimizer = torch.optim.Adam(self.edit.parameters(), lr=settings.learning_rate)
+        self.edit.check_generator(G)
+        if self.step > settings.steps:
+            raise FeatError(f"The checkpoint is at step {self.step}, beyond the {settings.steps} steps asked for.")
+        g = torch.Generator().manual_seed(settings.seed + 1_000_003)
+        self.preview_z = torch.randn(1, G.style_dim, generator=g).to(self.device)
+
+    # -- checkpoints ---------------------------------------------------------------------------
+
+    def _resume(self, config: EditConfig) -> FeatEdit:
+        if self.output_dir is None or not (self.output_dir / STATE_NAME).is_file():
+            raise FeatError(f"Nothing to resume in {self.output_dir}: no {STATE_NAME}. Start a new training instead.")
+        edit = load_edit_folder(self.output_dir).to(self.device)
+        if edit.config != config:
+            raise FeatError(f"The checkpoint in {self.output_dir} was trained with another setup; start a new one.")
+        edit.train()
+        state = read_checkpoint(self.output_dir / STATE_NAME)
+        self.optimizer = torch.optim.Adam(edit.parameters(), lr=self.settings.learning_rate)
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.step = int(state["step"])
+        except (KeyError, ValueError, TypeError) as e:
+            raise CheckpointError(f"{self.output_dir / STATE_NAME} is damaged ({e}); start a new training.") from None
+        log = self.output_dir / LOG_NAME
+        self.history = json.loads(log.read_text())["history"] if log.is_file() else []
+        return edit
+
+    def save(self) -> Path:
+        if self.output_dir is None:
+            raise FeatError("No output folder was given for checkpoints.")
+        save_edit(self.edit, self.output_dir)
+        torch.save({"step": self.step, "optimizer": self.optimizer.state_dict()}, self.output_dir / STATE_NAME)
+        log = {"prompt": self.edit.config.prompt, "settings": self.settings.model_dump(), "history": self.history}
+        (self.output_dir / LOG_NAME).write_text(json.dumps(log, indent=1))
+        return self.output_dir
+
+    # -- one step ------------------------------------------------------------------------------
+
+    def sample_wplus(self, step: int) -> torch.Tensor:
+        """Training latents of `step`: deterministic per (seed, step), so a resumed run continues alike."""
+        g = torch.Generator().manual_seed(self.settings.seed * 1_000_003 + step)
+        z = torch.randn(self.settings.batch_size, self.G.style_dim, generator=g).to(self.device)
+        with torch.no_grad():
+            return self.G.to_wplus(self.G.mapping(z, psi=self.settings.truncation)).clone()
+
+    def render(self, wplus: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(edited image, original image, mask, Δ) at the training resolution."""
+        G, config = self.G, self.edit.config
+        layer = config.blend_layer
+        with torch.no_grad():
+            features = G.features(wplus, list(config.attention_layers))
+            original = G.synthesize_until(wplus, self.top if layer == "rgb" else layer)
+        mask = self.edit.mask(features)
+        delta = self.edit.mapper(wplus)
+        wplus_edit = wplus + config.strength * delta
+        if layer == "rgb":
+            edited = mix(mask, G.synthesize_until(wplus_edit, self.top).skip, original.skip)
+            original_image = original.skip
+        else:
+            blended = blend_states(original, G.synthesize_until(wplus_edit, layer), mask)
+            edited = G.continue_to(blended, wplus, self.top).skip
+            with torch.no_grad():
+                original_image = G.continue_to(original, wplus, self.top).skip
+        return edited, original_image, mask, delta
+
+    def losses(self, wplus: torch.Tensor) -> dict[str, torch.Tensor]:
+        s = self.settings
+        edited, original, mask, delta = self.render(wplus)
+        with torch.no_grad():
+            original_embedding = self.arcface(face_crop_112(original))
+        parts = {
+            "clip": self.guide.loss(edited, self.edit.config.prompt).mean(),
+            "l2": latent_l2(delta[:, slice(*self.edit.config.mapped_layers)]),
+            "id": identity_loss(self.arcface, edited, original_embedding),
+            "area": mask_area(mask),
+            "tv": total_variation(mask),
+        }
+        weights = {
+            "clip": s.clip_weight,
+            "l2": s.l2_weight,
+            "id": s.id_weight,
+            "area": s.area_weight,
+            "tv": s.tv_weight,
+        }
+        parts["total"] = sum(weights[k] * v for k, v in parts.items())
+        return parts
+
+    def train_step(self) -> dict[str, float]:
+        self.edit.train()
+        parts = self.losses(self.sample_wplus(self.step))
+        self.optimizer.zero_grad(set_to_none=True)
+        parts["total"].backward()
+        self.optimizer.step()
+        self.step += 1
+        values = {k: float(v.detach()) for k, v in parts.items()}
+        self.history.append({"step": self.step, **values})
+        return values
+
+    @torch.no_grad()
+    def preview(self) -> tuple[torch.Tensor, torch.Tensor]:
+        self.edit.eval()
+        wplus = self.G.to_wplus(self.G.mapping(self.preview_z, psi=self.settings.truncation))
+        edited, _, mask, _ = self.render(wplus)
+        return edited[0].clamp(-1, 1).cpu(), mask[0].cpu()
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event | None = None) -> Iterator[TrainProgress]:
+        """Train until `settings.steps` or until `stop` is set; yields after every step."""
+        total = self.settings.steps
+        try:
+            while self.step < total:
+                if stop is not None and stop.is_set():
+                    break
+                losses = self.train_step()
+                progress = TrainProgress(self.step, total, losses, history=self.history)
+                if self.step % self.preview_every == 0 or self.step == total:
+                    progress.preview, progress.preview_mask = self.preview()
+                if self.output_dir is not None and (self.step % self.checkpoint_every == 0 or self.step == total):
+                    progress.checkpoint = self.save()
+                progress.done = self.step == total
+                yield progress
+        finally:
+            # Stopped early (event, or the consumer closed the generator): keep what was learned.
+            if self.output_dir is not None and 0 < self.step < total:
+                self.save()
+            self.edit.eval()
