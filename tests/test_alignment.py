@@ -297,6 +297,12 @@ def test_paste_back_masks_and_inputs(grace):
         paste_back(photo, grace.image, grace.quad, mask=np.ones((10, 10)))
     off_photo = paste_back(photo, grace.image, grace.quad + 5000)
     assert np.array_equal(np.asarray(off_photo), untouched)
+    small = paste_back(photo, grace.encoder_input(), grace.quad)  # any square size aligned to the quad
+    centre = np.round(grace.quad.mean(axis=0)).astype(int)
+    window = (slice(centre[1] - 40, centre[1] + 40), slice(centre[0] - 40, centre[0] + 40))
+    assert psnr(np.asarray(small)[window], untouched[window]) > 28
+    with pytest.raises(ValueError, match="square"):
+        paste_back(photo, np.zeros((100, 120, 3), np.uint8), grace.quad)
 
 
 def test_face_mask_is_feathered_and_clear_of_the_crop_edges():
