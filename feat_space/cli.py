@@ -17,6 +17,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 
+from .edit_cli import EDIT_COMMANDS
 from .errors import FeatError
 from .profiles import PROFILE_ENV, PROFILES, get_profile
 
@@ -131,7 +132,7 @@ def _pin(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-COMMANDS: list[Callable] = [_register_download, _register_pin]
+COMMANDS: list[Callable] = [_register_download, _register_pin, *EDIT_COMMANDS]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,11 @@ as the Hub gives for LFS files, also as `X-Linked-Etag`), `X-Linked-Size` and `C
 carry the Hub's `X-Error-Code` (RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo), from which
 huggingface_hub builds its exceptions.
 
+For publishing it also takes uploads the way `HfApi.create_repo` / `upload_folder` send them:
+`POST /api/repos/create`, `/api/validate-yaml`, `/api/models/{repo}/preupload/{rev}` (every file
+"regular", so content travels inline) and `/api/models/{repo}/commit/{rev}` (NDJSON, base64 files),
+each commit getting a new hash. With `write_token` set, uploads need that bearer token.
+
 Loopback only, on a free port; it stops when its `with` block ends, or after `lifetime` seconds at the
 latest, so a failing test cannot leave it running.
 
@@ -16,7 +21,9 @@ latest, so a failing test cannot leave it running.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,7 +39,9 @@ class _Repo:
 
 
 class HubServer:
-    def __init__(self, lifetime: float = 120.0) -> None:
+    def __init__(self, lifetime: float = 120.0, write_token: str | None = None) -> None:
+        self.write_token = write_token
+        self.commits: list[tuple[str, str, list[str]]] = []  # (repo, commit, paths) of each upload
         self.repos: dict[str, _Repo] = {}
         self.requests: list[tuple[str, str]] = []
         self._lock = threading.Lock()
@@ -94,6 +103,70 @@ class HubServer:
 
             def do_GET(self) -> None:
                 self._answer(body=True)
+
+            def do_POST(self) -> None:
+                path = urlsplit(self.path).path
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with hub._lock:
+                    hub.requests.append((self.command, path))
+                if path == "/api/validate-yaml":
+                    return self._json(200, {"errors": [], "warnings": []})
+                if hub.write_token is not None and self.headers.get("authorization") != f"Bearer {hub.write_token}":
+                    return self._error(401, None)
+                if path == "/api/repos/create":
+                    request = json.loads(body)
+                    repo_id = f"{request['organization']}/{request['name']}"
+                    with hub._lock:
+                        if repo_id in hub.repos:
+                            return self._json(409, {"error": "You already created this model repo"})
+                        hub.repos[repo_id] = _Repo(commit=hashlib.sha1(repo_id.encode()).hexdigest())
+                    return self._json(200, {"url": f"{hub.url}/{repo_id}", "name": repo_id})
+                parts = path.strip("/").split("/")
+                if len(parts) == 6 and parts[:2] == ["api", "models"] and parts[4] in ("preupload", "commit"):
+                    repo_id = "/".join(parts[2:4])
+                    with hub._lock:
+                        repo = hub.repos.get(repo_id)
+                        if repo is None:
+                            return self._error(404, "RepoNotFound")
+                        if parts[4] == "preupload":
+                            files = json.loads(body)["files"]
+                            return self._json(
+                                200,
+                                {
+                                    "files": [
+                                        {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False}
+                                        for f in files
+                                    ]
+                                },
+                            )
+                        added = [json.loads(line)["value"] for line in body.splitlines() if line.strip()]
+                        added = [v for v in added if "path" in v and "content" in v]
+                        for item in added:
+                            content = base64.b64decode(item["content"])
+                            repo.files[item["path"]] = content
+                            repo.etags[item["path"]] = hashlib.sha256(content).hexdigest()
+                        repo.commit = hashlib.sha1(
+                            (repo.commit + repr(sorted(repo.etags.items()))).encode()
+                        ).hexdigest()
+                        hub.commits.append((repo_id, repo.commit, [item["path"] for item in added]))
+                        commit = repo.commit
+                    return self._json(
+                        200,
+                        {
+                            "commitUrl": f"{hub.url}/{repo_id}/commit/{commit}",
+                            "commitOid": commit,
+                            "pullRequestUrl": None,
+                        },
+                    )
+                return self._error(404, None)
+
+            def _json(self, status: int, payload: dict) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def _answer(self, body: bool) -> None:
                 path = urlsplit(self.path).path

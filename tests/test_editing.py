@@ -10,7 +10,7 @@ import torch
 from feat_space.editing.blending import blend_margin, blended_synthesis
 from feat_space.editing.edit import EditConfig, FeatEdit, apply_edits, threshold_mask
 from feat_space.editing.storage import load_edit_folder, save_edit
-from feat_space.errors import CheckpointError
+from feat_space.errors import CheckpointError, FeatError
 from feat_space.models import Generator
 
 SIZE = 64
@@ -168,5 +168,5 @@ def test_broken_edit_files_are_refused(G, tmp_path):
 
 def test_edit_refuses_a_generator_of_another_layout(G):
     edit = make_edit(G)
-    with pytest.raises(ValueError, match="64² generator"):
+    with pytest.raises(FeatError, match="64² generator"):
         edit.check_generator(Generator(128, channel_multiplier=1))

@@ -9,6 +9,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from torch import nn
 
+from ..errors import FeatError
 from ..models.stylegan2 import Generator, SynthesisState
 from .attention import AttentionNetwork
 from .blending import BlendLayer, blended_synthesis, resize_mask
@@ -110,9 +111,9 @@ class FeatEdit(nn.Module):
         if (G.size, G.n_latent, G.style_dim) != (c.generator_size, c.n_latent, c.style_dim) or (
             expected != c.attention_in_channels
         ):
-            raise ValueError(
+            raise FeatError(
                 f"This edit was made for a {c.generator_size}² generator with {c.n_latent} W+ entries; "
-                f"the loaded generator is {G.size}² with {G.n_latent}."
+                f"the loaded generator is {G.size}² with {G.n_latent}. Use the models (profile) it was trained with."
             )
 
     def edit_latent(self, wplus: torch.Tensor, strength: float | None = None) -> torch.Tensor:

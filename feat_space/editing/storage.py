@@ -51,3 +51,33 @@ def load_edit_folder(directory: str | os.PathLike) -> FeatEdit:
     if not directory.is_dir():
         raise CheckpointError(f"Edit folder not found: {directory}.")
     return load_edit_files(directory / CONFIG_NAME, directory / WEIGHTS_NAME)
+
+
+def load_edit(source: str | os.PathLike, revision: str | None = None, token: str | bool | None = None) -> FeatEdit:
+    """An edit from a local folder, or from a Hub repo id at `revision` (a commit hash pins it)."""
+    if Path(source).is_dir():
+        return load_edit_folder(source)
+    from huggingface_hub import hf_hub_download  # the Hub path only
+
+    from ..hub.download import hub_errors
+    from ..hub.settings import hub_settings
+    from ..hub.sources import ModelSource
+
+    settings = hub_settings()
+    paths = []
+    for filename in (CONFIG_NAME, WEIGHTS_NAME):
+        # A commit hash names the content exactly (git hashes it), so no sha256 is needed here.
+        file = ModelSource(str(source), str(source), filename, revision or "main", sha256=None, pinned=False)
+        with hub_errors(file, settings):
+            paths.append(
+                hf_hub_download(
+                    str(source),
+                    filename,
+                    revision=revision,
+                    cache_dir=settings.cache_dir,
+                    endpoint=settings.endpoint,
+                    token=token,
+                    local_files_only=settings.offline,
+                )
+            )
+    return load_edit_files(*paths)
