@@ -1,0 +1,62 @@
+"""Time one training step of an edit (batch 2) with config-f-sized models at random init.
+
+Generator 1024² config-f, CLIP ViT-B/32 (open_clip, random weights), IR-SE50 ArcFace: nothing is
+downloaded. Each step synthesises only up to the 256² RGB (`TrainingSettings.resolution`), CLIP sees
+224², ArcFace 112². For reference the script also times, in the same process, the same step with
+synthesis to the full 1024², the cost the resolution cap avoids.
+
+    python benchmarks/train_step.py [--region mouth] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import open_clip
+import torch
+
+from feat_space.editing.recipe import REGION_PRESETS
+from feat_space.guidance.clip import ClipGuide
+from feat_space.models import Generator, IRSE50ArcFace
+from feat_space.training.settings import TrainingSettings
+from feat_space.training.trainer import Trainer
+
+
+def time_steps(trainer: Trainer, repeats: int) -> float:
+    trainer.train_step()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        trainer.train_step()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--region", default="mouth", choices=sorted(REGION_PRESETS))
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    torch.manual_seed(0)
+    G = Generator(1024).eval()
+    with torch.no_grad():  # the truncation centre, as checkpoints store it
+        G.set_latent_avg(G.mapping(torch.randn(4096, G.style_dim)).mean(0))
+    model = open_clip.create_model("ViT-B-32-quickgelu").eval()
+    cfg = open_clip.get_model_preprocess_cfg(model)
+    tokenizer = open_clip.get_tokenizer("ViT-B-32-quickgelu")
+    guide = ClipGuide(model, tokenizer, mean=cfg["mean"], std=cfg["std"], image_size=224)
+    arcface = IRSE50ArcFace().eval()
+    config = REGION_PRESETS[args.region].config_for(G, "a face with a big smile")
+
+    print(f"threads: {torch.get_num_threads()}  torch {torch.__version__}  region {args.region}")
+    for resolution in (256, 1024):
+        settings = TrainingSettings(batch_size=2, resolution=resolution)
+        seconds = time_steps(Trainer(G, guide, arcface, config, settings), args.repeats)
+        print(f"train step, batch 2, synthesis to {resolution}²: {seconds:.2f} s (median of {args.repeats})")
+
+
+if __name__ == "__main__":
+    main()
