@@ -1,0 +1,20 @@
+"""The shared model session (one per process) and the per-photo cache that edits start from."""
+
+from .cache import CacheInfo, ComputeOnceCache
+from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key, tensor_to_image
+from .session import DEFAULT_CACHE_SIZE, Session, get_session, pick_device, set_session
+
+__all__ = [
+    "DEFAULT_CACHE_SIZE",
+    "AlignOptions",
+    "CacheInfo",
+    "ComputeOnceCache",
+    "PreparedPhoto",
+    "Session",
+    "get_session",
+    "image_to_tensor",
+    "photo_key",
+    "pick_device",
+    "set_session",
+    "tensor_to_image",
+]

@@ -1,0 +1,81 @@
+"""A photo prepared for editing, what identifies it, and image ↔ tensor conversions."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+if TYPE_CHECKING:
+    from ..alignment import AlignedFace
+
+
+@dataclass(frozen=True)
+class AlignOptions:
+    """What, besides the pixels, decides a photo's alignment (part of its cache key)."""
+
+    face_index: int = 0
+
+
+def photo_key(photo: Image.Image, options: AlignOptions) -> str:
+    """sha256 of an upright RGB photo's pixels and size, plus the alignment options.
+
+    Pixels, not file bytes: the same picture re-encoded or re-uploaded maps to the same entry, and
+    the EXIF orientation is already applied (`load_image`), so a rotated copy does not.
+    """
+    h = hashlib.sha256()
+    h.update(f"{photo.mode}:{photo.width}x{photo.height}:{options}".encode())
+    h.update(photo.tobytes())
+    return h.hexdigest()
+
+
+def image_to_tensor(image: Image.Image) -> torch.Tensor:
+    """RGB PIL image → [1, 3, H, W] float32 in [-1, 1], as the encoder and the generator see images."""
+    pixels = torch.from_numpy(np.asarray(image.convert("RGB"), dtype=np.uint8).copy())
+    return pixels.permute(2, 0, 1).unsqueeze(0).float().div_(127.5).sub_(1)
+
+
+def tensor_to_image(image: torch.Tensor) -> Image.Image:
+    """[1, 3, H, W] or [3, H, W] in about [-1, 1] → RGB PIL image (clamped, rounded)."""
+    if image.dim() == 4:
+        if image.shape[0] != 1:
+            raise ValueError(f"Expected one image, got a batch of {image.shape[0]}")
+        image = image[0]
+    pixels = (image.detach().float().clamp(-1, 1).add(1).mul(127.5).round()).to(torch.uint8)
+    return Image.fromarray(pixels.permute(1, 2, 0).cpu().numpy(), "RGB")
+
+
+@dataclass
+class PreparedPhoto:
+    """The per-photo work an edit starts from: alignment and inversion, plus what edits read of the
+    original latent (feature maps, synthesis states), filled in lazily by the session.
+
+    Shared between requests and threads through the session's cache: treat tensors as read-only.
+    """
+
+    key: str
+    face: AlignedFace  # .image (1024² crop), .quad, .photo (upright original), .paste_back(...)
+    wplus: torch.Tensor  # [1, n_latent, style_dim] on the session's device, including latent_avg
+    _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def memo(self, key: Any, compute) -> Any:
+        """`compute()` once per key for this photo (callers asking meanwhile wait for it)."""
+        with self._lock:
+            if key not in self._memo:
+                self._memo[key] = compute()
+            return self._memo[key]
+
+    def paste_back(self, edited: torch.Tensor | Image.Image, **kwargs: Any) -> Image.Image:
+        """The whole photo with `edited` (an aligned crop) put back in place."""
+        if isinstance(edited, torch.Tensor):
+            edited = tensor_to_image(edited)
+        return self.face.paste_back(edited, **kwargs)
+
+
+__all__ = ["AlignOptions", "PreparedPhoto", "image_to_tensor", "photo_key", "tensor_to_image"]

@@ -1,0 +1,224 @@
+"""The model session: one set of models per process, shared by every request, and per-photo caching.
+
+Concurrency (Gradio runs handlers in threads):
+
+- Loading: each model is loaded on first use, exactly once, under its own lock (double-checked), so
+  concurrent first requests wait for one load instead of loading twice.
+- Inference: the models are only read (eval mode, frozen), so concurrent forwards would be safe; the
+  session still lets at most `max_concurrent` (default 1) run at a time, because on a 2-core CPU or
+  one GPU parallel forwards only split the same compute while multiplying peak memory. Alignment has
+  its own lock (MediaPipe is not thread-safe) and runs outside this limit.
+- Per-photo work (alignment, e4e inversion, the original latent's features and states) is cached by
+  the photo's pixels in a bounded LRU (`cache_size` photos); concurrent requests for one photo run it
+  once. Cached tensors are shared: treat them as read-only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+import torch
+
+from ..errors import FeatError
+from ..guidance.clip import ClipGuide, load_clip
+from ..models import Encoder4Editing, Generator, IRSE50ArcFace, load_arcface, load_encoder, load_generator
+from ..models.stylegan2 import SynthesisState
+from ..profiles import Profile, get_profile
+from .cache import CacheInfo, ComputeOnceCache
+from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key
+
+T = TypeVar("T")
+DEVICE_ENV = "FEAT_DEVICE"
+DEFAULT_CACHE_SIZE = 8  # photos; one holds W+, a few feature maps and states (tens of MB at 1024²)
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """`device`, else FEAT_DEVICE, else CUDA when available, else the CPU."""
+    choice = device or os.environ.get(DEVICE_ENV)
+    if choice:
+        chosen = torch.device(choice)
+        if chosen.type == "cuda" and not torch.cuda.is_available():
+            raise FeatError(f"Device {chosen} was asked for ({DEVICE_ENV} or device=), but CUDA is not available here.")
+        return chosen
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class Session:
+    """Lazily loaded models of one profile on one device, and the pipeline steps that use them.
+
+    align → invert → synthesize, with feature and state access for FEAT's blending; `prepare` runs
+    the per-photo part once per photo (cached).
+    """
+
+    def __init__(
+        self,
+        profile: Profile | str | None = None,
+        *,
+        device: str | torch.device | None = None,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        max_concurrent: int = 1,
+        models: Mapping[str, Any] | None = None,
+    ) -> None:
+        """`models` may hand in already built models by name (e.g. a benchmark's); the profile supplies the rest."""
+        self.profile = profile if isinstance(profile, Profile) else get_profile(profile)
+        self.device = pick_device(device)
+        self.photos: ComputeOnceCache[PreparedPhoto] = ComputeOnceCache(cache_size)
+        self._models: dict[str, Any] = {}
+        for name, model in (models or {}).items():
+            if name not in ("generator", "encoder", "arcface", "clip"):
+                raise ValueError(f"Unknown model {name!r}; one of generator, encoder, arcface, clip")
+            self._models[name] = model.to(self.device) if name == "clip" else _frozen(model, self.device)
+        self._load_locks = {name: threading.Lock() for name in ("generator", "encoder", "arcface", "clip")}
+        self._running = threading.BoundedSemaphore(max_concurrent)
+
+    def __repr__(self) -> str:
+        loaded = ", ".join(self._models) or "none"
+        return f"Session(profile={self.profile.name!r}, device={self.device}, loaded: {loaded})"
+
+    @property
+    def notice(self) -> str | None:
+        """What a person must be told wherever this session's output is shown (tiny: untrained models)."""
+        return self.profile.notice
+
+    # -- models, each loaded once ---------------------------------------------------------------
+
+    def _model(self, name: str, load: Callable[[], T]) -> T:
+        model = self._models.get(name)
+        if model is None:
+            with self._load_locks[name]:
+                model = self._models.get(name)
+                if model is None:
+                    model = load()
+                    self._models[name] = model
+        return model
+
+    @property
+    def generator(self) -> Generator:
+        return self._model(
+            "generator", lambda: _frozen(load_generator(self.profile.model_file("generator")), self.device)
+        )
+
+    @property
+    def encoder(self) -> Encoder4Editing:
+        return self._model("encoder", lambda: _frozen(load_encoder(self.profile.model_file("encoder")), self.device))
+
+    @property
+    def arcface(self) -> IRSE50ArcFace:
+        return self._model("arcface", lambda: _frozen(load_arcface(self.profile.model_file("arcface")), self.device))
+
+    @property
+    def clip(self) -> ClipGuide:
+        return self._model("clip", lambda: load_clip(self.profile.clip_spec(), self.device))
+
+    def load(self, names: Iterable[str] = ("generator", "encoder", "arcface", "clip")) -> None:
+        """Load models now rather than on first use (e.g. at app start-up)."""
+        for name in names:
+            getattr(self, name)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[None]:
+        """A slot to run a forward pass in (see the module docstring), with gradients off."""
+        with self._running, torch.no_grad():
+            yield
+
+    # -- pipeline steps --------------------------------------------------------------------------
+
+    def align(self, image: Any, *, face_index: int = 0):
+        """FFHQ-align one face of a photo (anything `load_image` reads) → `AlignedFace`."""
+        from ..alignment import align_face
+
+        return align_face(image, face_index=face_index, size=self.generator_size)
+
+    @property
+    def generator_size(self) -> int:
+        return self.generator.size
+
+    def invert(self, face) -> torch.Tensor:
+        """e4e inversion of an aligned face (`AlignedFace` or a PIL crop) → W+ [1, n_latent, 512]."""
+        crop = face.encoder_input() if hasattr(face, "encoder_input") else face.resize((256, 256))
+        x = image_to_tensor(crop).to(self.device)
+        encoder = self.encoder
+        with self.running():
+            return encoder(x)
+
+    def synthesize(self, wplus: torch.Tensor) -> torch.Tensor:
+        """W+ → image [B, 3, size, size] in about [-1, 1] (fixed noise)."""
+        generator = self.generator
+        with self.running():
+            return generator.synthesis(wplus.to(self.device))
+
+    def features(self, wplus: torch.Tensor, layers: Iterable[int]) -> dict[int, torch.Tensor]:
+        """Generator feature maps of `layers` for `wplus` (runs only as far as the deepest)."""
+        generator = self.generator
+        with self.running():
+            return generator.features(wplus.to(self.device), sorted(set(layers)))
+
+    def prepare(self, image: Any, *, face_index: int = 0) -> PreparedPhoto:
+        """Align and invert a photo, once per photo content and options (cached, see `photos`)."""
+        from ..image_input import load_image
+
+        photo = load_image(image)  # upright RGB: the key must not depend on the file's encoding
+        options = AlignOptions(face_index=face_index)
+        key = photo_key(photo, options)
+
+        def compute() -> PreparedPhoto:
+            face = self.align(photo, face_index=face_index)
+            return PreparedPhoto(key=key, face=face, wplus=self.invert(face))
+
+        return self.photos.get(key, compute)
+
+    def original_features(self, photo: PreparedPhoto, layers: Iterable[int]) -> dict[int, torch.Tensor]:
+        """Feature maps of the photo's own latent at `layers` (what FEAT's attention reads), computed once."""
+        layers = tuple(sorted(set(layers)))
+        return photo.memo(("features", layers), lambda: self.features(photo.wplus, layers))
+
+    def original_state(self, photo: PreparedPhoto, layer: int | str) -> SynthesisState | torch.Tensor:
+        """Synthesis of the photo's own latent at the blend `layer` (state), or its image for "rgb"; computed once."""
+        if layer == "rgb":
+            return photo.memo("image", lambda: self.synthesize(photo.wplus))
+        generator = self.generator
+
+        def compute() -> SynthesisState:
+            with self.running():
+                return generator.synthesize_until(photo.wplus, int(layer))
+
+        return photo.memo(("state", int(layer)), compute)
+
+    def reconstruction(self, photo: PreparedPhoto) -> torch.Tensor:
+        """The photo's inversion rendered by the generator [1, 3, size, size] (computed once)."""
+        return self.original_state(photo, "rgb")
+
+    def cache_info(self) -> CacheInfo:
+        return self.photos.info()
+
+
+def _frozen(model: torch.nn.Module, device: torch.device) -> Any:
+    return model.to(device).eval().requires_grad_(False)
+
+
+_session: Session | None = None
+_session_lock = threading.Lock()
+
+
+def get_session() -> Session:
+    """The process's session (created on first call with FEAT_PROFILE / FEAT_DEVICE; models load lazily)."""
+    global _session
+    if _session is None:
+        with _session_lock:
+            if _session is None:
+                _session = Session()
+    return _session
+
+
+def set_session(session: Session | None) -> None:
+    """Replace the process's session (tests, or an app built with explicit settings)."""
+    global _session
+    with _session_lock:
+        _session = session
+
+
+__all__ = ["DEFAULT_CACHE_SIZE", "Session", "get_session", "pick_device", "set_session"]
