@@ -15,9 +15,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import FeatError
 from .guidance.clip import ClipSpec
+
+if TYPE_CHECKING:
+    from .tiny import TinyFiles
 
 PROFILE_ENV = "FEAT_PROFILE"
 ROLES = ("generator", "encoder", "arcface", "clip")
@@ -65,7 +69,8 @@ class RealProfile(Profile):
 class TinyProfile(Profile):
     root: Path | None = None  # where the tiny weights live; default <feat cache>/tiny
 
-    def files(self):
+    def files(self) -> TinyFiles:
+        """The tiny weight files, built on first use."""
         from .hub.settings import feat_cache_dir
         from .tiny import tiny_files
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +75,7 @@ class ClipGuide:
     def __init__(
         self,
         model: nn.Module,
-        tokenizer,
+        tokenizer: Callable[[list[str]], torch.Tensor],
         *,
         mean: tuple[float, ...] | list[float],
         std: tuple[float, ...] | list[float],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -64,7 +65,7 @@ class PreparedPhoto:
     _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def memo(self, key: Any, compute) -> Any:
+    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         """`compute()` once per key for this photo (callers asking meanwhile wait for it)."""
         with self._lock:
             if key not in self._memo:

@@ -19,7 +19,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
@@ -30,6 +30,9 @@ from ..models.stylegan2 import SynthesisState
 from ..profiles import Profile, get_profile
 from .cache import CacheInfo, ComputeOnceCache
 from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key
+
+if TYPE_CHECKING:
+    from ..alignment import AlignedFace
 
 T = TypeVar("T")
 DEVICE_ENV = "FEAT_DEVICE"
@@ -127,7 +130,7 @@ class Session:
 
     # -- pipeline steps --------------------------------------------------------------------------
 
-    def align(self, image: Any, *, face_index: int = 0):
+    def align(self, image: Any, *, face_index: int = 0) -> AlignedFace:
         """FFHQ-align one face of a photo (anything `load_image` reads) → `AlignedFace`."""
         from ..alignment import align_face
 
@@ -137,7 +140,7 @@ class Session:
     def generator_size(self) -> int:
         return self.generator.size
 
-    def invert(self, face) -> torch.Tensor:
+    def invert(self, face: AlignedFace | Any) -> torch.Tensor:
         """e4e inversion of an aligned face (`AlignedFace` or a PIL crop) → W+ [1, n_latent, 512]."""
         crop = face.encoder_input() if hasattr(face, "encoder_input") else face.resize((256, 256))
         x = image_to_tensor(crop).to(self.device)
