@@ -161,14 +161,19 @@ def apply_edits(
     edits: list[tuple[FeatEdit, float | None]],
     threshold: float = 0.0,
     features: dict[int, torch.Tensor] | None = None,
+    original: SynthesisState | torch.Tensor | None = None,
 ) -> EditOutput:
     """Several edits composed in order: each maps the previous edit's latent; their masks (all read
-    from the original latent) are united, and blending happens at the earliest of their layers."""
+    from the original latent) are united, and blending happens at the earliest of their layers.
+
+    `features` / `original` may pass the original latent's feature maps and its state at that layer
+    (its image for "rgb"), when already known.
+    """
     if not edits:
         raise ValueError("apply_edits needs at least one edit")
     if len(edits) == 1:
         edit, strength = edits[0]
-        return edit(G, wplus, strength, threshold, features)
+        return edit(G, wplus, strength, threshold, features, original)
     wanted = sorted({k for edit, _ in edits for k in edit.config.attention_layers})
     if features is None or not set(wanted) <= set(features):
         features = G.features(wplus, wanted)
@@ -178,5 +183,5 @@ def apply_edits(
         wplus_edit = edit.edit_latent(wplus_edit, strength)
     mask = combine_masks(masks, max(m.shape[-1] for m in masks))
     layer = earliest_layer([edit.config.blend_layer for edit, _ in edits])
-    image = blended_synthesis(G, wplus, wplus_edit, mask, layer)
+    image = blended_synthesis(G, wplus, wplus_edit, mask, layer, original)
     return EditOutput(image=image, mask=mask, wplus_edit=wplus_edit)
