@@ -1,6 +1,10 @@
-"""feat-space Gradio app (also the Hugging Face Space entry point). Kept thin: the UI lives in feat_space."""
+"""feat-space Gradio app (also the Hugging Face Space entry point). Kept thin: the UI lives in feat_space.ui.
 
-from feat_space.ui import build_app
+python app.py                      # real models (downloaded on first use)
+FEAT_PROFILE=tiny python app.py    # offline smoke demo with untrained models
+"""
+
+from feat_space.ui import launch
 
 if __name__ == "__main__":
-    build_app().launch()
+    launch()

@@ -1,5 +1,5 @@
-"""The Gradio user interface."""
+"""The Gradio user interface: `build_app()` builds it, `launch()` serves it."""
 
-from .app import build_app
+from .app import build_app, launch, launch_options
 
-__all__ = ["build_app"]
+__all__ = ["build_app", "launch", "launch_options"]

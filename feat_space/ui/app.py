@@ -1,19 +1,125 @@
-"""Gradio Blocks app. For now a placeholder page: the editing, training and contribution tabs arrive
-with the session and edit registry."""
+"""Builds the Gradio app: Edit, Train and About tabs over one shared model session.
+
+`build_app()` loads no model (fast start, cheap tests): the models load on first use, or when a page
+opens (`demo.load`), with progress, including download progress in the real profile. On a Space the
+README's `preload_from_hub` fetches the weights at build time, so that is a read from disk.
+"""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import gradio as gr
 
-INTRO = """# feat-space
-Text-driven **local** face editing after *FEAT: Face Editing with Attention* (Hou et al., 2022).
+from ..registry.registry import load_registry
+from ..registry.schema import EditEntry
+from ..session import Session, get_session
+from .about_tab import build_about_tab
+from .context import AppContext, Limits
+from .edit_tab import EDIT_MODELS, build_edit_tab, wire_edit_tab
+from .errors import user_errors
+from .train_tab import build_train_tab, recipe_label, region_choices, wire_train_tab
 
-The core models (StyleGAN2, e4e, ArcFace) are in place; the editing interface is being built.
-See the README for the roadmap and how to run the tests.
+log = logging.getLogger("feat_space.ui")
+
+CSS = """
+.feat-notice {border-left: 4px solid #d97706; padding: 4px 12px; background: rgba(217, 119, 6, 0.08);}
+.feat-gallery {display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 8px;}
+.feat-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 10px; font-size: 0.9em;}
+.feat-card-head {display: flex; justify-content: space-between; gap: 6px; align-items: baseline;}
+.feat-region {opacity: 0.75; font-size: 0.85em; margin-bottom: 2px;}
+.feat-prompt {opacity: 0.7; font-style: italic; margin-top: 2px;}
+.feat-badge {font-size: 0.75em; border-radius: 6px; padding: 1px 6px; white-space: nowrap;}
+.feat-ready {background: #dcfce7; color: #166534;}
+.feat-untrained {background: #fee2e2; color: #991b1b;}
+.feat-yours {background: #dbeafe; color: #1e40af;}
 """
 
+INTRO = """# feat-space
+Text-driven **local** face editing after *FEAT: Face Editing with Attention* (Hou et al., 2022): pick an
+edit and only that part of the face changes. Train new edits from a prompt in the **Train** tab."""
 
-def build_app() -> gr.Blocks:
-    with gr.Blocks(title="feat-space") as demo:
+
+def launch_options() -> dict[str, Any]:
+    """What Gradio 6 takes at `launch()` rather than in `Blocks()`: theme and CSS."""
+    return {"theme": gr.themes.Soft(), "css": CSS}
+
+
+def build_app(
+    session: Session | None = None,
+    registry: dict[str, EditEntry] | None = None,
+    limits: Limits | None = None,
+    *,
+    context: AppContext | None = None,
+) -> gr.Blocks:
+    """The app, queued. Defaults: the process's session (FEAT_PROFILE), the registry in edits/, limits
+    from FEAT_GPU_CONCURRENCY / FEAT_QUEUE_SIZE / FEAT_MAX_TRAININGS / FEAT_MAX_TRAIN_STEPS.
+    `context` replaces all three (tests use it to look at visitors' state)."""
+    ctx = context or AppContext(session or get_session(), load_registry() if registry is None else registry, limits)
+    with gr.Blocks(title="feat-space: text-driven local face editing") as demo:
         gr.Markdown(INTRO)
+        if ctx.notice:
+            gr.Markdown(f"⚠️ **{ctx.notice}**", elem_classes=["feat-notice"], elem_id="notice")
+        models = gr.Markdown("", elem_id="model-status")
+        with gr.Tabs() as tabs:
+            with gr.Tab("Edit", id="edit"):
+                edit = build_edit_tab(ctx)
+            with gr.Tab("Train", id="train"):
+                train = build_train_tab(ctx)
+            with gr.Tab("About", id="about"):
+                build_about_tab(ctx)
+        wire_edit_tab(ctx, edit)
+        wire_train_tab(ctx, train, edit.edits, edit.gallery)
+        _wire_train_this(ctx, edit.trainable, edit.train_this, train, tabs)
+
+        @user_errors
+        def load_models(progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:  # noqa: B008
+            ctx.ensure_models(EDIT_MODELS, progress)
+            profile = ctx.session.profile
+            return f"Models ready: **{profile.name}** profile on `{ctx.session.device}`."
+
+        # When a page opens: load (and in the real profile download) the models with progress, once per process.
+        demo.load(load_models, None, models, api_visibility="private", concurrency_limit=None)
+        demo.unload(_forget(ctx))
+    demo.queue(default_concurrency_limit=1, max_size=ctx.limits.queue_size)
     return demo
+
+
+def _forget(ctx: AppContext):
+    def forget(request: gr.Request) -> None:
+        ctx.visitors.forget(request)
+
+    return forget
+
+
+def _wire_train_this(ctx: AppContext, trainable: gr.Dropdown, button: gr.Button, train, tabs: gr.Tabs) -> None:
+    from ..errors import FeatError
+
+    @user_errors
+    def prefill(name: str | None):
+        entry = ctx.registry.get(name) if name else None
+        if entry is None:
+            raise FeatError("Choose an edit under “Not trained yet” first.")
+        return (
+            entry.prompt,
+            entry.title,
+            gr.Dropdown(choices=region_choices(entry), value=recipe_label(entry)),
+            min(entry.training.steps, ctx.limits.max_steps),
+            entry.name,
+            gr.Tabs(selected="train"),
+        )
+
+    button.click(
+        prefill,
+        [trainable],
+        [train.prompt, train.name, train.region, train.steps, train.base, tabs],
+        api_visibility="private",
+        queue=False,
+    )
+
+
+def launch(**kwargs: Any) -> None:
+    """Build and serve (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured by Gradio itself)."""
+    logging.basicConfig(level=logging.INFO)
+    build_app().launch(**{**launch_options(), **kwargs})

@@ -1,0 +1,70 @@
+"""What every tab shares: the model session, the edit catalogue, visitors' state, and limits."""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+
+import gradio as gr
+
+from ..registry.schema import EditEntry
+from ..session import Session
+from .catalogue import Catalogue
+from .state import Visitors
+
+GPU = "gpu"  # the concurrency group of every handler that runs the models (edits and training)
+
+MODEL_LABELS = {
+    "generator": "StyleGAN2 generator",
+    "encoder": "e4e encoder",
+    "arcface": "ArcFace (identity)",
+    "clip": "CLIP ViT-B/32",
+}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Queue and work limits, from the environment (a Space sets them to fit its hardware)."""
+
+    gpu_slots: int = field(default_factory=lambda: _env_int("FEAT_GPU_CONCURRENCY", 2))
+    queue_size: int = field(default_factory=lambda: _env_int("FEAT_QUEUE_SIZE", 16))
+    trainings: int = field(default_factory=lambda: _env_int("FEAT_MAX_TRAININGS", 1))
+    max_steps: int = field(default_factory=lambda: _env_int("FEAT_MAX_TRAIN_STEPS", 2000))
+
+
+class AppContext:
+    def __init__(self, session: Session, registry: dict[str, EditEntry], limits: Limits | None = None) -> None:
+        self.session = session
+        self.registry = registry
+        self.limits = limits or Limits()
+        self.catalogue = Catalogue(session, registry)
+        self.visitors = Visitors()
+        # Trainings run one step after another for minutes; capped so editing stays responsive.
+        self.training_slots = threading.BoundedSemaphore(self.limits.trainings)
+        self._ready: set[str] = set()
+        self._ready_lock = threading.Lock()
+
+    @property
+    def notice(self) -> str | None:
+        return self.session.notice
+
+    def ensure_models(self, names: tuple[str, ...], progress: gr.Progress | None = None) -> None:
+        """Load `names` (downloading them on first use in the real profile), reporting each with progress.
+
+        The session loads each model once under its own lock; this only decides what to announce.
+        """
+        for i, name in enumerate(names):
+            if name in self._ready:
+                continue
+            if progress is not None:
+                fetch = " (downloading it on first use)" if self.session.profile.trained else ""
+                progress(i / len(names), desc=f"Loading the {MODEL_LABELS[name]}{fetch}")
+            self.session.load([name])
+            with self._ready_lock:
+                self._ready.add(name)

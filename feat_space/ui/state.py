@@ -1,0 +1,90 @@
+"""Per-visitor state: the edits a visitor trained, their files, and their running training.
+
+Keyed by Gradio's `session_hash` (one per browser tab, one per gradio_client `Client`), so a trained
+edit appears in that visitor's Edit tab at once and in nobody else's. Files live in a temporary
+folder per visitor, removed when the tab closes (`demo.unload`) or, at the latest, with the process.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import gradio as gr
+
+from ..editing.edit import FeatEdit
+from ..registry.schema import EditEntry
+
+MAX_VISITORS = 500  # tabs whose state is kept; the least recently seen is dropped beyond that
+
+
+@dataclass
+class TrainedEdit:
+    """An edit this visitor trained (or is training) in the app."""
+
+    key: str  # catalogue value, "user:<name>"
+    entry: EditEntry  # its registry entry draft (what "Export YAML" writes)
+    folder: Path  # config.json + model.safetensors + edit.yaml + training.json
+    steps_done: int = 0
+    edit: FeatEdit | None = None  # loaded on first use
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+
+@dataclass
+class Visitor:
+    root: Path
+    trained: dict[str, TrainedEdit] = field(default_factory=dict)  # by key, in training order
+    stop: threading.Event = field(default_factory=threading.Event)
+    training: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class Visitors:
+    """Thread-safe map session_hash → `Visitor`, bounded, with cleanup."""
+
+    def __init__(self, max_visitors: int = MAX_VISITORS) -> None:
+        self._visitors: OrderedDict[str, Visitor] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_visitors = max_visitors
+        self._base = Path(tempfile.mkdtemp(prefix="feat-space-visitors-"))
+
+    def get(self, request: gr.Request | None) -> Visitor:
+        key = _session_key(request)
+        with self._lock:
+            visitor = self._visitors.get(key)
+            if visitor is None:
+                visitor = self._visitors[key] = Visitor(Path(tempfile.mkdtemp(prefix="v-", dir=self._base)))
+                while len(self._visitors) > self.max_visitors:
+                    _, old = self._visitors.popitem(last=False)
+                    if not old.training:
+                        shutil.rmtree(old.root, ignore_errors=True)
+            self._visitors.move_to_end(key)
+            return visitor
+
+    def peek(self, request: gr.Request | None) -> Visitor | None:
+        with self._lock:
+            return self._visitors.get(_session_key(request))
+
+    def forget(self, request: gr.Request | None) -> None:
+        """The tab closed: stop its training and delete its files."""
+        with self._lock:
+            visitor = self._visitors.pop(_session_key(request), None)
+        if visitor is not None:
+            visitor.stop.set()
+            if not visitor.training:
+                shutil.rmtree(visitor.root, ignore_errors=True)
+
+    def __len__(self) -> int:
+        return len(self._visitors)
+
+
+def _session_key(request: gr.Request | None) -> str:
+    # Direct calls without a request (unit tests, scripts) share one anonymous visitor.
+    return getattr(request, "session_hash", None) or "anonymous"

@@ -1,0 +1,219 @@
+"""The Gradio app in the tiny profile, launched in-process on 127.0.0.1 and driven through its API.
+
+One server for the module (launching costs seconds); each test uses its own `Client`, i.e. its own
+browser session, as separate visitors would.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from feat_space.registry.registry import load_registry
+from feat_space.registry.schema import EditEntry
+from feat_space.session import Session
+from feat_space.ui import build_app
+from feat_space.ui.context import GPU, AppContext, Limits
+from feat_space.ui.edit_tab import EXAMPLES
+
+ROOT = Path(__file__).resolve().parent.parent
+ASTRONAUT = next(p for p in EXAMPLES if "astronaut" in p)
+HOPPER = next(p for p in EXAMPLES if "grace_hopper" in p)
+FAST_EDIT = "registry:purple-hair"  # blends the final RGB: the cheapest edit to run on a CPU
+LIMITS = Limits(gpu_slots=2, queue_size=16, trainings=1, max_steps=50)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def context() -> AppContext:
+    return AppContext(Session("tiny", device="cpu"), load_registry(), LIMITS)
+
+
+@pytest.fixture(scope="module")
+def app(context):
+    demo = build_app(context=context)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield demo, url
+    finally:
+        demo.close()
+
+
+def connect(url: str) -> Client:
+    return Client(url, verbose=False)
+
+
+def edit(client: Client, photo: str, edits: list[str], strength: float = 1.0, threshold: float = 0.3, face: int = 0):
+    return client.predict(handle_file(photo), edits, strength, threshold, face, api_name="/edit")
+
+
+def test_edit_an_example_photo_then_again_from_the_cache(app):
+    client = connect(app[1])
+    result, (before, after), overlay, download, info = edit(client, ASTRONAUT, [FAST_EDIT])
+    photo = Image.open(ASTRONAUT)
+    edited = Image.open(result)
+    assert edited.size == photo.size, "the whole photo comes back, at its own size"
+    assert not np.array_equal(np.asarray(edited.convert("RGB")), np.asarray(photo.convert("RGB")))
+    assert Image.open(before).size == Image.open(after).size == Image.open(overlay).size
+    assert Image.open(download["value"]).size == photo.size and download["value"].endswith(".png")
+    assert "UNTRAINED" in info, "the tiny profile's notice is shown with every result"
+    assert "Purple hair" in info
+
+    # A second edit of the same photo (two edits at once): alignment and inversion come from the cache.
+    *_, info = edit(client, ASTRONAUT, [FAST_EDIT, "registry:red-lipstick"], strength=0.5)
+    assert "reused" in info and "Purple hair, Red lipstick" in info and "strength 0.5" in info
+
+
+def test_the_edits_listing_marks_untrained_edits(app):
+    listing = connect(app[1]).predict(api_name="/edits")
+    names = {item["value"] for item in listing}
+    assert {"registry:smile", "registry:purple-hair"} <= names
+    assert all(item["status"] == "untrained demo" and item["usable"] for item in listing)
+
+
+def test_a_photo_without_a_face_gets_a_clear_error_and_the_app_keeps_working(app, tmp_path):
+    client = connect(app[1])
+    blank = tmp_path / "wall.png"
+    gradient = np.linspace(0, 255, 256, dtype=np.uint8)
+    Image.fromarray(np.stack([np.tile(gradient, (256, 1))] * 3, axis=-1)).save(blank)
+    with pytest.raises(AppError, match="No face was found in the photo"):
+        edit(client, str(blank), [FAST_EDIT])
+    result, *_ = edit(client, HOPPER, [FAST_EDIT])  # the same visitor carries on
+    assert Image.open(result).size == Image.open(HOPPER).size
+
+
+def test_a_file_that_is_not_an_image_gets_a_clear_error(app, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("this is not a photo")
+    with pytest.raises(AppError, match=r"Could not read 'notes.txt': it is not an image.*Choose a photo file"):
+        edit(connect(app[1]), str(notes), [FAST_EDIT])
+
+
+def test_missing_inputs_say_what_to_do(app):
+    client = connect(app[1])
+    with pytest.raises(AppError, match="Pick at least one edit"):
+        edit(client, ASTRONAUT, [])
+    with pytest.raises(AppError, match="Add a photo first"):
+        client.predict(None, [FAST_EDIT], 1.0, 0.3, 0, api_name="/edit")
+    with pytest.raises(AppError, match="There is no edit called 'nope'"):
+        edit(client, ASTRONAUT, ["registry:nope"])
+
+
+def test_training_streams_progress_and_the_edit_is_usable_at_once(app):
+    client = connect(app[1])
+    job = client.submit("a face with freckles", "Freckles", "skin", 3, None, api_name="/train")
+    updates = list(job)
+    statuses = [u[0] for u in updates]
+    assert len(updates) >= 3, "progress is streamed, not only the end"
+    assert any("step **1/3**" in s for s in statuses) and any("step **3/3**" in s for s in statuses)
+    assert all("UNTRAINED" in s for s in statuses)
+    plots = [u[1] for u in updates if isinstance(u[1], dict) and u[1].get("data")]
+    assert plots and {row[1] for row in plots[-1]["data"]} >= {"total", "clip", "id"}
+    assert any(isinstance(u[2], str) and Path(u[2]).is_file() for u in updates), "a preview image is shown"
+    final = updates[-1]
+    assert "is ready" in final[0]
+    assert ["★ Freckles · skin (yours)", "user:freckles"] in final[4]["choices"], "listed in this visitor's edits"
+
+    result, *_, info = edit(client, HOPPER, ["user:freckles", FAST_EDIT])
+    assert "Freckles, Purple hair" in info and Image.open(result).size == Image.open(HOPPER).size
+    listing = client.predict(api_name="/edits")
+    assert {"value": "user:freckles", "status": "yours"}.items() <= next(
+        item for item in listing if item["value"] == "user:freckles"
+    ).items()
+
+    # Another visitor does not see it.
+    with pytest.raises(AppError, match="not among this tab's edits"):
+        edit(connect(app[1]), HOPPER, ["user:freckles"])
+
+    code, yaml_file, weights = client.predict("user:freckles", api_name="/export_yaml")
+    entry = EditEntry.model_validate(yaml.safe_load(code["value"]))
+    assert entry.name == "freckles" and entry.prompt == "a face with freckles" and entry.training.steps == 3
+    assert not entry.published and Path(yaml_file["value"]).read_text().strip() == code["value"].strip()
+    assert Path(weights["value"]).suffix == ".zip"
+
+
+def test_stop_ends_training_early_and_keeps_the_edit(app):
+    client = connect(app[1])
+    job = client.submit("a face with a big smile", "", "lips colour", 40, None, api_name="/train")
+    for update in job:
+        if "step **" in update[0]:
+            break
+    assert "Stopping" in client.predict(api_name="/stop_training")
+    final = job.result()
+    assert "Stopped at step" in final[0] and "of 40" in final[0]
+    assert any(value == "user:a-face-with-a-big-smile" for _, value in final[4]["choices"])
+
+
+def test_four_concurrent_visitors_each_get_their_own_result(app):
+    jobs = [(ASTRONAUT, 0.5), (HOPPER, 1.0), (ASTRONAUT, 2.0), (HOPPER, -1.0)]
+    clients = [connect(app[1]) for _ in jobs]
+
+    def run(i):
+        photo, strength = jobs[i]
+        return edit(clients[i], photo, [FAST_EDIT], strength=strength)
+
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        results = list(pool.map(run, range(len(jobs))))
+    for (photo, strength), (result, _, _, _, info) in zip(jobs, results, strict=True):
+        assert Image.open(result).size == Image.open(photo).size
+        assert f"strength {strength:g}" in info
+    a, b = (np.asarray(Image.open(results[i][0])) for i in (0, 2))
+    assert not np.array_equal(a, b), "different strengths, different pictures"
+
+
+def test_queue_limits_gpu_work_together(app):
+    demo = app[0]
+    assert demo._queue.max_size == LIMITS.queue_size
+    groups = {fn.api_name: fn.concurrency_id for fn in demo.fns.values() if fn.api_name in ("edit", "train")}
+    assert groups == {"edit": GPU, "train": GPU}
+    limits = {fn.concurrency_limit for fn in demo.fns.values() if fn.concurrency_id == GPU}
+    assert limits == {LIMITS.gpu_slots}
+
+
+def test_app_py_runs_offline_in_the_tiny_profile_on_gradio_s_address(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "FEAT_PROFILE": "tiny",
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "FEAT_CACHE": str(tmp_path / "cache"),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=2) as response:
+                    config = response.read().decode()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"app.py did not serve on port {port}: {process.stderr.read().decode()[-2000:]}")
+                time.sleep(0.5)
+        assert "UNTRAINED" in config, "the smoke demo is labelled as untrained"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
