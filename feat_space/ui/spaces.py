@@ -7,6 +7,8 @@ identity and the app runs unchanged on CPU-only machines.
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 import os
 from collections.abc import Callable
 from typing import TypeVar
@@ -35,8 +37,10 @@ def gpu(duration: int = 60) -> Callable[[F], F]:
 
 
 def on_spaces() -> bool:
-    """Running as a Hugging Face Space (the platform sets SPACE_ID)."""
-    return bool(os.environ.get("SPACE_ID"))
+    """Running as a Hugging Face Space, decided exactly as Gradio decides it (SYSTEM=spaces and SPACE_ID)."""
+    from gradio.utils import get_space
+
+    return get_space() is not None
 
 
 def oauth_enabled() -> bool:
@@ -46,4 +50,12 @@ def oauth_enabled() -> bool:
     Gradio would mock the login with the machine's token, which is exactly what must not be used for
     someone else's upload, so the app points to the CLI instead.
     """
-    return on_spaces() and bool(os.environ.get("OAUTH_CLIENT_ID"))
+    if not (on_spaces() and os.environ.get("OAUTH_CLIENT_ID")):
+        return False
+    missing = [m for m in ("authlib", "itsdangerous") if importlib.util.find_spec(m) is None]
+    if missing:  # the login would crash the app at start-up: publish through the CLI instead
+        logging.getLogger("feat_space.ui").warning(
+            "Sign in with Hugging Face is off: %s not installed (requirements: gradio[oauth]).", ", ".join(missing)
+        )
+        return False
+    return True
