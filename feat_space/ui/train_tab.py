@@ -132,7 +132,9 @@ def loss_frame(history: list[dict[str, float]], settings: TrainingSettings) -> p
         for name, weight in LOSS_WEIGHTS.items():
             if name in record:
                 rows.append({"step": step, "loss": name, "value": record[name] * getattr(settings, weight)})
-    return pd.DataFrame(rows, columns=["step", "loss", "value"])
+    # Typed even when empty: the plot takes "loss" as categories (one line each) only if it is text.
+    frame = pd.DataFrame(rows, columns=["step", "loss", "value"])
+    return frame.astype({"step": "int64", "loss": "string", "value": "float64"})
 
 
 def _mask_image(mask, side: int) -> Image.Image:
@@ -253,7 +255,7 @@ def make_train_handler(ctx: AppContext, edit_choices: gr.CheckboxGroup, gallery:
         visitor.trained[key] = TrainedEdit(key=key, entry=entry, folder=folder, steps_done=done)
         how = "Trained" if done == settings.steps else f"Stopped at step {done} of {settings.steps};"
         status = (
-            f"{notice}✅ {how} “{entry.title}” is ready: it is in your edits on the **Edit** tab as "
+            f"{notice}**Done.** {how} “{entry.title}” is ready: it is in your edits on the **Edit** tab as "
             f"“★ {entry.title}” (for this browser tab only). Export its YAML or publish it below."
         )
         mine = gr.Dropdown(choices=[(t.entry.title, k) for k, t in visitor.trained.items()], value=key)
@@ -299,7 +301,7 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
         with gr.Column(scale=6):
             status = gr.Markdown(f"⚠️ **{ctx.notice}**" if ctx.notice else "")
             plot = gr.LinePlot(
-                pd.DataFrame({"step": [], "loss": [], "value": []}),
+                None,  # not an empty frame: Gradio 6 then draws no lines for later updates
                 x="step",
                 y="value",
                 color="loss",
@@ -421,7 +423,7 @@ def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGrou
             progress(0.1, desc=f"Uploading to {repo_id}")
             published = publish_trained(trained, repo_id, oauth_token.token)
             return (
-                f"✅ Published to [{published.repo_id}]({published.url}) at commit `{published.revision[:12]}`. "
+                f"**Published** to [{published.repo_id}]({published.url}) at commit `{published.revision[:12]}`. "
                 f"**Export YAML** now pins this commit: add it as `edits/{trained.name}.yaml` in a pull request."
             )
 
