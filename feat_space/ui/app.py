@@ -57,7 +57,8 @@ def build_app(
     from FEAT_GPU_CONCURRENCY / FEAT_QUEUE_SIZE / FEAT_MAX_TRAININGS / FEAT_MAX_TRAIN_STEPS.
     `context` replaces all three (tests use it to look at visitors' state)."""
     ctx = context or AppContext(session or get_session(), load_registry() if registry is None else registry, limits)
-    with gr.Blocks(title="feat-space: text-driven local face editing") as demo:
+    # delete_cache: every hour, drop served files older than 6 hours (a Space runs for weeks).
+    with gr.Blocks(title="feat-space: text-driven local face editing", delete_cache=(3600, 6 * 3600)) as demo:
         gr.Markdown(INTRO)
         if ctx.notice:
             gr.Markdown(f"⚠️ **{ctx.notice}**", elem_classes=["feat-notice"], elem_id="notice")

@@ -23,6 +23,7 @@ EXAMPLES_DIR = Path(__file__).parent / "examples"
 EXAMPLES = sorted(str(p) for p in EXAMPLES_DIR.glob("*.jpg"))
 PREVIEW_SIDE = 512  # aligned crops are shown at this size (the full photo keeps its own)
 EDIT_MODELS = ("generator", "encoder")
+KEEP_DOWNLOADS = 3  # edited photos kept per visitor
 
 
 @dataclass
@@ -132,6 +133,8 @@ def make_edit_handler(ctx: AppContext):
         out = visitor.root / "downloads" / f"{stem}-edited-{int(time.time() * 1000)}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         result.photo.save(out)
+        for old in sorted(out.parent.glob("*.png"), key=lambda p: p.stat().st_mtime)[:-KEEP_DOWNLOADS]:
+            old.unlink(missing_ok=True)  # Gradio serves its own copy; keep the folder small
         info = result_info(
             [c.title for c in choices],
             float(strength),

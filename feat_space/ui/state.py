@@ -7,6 +7,7 @@ folder per visitor, removed when the tab closes (`demo.unload`) or, at the lates
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 import threading
@@ -54,6 +55,7 @@ class Visitors:
         self._lock = threading.Lock()
         self.max_visitors = max_visitors
         self._base = Path(tempfile.mkdtemp(prefix="feat-space-visitors-"))
+        atexit.register(shutil.rmtree, self._base, ignore_errors=True)
 
     def get(self, request: gr.Request | None) -> Visitor:
         key = _session_key(request)
