@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -72,14 +71,9 @@ def register_train(subparsers, common) -> None:
     p.set_defaults(handler=_train)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "edit"
-
-
 def _train(args: argparse.Namespace) -> int:
-    from .editing.recipe import REGION_PRESETS
+    from .registry.drafts import entry_from_prompt
     from .registry.registry import RegistryError, load_registry
-    from .registry.schema import EditEntry
     from .session import Session
     from .training.settings import TrainingSettings
     from .training.trainer import Trainer
@@ -94,16 +88,7 @@ def _train(args: argparse.Namespace) -> int:
             print(e, file=sys.stderr)
             return 1
     else:
-        name = args.name or _slug(args.prompt)
-        entry = EditEntry(
-            name=name,
-            title=args.prompt[:40],
-            description=f"Trained from the prompt “{args.prompt}”.",
-            prompt=args.prompt,
-            region=args.region,
-            recipe=REGION_PRESETS[args.region],
-            checkpoint={"status": "unpublished"},
-        )
+        entry = entry_from_prompt(args.prompt, args.region, name=args.name, where="feat-space (command line)")
     settings = entry.training
     if args.steps:
         settings = TrainingSettings(**{**settings.model_dump(), "steps": args.steps})

@@ -135,3 +135,20 @@ def test_recipes_map_to_layers_of_any_generator():
         recipe.config_for(big, "x")
         recipe.config_for(small, "x")
     assert EDITS_DIR.name == "edits"
+
+
+def test_entries_for_new_prompts_are_valid_drafts():
+    from feat_space.errors import FeatError
+    from feat_space.registry.drafts import entry_from_prompt, slug
+
+    entry = entry_from_prompt("  A face with Freckles! ", "skin", steps=300)
+    assert (entry.name, entry.title, entry.prompt) == (
+        "a-face-with-freckles",
+        "A face with Freckles!",
+        "A face with Freckles!",
+    )
+    assert entry.recipe == REGION_PRESETS["skin"] and entry.training.steps == 300 and not entry.published
+    assert entry_from_prompt("x", "mouth", name="My Grin").name == "my-grin"
+    assert slug("***") == "edit"
+    with pytest.raises(FeatError, match="Unknown region"):
+        entry_from_prompt("x", "elbows")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 import zipfile
@@ -19,6 +18,7 @@ from ..editing.recipe import REGION_PRESETS
 from ..editing.storage import CONFIG_NAME, WEIGHTS_NAME
 from ..errors import FeatError
 from ..publishing import TRAINING_LOG, Published, pin_in_registry, publish_edit
+from ..registry.drafts import entry_from_prompt, slug
 from ..registry.schema import EditEntry
 from ..session import tensor_to_image
 from ..training.settings import TrainingSettings
@@ -68,10 +68,6 @@ def region_choices(base: EditEntry | None = None) -> list[str]:
     return [recipe_label(base), *presets] if base is not None else presets
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-") or "edit"
-
-
 def training_entry(
     ctx: AppContext, prompt: str, name: str | None, region: str, steps: int, base_name: str | None
 ) -> EditEntry:
@@ -99,19 +95,11 @@ def training_entry(
         if name and name.strip():
             data["name"] = slug(name)
     else:
-        if region not in REGION_PRESETS:
-            raise FeatError(f"Choose a region preset ({', '.join(sorted(REGION_PRESETS))}).")
-        title = (name or "").strip() or prompt[:1].upper() + prompt[1:40]
-        data = {
-            "name": slug(name or prompt),
-            "title": title,
-            "description": f"Trained in the feat-space app from the prompt “{prompt}”.",
-            "prompt": prompt,
-            "region": region,
-            "recipe": REGION_PRESETS[region].model_dump(mode="json"),
-            "training": TrainingSettings(steps=steps).model_dump(),
-            "checkpoint": {"status": "unpublished"},
-        }
+        try:
+            return entry_from_prompt(prompt, region, name=name, steps=steps, where="the feat-space app")
+        except ValidationError as e:
+            problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+            raise FeatError(f"This edit cannot be set up: {problems}. Change the name or prompt.") from None
     try:
         return EditEntry.model_validate(data)
     except ValidationError as e:
