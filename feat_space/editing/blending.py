@@ -8,6 +8,7 @@ final images are blended, `m·img(w') + (1−m)·img(w)`, and outside the mask n
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 import torch
@@ -56,6 +57,45 @@ def blended_synthesis(
     state = original if original is not None else G.synthesize_until(wplus, layer)
     edited = G.synthesize_until(wplus_edit, layer)
     return G.synthesize_from(blend_states(state, edited, mask), wplus)
+
+
+def original_pass(
+    G: Generator, wplus: torch.Tensor, layers: Iterable[int], until: int
+) -> tuple[dict[int, torch.Tensor], SynthesisState]:
+    """One synthesis pass of the original latent: the feature maps of `layers` (what the attention
+    network reads) and the state after layer `until` (or after the deepest of `layers`, if later)."""
+    wanted = set(layers)
+    state, kept, features = None, None, {}
+    for k in sorted(wanted | {until}):
+        state = G.synthesize_until(wplus, k) if state is None else G.continue_to(state, wplus, k)
+        if k in wanted:
+            features[k] = state.feature
+        if k == until:
+            kept = state
+    return features, kept
+
+
+def original_inputs(
+    G: Generator,
+    wplus: torch.Tensor,
+    layers: Iterable[int],
+    layer: BlendLayer,
+    features: dict[int, torch.Tensor] | None = None,
+    original: SynthesisState | torch.Tensor | None = None,
+) -> tuple[dict[int, torch.Tensor], SynthesisState | torch.Tensor]:
+    """What an edit reads of the original latent — attention features and the blend-layer state (the
+    image for "rgb") — computing only what was not given, in as few passes as possible."""
+    layers = sorted(set(layers))
+    if features is not None and original is not None:
+        return features, original
+    if features is not None:  # only the original is missing
+        return features, G.synthesis(wplus) if layer == "rgb" else G.synthesize_until(wplus, layer)
+    if original is not None:
+        return G.features(wplus, layers), original
+    if layer == "rgb":
+        features, state = original_pass(G, wplus, layers, max(layers))
+        return features, G.synthesize_from(state, wplus)
+    return original_pass(G, wplus, layers, layer)
 
 
 def blend_margin(G: Generator, layer: BlendLayer) -> int:

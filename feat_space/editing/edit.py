@@ -12,7 +12,7 @@ from torch import nn
 from ..errors import FeatError
 from ..models.stylegan2 import Generator, SynthesisState
 from .attention import AttentionNetwork
-from .blending import BlendLayer, blended_synthesis, resize_mask
+from .blending import BlendLayer, blended_synthesis, original_inputs, resize_mask
 from .mapper import LatentMapper
 
 
@@ -134,8 +134,9 @@ class FeatEdit(nn.Module):
     ) -> EditOutput:
         """Edit the images of `wplus`. `features` / `original` may pass the original latent's
         attention features and blend-layer state (or image for "rgb") when already known."""
-        if features is None:
-            features = G.features(wplus, list(self.config.attention_layers))
+        features, original = original_inputs(
+            G, wplus, self.config.attention_layers, self.config.blend_layer, features, original
+        )
         mask = threshold_mask(self.mask(features), threshold)
         wplus_edit = self.edit_latent(wplus, strength)
         image = blended_synthesis(G, wplus, wplus_edit, mask, self.config.blend_layer, original)
@@ -175,13 +176,14 @@ def apply_edits(
         edit, strength = edits[0]
         return edit(G, wplus, strength, threshold, features, original)
     wanted = sorted({k for edit, _ in edits for k in edit.config.attention_layers})
-    if features is None or not set(wanted) <= set(features):
-        features = G.features(wplus, wanted)
+    layer = earliest_layer([edit.config.blend_layer for edit, _ in edits])
+    if features is not None and not set(wanted) <= set(features):
+        features = None
+    features, original = original_inputs(G, wplus, wanted, layer, features, original)
     masks = [threshold_mask(edit.mask(features), threshold) for edit, _ in edits]
     wplus_edit = wplus
     for edit, strength in edits:
         wplus_edit = edit.edit_latent(wplus_edit, strength)
     mask = combine_masks(masks, max(m.shape[-1] for m in masks))
-    layer = earliest_layer([edit.config.blend_layer for edit, _ in edits])
     image = blended_synthesis(G, wplus, wplus_edit, mask, layer, original)
     return EditOutput(image=image, mask=mask, wplus_edit=wplus_edit)

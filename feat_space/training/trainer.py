@@ -22,7 +22,7 @@ from typing import Protocol
 
 import torch
 
-from ..editing.blending import blend_states, mix
+from ..editing.blending import blend_states, mix, original_pass
 from ..editing.edit import EditConfig, FeatEdit
 from ..editing.storage import load_edit_folder, save_edit
 from ..errors import CheckpointError, FeatError
@@ -134,8 +134,8 @@ class Trainer:
         G, config = self.G, self.edit.config
         layer = config.blend_layer
         with torch.no_grad():
-            features = G.features(wplus, list(config.attention_layers))
-            original = G.synthesize_until(wplus, self.top if layer == "rgb" else layer)
+            stop = self.top if layer == "rgb" else layer
+            features, original = original_pass(G, wplus, config.attention_layers, stop)
         mask = self.edit.mask(features)
         delta = self.edit.mapper(wplus)
         wplus_edit = wplus + config.strength * delta
