@@ -8,6 +8,7 @@ model.safetensors, training.json, README.md) with the user's own token, and retu
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from .editing.edit import EditConfig
 from .editing.storage import CONFIG_NAME, WEIGHTS_NAME
 from .errors import FeatError
 from .hub.settings import hub_settings
-from .registry.schema import EditEntry
+from .registry.schema import REPO_ID_PATTERN, EditEntry
 
 CARD_NAME = "README.md"
 TRAINING_LOG = "training.json"
@@ -88,6 +89,8 @@ def publish_edit(
     folder = Path(folder)
     if not (folder / CONFIG_NAME).is_file() or not (folder / WEIGHTS_NAME).is_file():
         raise PublishError(f"{folder} is not a trained edit (needs {CONFIG_NAME} and {WEIGHTS_NAME}); train it first.")
+    if not re.fullmatch(REPO_ID_PATTERN, repo_id or ""):
+        raise PublishError(f"'{repo_id}' is not a Hub model repo id: write it as owner/name, e.g. you/feat-smile.")
     if not token:
         raise PublishError("Publishing needs your Hugging Face token (log in, or pass --token / set HF_TOKEN).")
     config = EditConfig.model_validate_json((folder / CONFIG_NAME).read_text())

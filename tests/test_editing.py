@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from feat_space.editing.blending import blend_margin, blended_synthesis
+from feat_space.editing.blending import blend_margin, blended_synthesis, resize_mask
 from feat_space.editing.edit import EditConfig, FeatEdit, apply_edits, threshold_mask
 from feat_space.editing.storage import load_edit_folder, save_edit
 from feat_space.errors import CheckpointError, FeatError
@@ -117,7 +117,7 @@ def test_mapper_changes_only_its_layers_and_strength_scales_it(G, wplus):
 
 @torch.no_grad()
 def test_edit_output_and_mask_threshold(G, wplus):
-    edit = make_edit(G, blend_layer=6, mask_resolution=16)
+    edit = make_edit(G, blend_layer=6, mapped=(2, 8), mask_resolution=16)
     out = edit(G, wplus, strength=1.0)
     assert out.image.shape == (2, 3, SIZE, SIZE) and out.mask.shape == (2, 1, 16, 16)
     assert out.mask.min() >= 0 and out.mask.max() <= 1
@@ -141,7 +141,7 @@ def test_several_edits_compose_in_order_with_united_masks(G, wplus):
 
 @torch.no_grad()
 def test_saved_edit_loads_and_edits_identically(G, wplus, tmp_path):
-    edit = make_edit(G, blend_layer=6)
+    edit = make_edit(G, blend_layer=6, mapped=(2, 8))
     folder = save_edit(edit, tmp_path / "smile")
     assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
     loaded = load_edit_folder(folder)
@@ -164,6 +164,29 @@ def test_broken_edit_files_are_refused(G, tmp_path):
         load_edit_folder(folder)
     with pytest.raises(CheckpointError, match="not found"):
         load_edit_folder(tmp_path / "missing")
+
+
+@torch.no_grad()
+def test_composed_edits_keep_every_edits_latent_change(G, wplus):
+    """A colour edit's fine W+ entries still count next to a shape edit that blends earlier."""
+    shape = make_edit(G, blend_layer=6, mapped=(2, 8), seed=1)
+    colour = make_edit(G, blend_layer="rgb", mapped=(8, 10), seed=2)  # entries a layer-6 blend never reads
+    raw = colour.mask(G.features(wplus, [3, 5]))
+    t = float(raw.median())  # a threshold that leaves about half of the colour mask at exactly 0
+    with_colour = apply_edits(G, wplus, [(shape, 1.0), (colour, 1.0)], threshold=t).image
+    without = apply_edits(G, wplus, [(shape, 1.0), (colour, 0.0)], threshold=t).image
+    assert (with_colour - without).abs().max() > 1e-3
+    # ...and the colour edit changes nothing outside its own mask.
+    m = resize_mask(threshold_mask(raw, t), SIZE)
+    assert (m == 0).any()
+    assert torch.equal(with_colour[(m == 0).expand_as(with_colour)], without[(m == 0).expand_as(without)])
+
+
+def test_config_refuses_mapped_entries_the_blend_never_reads(G):
+    with pytest.raises(ValueError, match="no effect"):
+        EditConfig.for_generator(G, "x", (2, 9), 6, (3, 5))
+    EditConfig.for_generator(G, "x", (2, 8), 6, (3, 5))  # layer 6's toRGB reads entry 7: fine
+    EditConfig.for_generator(G, "x", (2, 8), 7, (3, 5))  # an odd layer reads up to its own entry
 
 
 def test_edit_refuses_a_generator_of_another_layout(G):

@@ -73,6 +73,11 @@ def test_publish_needs_a_valid_token(hub, trained):
     assert hub.commits == []
 
 
+def test_publish_names_a_malformed_repo_id(hub, trained):
+    with pytest.raises(PublishError, match="owner/name"):
+        publish_edit(trained[0], "not a repo", TOKEN)
+
+
 def test_publish_refuses_an_untrained_folder(hub, tmp_path):
     with pytest.raises(PublishError, match="train it first"):
         publish_edit(tmp_path, "someone/x", TOKEN)

@@ -109,6 +109,8 @@ def blend_margin(G: Generator, layer: BlendLayer) -> int:
     if layer == "rgb":
         return 0
     reach = skip_reach = 1
+    if layer % 2:  # the skip is still at half resolution: the next toRGB upsamples it (r -> 2r + 2)
+        skip_reach = 2 * skip_reach + 2
     for k in range(layer + 1, G.num_layers):
         if k % 2:  # upsampling conv; the skip is upsampled by the toRGB of this block
             reach, skip_reach = 2 * reach + 3, 2 * skip_reach + 2

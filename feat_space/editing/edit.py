@@ -12,8 +12,16 @@ from torch import nn
 from ..errors import FeatError
 from ..models.stylegan2 import Generator, SynthesisState
 from .attention import AttentionNetwork
-from .blending import BlendLayer, blended_synthesis, original_inputs, resize_mask
+from .blending import BlendLayer, blended_synthesis, mix, original_inputs, resize_mask
 from .mapper import LatentMapper
+
+
+def used_entries(blend_layer: BlendLayer, n_latent: int) -> int:
+    """W+ entries [0, this) that reach the image when blending at `blend_layer`: after it synthesis
+    continues with the original styles (an even layer's toRGB still reads entry layer + 1)."""
+    if blend_layer == "rgb":
+        return n_latent
+    return blend_layer + 2 if blend_layer % 2 == 0 else blend_layer + 1
 
 
 class EditConfig(BaseModel):
@@ -51,6 +59,12 @@ class EditConfig(BaseModel):
             raise ValueError(f"attention and blend layers must lie in [0, {num_layers})")
         if len(self.attention_in_channels) != len(self.attention_layers):
             raise ValueError("attention_in_channels needs one entry per attention layer")
+        used = used_entries(self.blend_layer, self.n_latent)
+        if self.mapped_layers[1] > used:
+            raise ValueError(
+                f"mapped_layers end {self.mapped_layers[1]} is past the W+ entries blending at layer "
+                f"{self.blend_layer} uses (< {used}); the rest would have no effect. Blend later, or map fewer."
+            )
         return self
 
     @classmethod
@@ -151,9 +165,11 @@ def combine_masks(masks: list[torch.Tensor], size: int) -> torch.Tensor:
     return 1 - keep
 
 
-def earliest_layer(layers: list[BlendLayer]) -> BlendLayer:
+def composite_layer(layers: list[BlendLayer]) -> BlendLayer:
+    """Where several edits blend their features: the latest of their feature layers, so every edit's
+    mapped W+ entries still count ("rgb" when all of them blend the final image)."""
     numeric = [k for k in layers if k != "rgb"]
-    return min(numeric) if numeric else "rgb"
+    return max(numeric) if numeric else "rgb"
 
 
 def apply_edits(
@@ -164,11 +180,13 @@ def apply_edits(
     features: dict[int, torch.Tensor] | None = None,
     original: SynthesisState | torch.Tensor | None = None,
 ) -> EditOutput:
-    """Several edits composed in order: each maps the previous edit's latent; their masks (all read
-    from the original latent) are united, and blending happens at the earliest of their layers.
+    """Several edits composed in order: each maps the previous edit's latent, and every mask is read
+    from the original latent.
 
-    `features` / `original` may pass the original latent's feature maps and its state at that layer
-    (its image for "rgb"), when already known.
+    Feature edits blend together at `composite_layer` through the union of their masks; edits that
+    blend the final RGB are then mixed in through the union of theirs, from the image of the fully
+    edited latent. `features` / `original` may pass the original latent's feature maps and its state
+    at `composite_layer` (its image when that is "rgb"), when already known.
     """
     if not edits:
         raise ValueError("apply_edits needs at least one edit")
@@ -176,7 +194,7 @@ def apply_edits(
         edit, strength = edits[0]
         return edit(G, wplus, strength, threshold, features, original)
     wanted = sorted({k for edit, _ in edits for k in edit.config.attention_layers})
-    layer = earliest_layer([edit.config.blend_layer for edit, _ in edits])
+    layer = composite_layer([edit.config.blend_layer for edit, _ in edits])
     if features is not None and not set(wanted) <= set(features):
         features = None
     features, original = original_inputs(G, wplus, wanted, layer, features, original)
@@ -184,6 +202,14 @@ def apply_edits(
     wplus_edit = wplus
     for edit, strength in edits:
         wplus_edit = edit.edit_latent(wplus_edit, strength)
-    mask = combine_masks(masks, max(m.shape[-1] for m in masks))
-    image = blended_synthesis(G, wplus, wplus_edit, mask, layer, original)
-    return EditOutput(image=image, mask=mask, wplus_edit=wplus_edit)
+    size = max(m.shape[-1] for m in masks)
+    by_kind = {"rgb": [], "features": []}
+    for (edit, _), m in zip(edits, masks, strict=True):
+        by_kind["rgb" if edit.config.blend_layer == "rgb" else "features"].append(m)
+    if by_kind["features"]:
+        image = blended_synthesis(G, wplus, wplus_edit, combine_masks(by_kind["features"], size), layer, original)
+    else:
+        image = original
+    if by_kind["rgb"]:
+        image = mix(combine_masks(by_kind["rgb"], size), G.synthesis(wplus_edit), image)
+    return EditOutput(image=image, mask=combine_masks(masks, size), wplus_edit=wplus_edit)

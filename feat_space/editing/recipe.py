@@ -89,7 +89,7 @@ REGION_PRESETS: dict[str, Recipe] = {
     "mouth": Recipe(mapped=("medium",), blend=64, attention=(16, 32, 64)),
     "eyes": Recipe(mapped=("medium",), blend=64, attention=(16, 32, 64)),
     "lower face": Recipe(mapped=("coarse", "medium"), blend=32, attention=(16, 32)),
-    "hair": Recipe(mapped=("medium", "fine"), blend=32, attention=(16, 32)),
+    "hair": Recipe(mapped=("medium",), blend=32, attention=(16, 32)),
     "hair colour": Recipe(mapped=("fine",), blend="rgb", attention=(16, 32, 64), mask_resolution=128),
     "lips colour": Recipe(mapped=("fine",), blend="rgb", attention=(32, 64), mask_resolution=128),
     "skin": Recipe(mapped=("fine",), blend="rgb", attention=(16, 32, 64), mask_resolution=128),

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from ..editing.blending import blend_margin, resize_mask
-from ..editing.edit import FeatEdit, apply_edits, earliest_layer
+from ..editing.edit import FeatEdit, apply_edits, composite_layer
 from ..errors import FeatError
 from .photo import tensor_to_image
 from .session import Session
@@ -73,7 +73,7 @@ def edit_photo(
     photo = session.prepare(image, face_index=face_index)
     layers = {k for edit, _ in edits for k in edit.config.attention_layers}
     features = session.original_features(photo, layers)
-    layer = earliest_layer([edit.config.blend_layer for edit, _ in edits])
+    layer = composite_layer([edit.config.blend_layer for edit, _ in edits])
     original = session.original_state(photo, layer)
     chosen = [(edit.to(session.device), strength) for edit, strength in edits]
     with session.running():
