@@ -37,8 +37,11 @@ def write(folder, name, text):
 def test_shipped_edits_are_valid_and_cover_the_promised_ones():
     entries = load_registry()
     assert {"smile", "blond-hair", "beard", "purple-hair", "red-lipstick", "closed-eyes"} <= set(entries)
+    with torch.device("meta"):
+        G = Generator(1024)
     for entry in entries.values():
         assert entry.published or entry.checkpoint.status == "unpublished"
+        entry.recipe.config_for(G, entry.prompt)  # a valid layer-level setup on the FFHQ generator
     code, report = check()
     assert code == 0 and "6 edit(s) OK" in report
 
