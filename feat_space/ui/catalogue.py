@@ -65,7 +65,7 @@ class Catalogue:
                 out.append((f"{entry.title} · {entry.region}", REGISTRY + entry.name))
             elif self.demo:
                 out.append((f"{entry.title} · {entry.region} (untrained demo)", REGISTRY + entry.name))
-        for trained in visitor.trained.values() if visitor else ():
+        for trained in visitor.edits() if visitor else ():
             out.append((f"★ {trained.entry.title} · {trained.entry.region} (yours)", trained.key))
         return out
 
@@ -77,7 +77,7 @@ class Catalogue:
         cards = []
         for entry in self.registry.values():
             cards.append(_card(entry.title, entry.region, entry.description, entry.prompt, self.status(entry)))
-        for trained in visitor.trained.values() if visitor else ():
+        for trained in visitor.edits() if visitor else ():
             e = trained.entry
             cards.append(_card(e.title, e.region, e.description, e.prompt, f"yours · {trained.steps_done} steps"))
         return f'<div class="feat-gallery">{"".join(cards)}</div>'

@@ -258,7 +258,7 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
                     "usable": value in listed,
                 }
             )
-        for trained in visitor.trained.values() if visitor else ():
+        for trained in visitor.edits() if visitor else ():
             e = trained.entry
             out.append(
                 {

@@ -44,7 +44,29 @@ class Visitor:
     trained: dict[str, TrainedEdit] = field(default_factory=dict)  # by key, in training order
     stop: threading.Event = field(default_factory=threading.Event)
     training: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    closed: bool = False  # its tab closed or it was dropped: a training still running deletes `root` when it ends
+    lock: threading.Lock = field(default_factory=threading.Lock)  # guards `trained`, `training` and `closed`
+
+    def edits(self) -> list[TrainedEdit]:
+        """The trained edits, in training order: a snapshot, as the train thread may add one meanwhile."""
+        with self.lock:
+            return list(self.trained.values())
+
+    def add(self, trained: TrainedEdit) -> TrainedEdit | None:
+        """List `trained` last; return the edit it replaces under the same key, if any."""
+        with self.lock:
+            old = self.trained.pop(trained.key, None)
+            self.trained[trained.key] = trained
+            return old
+
+    def close(self) -> None:
+        """Stop its training and delete its files, now or, if a training is running, when that ends."""
+        with self.lock:
+            self.closed = True
+            self.stop.set()
+            training = self.training
+        if not training:
+            shutil.rmtree(self.root, ignore_errors=True)
 
 
 class Visitors:
@@ -59,16 +81,17 @@ class Visitors:
 
     def get(self, request: gr.Request | None) -> Visitor:
         key = _session_key(request)
+        dropped = []
         with self._lock:
             visitor = self._visitors.get(key)
             if visitor is None:
                 visitor = self._visitors[key] = Visitor(Path(tempfile.mkdtemp(prefix="v-", dir=self._base)))
                 while len(self._visitors) > self.max_visitors:
-                    _, old = self._visitors.popitem(last=False)
-                    if not old.training:
-                        shutil.rmtree(old.root, ignore_errors=True)
+                    dropped.append(self._visitors.popitem(last=False)[1])
             self._visitors.move_to_end(key)
-            return visitor
+        for old in dropped:
+            old.close()
+        return visitor
 
     def peek(self, request: gr.Request | None) -> Visitor | None:
         with self._lock:
@@ -79,9 +102,7 @@ class Visitors:
         with self._lock:
             visitor = self._visitors.pop(_session_key(request), None)
         if visitor is not None:
-            visitor.stop.set()
-            if not visitor.training:
-                shutil.rmtree(visitor.root, ignore_errors=True)
+            visitor.close()
 
     def __len__(self) -> int:
         return len(self._visitors)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+import uuid
 import zipfile
 from dataclasses import dataclass
 
@@ -178,7 +179,10 @@ def make_train_handler(ctx: AppContext, edit_choices: gr.CheckboxGroup, gallery:
         with visitor.lock:
             if visitor.training:
                 raise FeatError("An edit is already training in this tab. Stop it, or wait for it to finish.")
+            if visitor.closed:
+                raise FeatError("This tab's session has ended: reload the page to train an edit.")
             visitor.training = True
+            visitor.stop.clear()  # under the lock: a `close` after this point still stops the training
         try:
             if not ctx.training_slots.acquire(blocking=False):
                 raise FeatError(
@@ -187,12 +191,15 @@ def make_train_handler(ctx: AppContext, edit_choices: gr.CheckboxGroup, gallery:
                     f'python -m feat_space train --prompt "{entry.prompt}" --region "{entry.region}".'
                 )
             try:
-                visitor.stop.clear()
                 yield from _run(entry, visitor, progress)
             finally:
                 ctx.training_slots.release()
         finally:
-            visitor.training = False
+            with visitor.lock:
+                visitor.training = False
+                closed = visitor.closed
+            if closed:  # the tab closed (or was dropped) while training: its files were left for us to delete
+                shutil.rmtree(visitor.root, ignore_errors=True)
 
     def _run(entry: EditEntry, visitor: Visitor, progress: gr.Progress):
         notice = f"⚠️ **{ctx.notice}**\n\n" if ctx.notice else ""
@@ -201,52 +208,62 @@ def make_train_handler(ctx: AppContext, edit_choices: gr.CheckboxGroup, gallery:
         G = session.generator
         config = entry.recipe.config_for(G, entry.prompt, strength=entry.defaults.strength)
         settings = entry.training
-        folder = visitor.root / "edits" / entry.name
-        shutil.rmtree(folder, ignore_errors=True)
+        # A fresh folder each run: retraining an edit keeps the old one, files and all, until this run has a step.
+        folder = visitor.root / "edits" / f"{entry.name}-{uuid.uuid4().hex[:8]}"
         folder.mkdir(parents=True)
-        (folder / DRAFT_NAME).write_text(yaml.safe_dump(entry.model_dump(mode="json"), sort_keys=False))
-        trainer = Trainer(
-            G,
-            guide=session.clip,
-            arcface=session.arcface,
-            config=config,
-            settings=settings,
-            output_dir=folder,
-            preview_every=max(1, settings.steps // 20),
-            checkpoint_every=max(200, settings.steps),
-        )
-        progress((0, settings.steps), desc="First step", unit="steps")
-        yield f"{notice}Training “{entry.prompt}” ({settings.steps} steps)…", skip, skip, skip, skip, skip, skip
-        started = time.monotonic()
-        last_yield = 0.0
-        for p in trainer.run(visitor.stop):
-            elapsed = time.monotonic() - started
-            left = elapsed / p.step * (p.total - p.step)
-            progress((p.step, p.total), desc=f"Training “{entry.prompt}”", unit="steps")
-            now = time.monotonic()
-            if p.preview is None and not p.done and now - last_yield < STREAM_EVERY:
-                continue
-            last_yield = now
-            status = (
-                f"{notice}Training “{entry.prompt}”: step **{p.step}/{p.total}** · total loss {p.losses['total']:.4f}"
-                f" · {elapsed / p.step:.2f} s/step · about {_duration(left)} left. **Stop** keeps what is learned."
+        try:
+            (folder / DRAFT_NAME).write_text(yaml.safe_dump(entry.model_dump(mode="json"), sort_keys=False))
+            trainer = Trainer(
+                G,
+                guide=session.clip,
+                arcface=session.arcface,
+                config=config,
+                settings=settings,
+                output_dir=folder,
+                preview_every=max(1, settings.steps // 20),
+                checkpoint_every=max(200, settings.steps),
             )
-            preview = tensor_to_image(p.preview).resize((PREVIEW_SIDE, PREVIEW_SIDE)) if p.preview is not None else skip
-            mask = _mask_image(p.preview_mask, PREVIEW_SIDE) if p.preview_mask is not None else skip
-            yield status, loss_frame(p.history, settings), preview, mask, skip, skip, skip
+            progress((0, settings.steps), desc="First step", unit="steps")
+            yield f"{notice}Training “{entry.prompt}” ({settings.steps} steps)…", skip, skip, skip, skip, skip, skip
+            started = time.monotonic()
+            last_yield = 0.0
+            for p in trainer.run(visitor.stop):
+                elapsed = time.monotonic() - started
+                left = elapsed / p.step * (p.total - p.step)
+                progress((p.step, p.total), desc=f"Training “{entry.prompt}”", unit="steps")
+                now = time.monotonic()
+                if p.preview is None and not p.done and now - last_yield < STREAM_EVERY:
+                    continue
+                last_yield = now
+                status = (
+                    f"{notice}Training “{entry.prompt}”: step **{p.step}/{p.total}** · total loss "
+                    f"{p.losses['total']:.4f} · {elapsed / p.step:.2f} s/step · about {_duration(left)} left. "
+                    "**Stop** keeps what is learned."
+                )
+                preview = (
+                    tensor_to_image(p.preview).resize((PREVIEW_SIDE, PREVIEW_SIDE)) if p.preview is not None else skip
+                )
+                mask = _mask_image(p.preview_mask, PREVIEW_SIDE) if p.preview_mask is not None else skip
+                yield status, loss_frame(p.history, settings), preview, mask, skip, skip, skip
+        except BaseException:  # failed, or the stream was closed: an edit of this name stays as it was
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         done = trainer.step
         if done == 0:
+            shutil.rmtree(folder, ignore_errors=True)
             yield f"{notice}Stopped before the first step finished: nothing was trained.", *[skip] * 6
             return
         key = "user:" + entry.name
-        visitor.trained.pop(key, None)  # retrained: it moves to the end, with fresh weights
-        visitor.trained[key] = TrainedEdit(key=key, entry=entry, folder=folder, steps_done=done)
+        # Retrained: the new edit replaces the old one (moving to the end), whose files go only now.
+        old = visitor.add(TrainedEdit(key=key, entry=entry, folder=folder, steps_done=done))
+        if old is not None:
+            shutil.rmtree(old.folder, ignore_errors=True)
         how = "Trained" if done == settings.steps else f"Stopped at step {done} of {settings.steps};"
         status = (
             f"{notice}**Done.** {how} “{entry.title}” is ready: it is in your edits on the **Edit** tab as "
             f"“★ {entry.title}” (for this browser tab only). Export its YAML or publish it below."
         )
-        mine = gr.Dropdown(choices=[(t.entry.title, k) for k, t in visitor.trained.items()], value=key)
+        mine = gr.Dropdown(choices=[(t.entry.title, t.key) for t in visitor.edits()], value=key)
         yield (
             status,
             loss_frame(trainer.history, settings),
