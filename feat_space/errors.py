@@ -1,6 +1,12 @@
 """Errors a user can cause, each with a message a person can act on."""
 
 
+def first_line(error: BaseException) -> str:
+    """The first non-empty line of an exception's message (library errors can run to pages)."""
+    lines = [line for line in str(error).strip().splitlines() if line.strip()]
+    return lines[0].rstrip(".") if lines else type(error).__name__
+
+
 class FeatError(Exception):
     """Base class of every error caused by user input (files, photos, settings)."""
 

@@ -32,6 +32,7 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
+from ..errors import first_line
 from .errors import ChecksumError, ModelAccessError, ModelDownloadError, ModelNotFoundError, ModelOfflineError
 from .settings import HubSettings, feat_cache_dir, hub_settings
 from .sources import ModelSource
@@ -135,7 +136,7 @@ def hub_errors(source: ModelSource, settings: HubSettings, revision: str | None 
                 "Run `python -m feat_space download` once with network access and the same HF_HOME, or unset "
                 "HF_HUB_OFFLINE. (FEAT_PROFILE=tiny runs offline with untrained random models.)"
             ) from None
-        cause = _first_line(e.__cause__) if e.__cause__ else _first_line(e)
+        cause = first_line(e.__cause__) if e.__cause__ else first_line(e)
         raise ModelOfflineError(
             f"Cannot reach the Hub at {settings.endpoint} to download {where}, and it is not in the local cache "
             f"({settings.cache_dir}): {cause}. Check the network connection, proxy or HF_ENDPOINT, or run "
@@ -152,21 +153,16 @@ def hub_errors(source: ModelSource, settings: HubSettings, revision: str | None 
         raise error(f"Cannot download {where}: HTTP {status} from {settings.endpoint}. {fix}") from None
     except (_TransportError, ConnectionError) as e:  # outside hf_hub_download's own fallbacks (metadata calls)
         raise ModelOfflineError(
-            f"Cannot reach the Hub at {settings.endpoint} for {where}: {_first_line(e)}. Check the network "
+            f"Cannot reach the Hub at {settings.endpoint} for {where}: {first_line(e)}. Check the network "
             "connection, proxy or HF_ENDPOINT."
         ) from None
     except ValueError as e:  # e.g. a malformed repo id
-        raise ModelDownloadError(f"Cannot download {where}: {_first_line(e)}") from None
+        raise ModelDownloadError(f"Cannot download {where}: {first_line(e)}") from None
     except OSError as e:  # disk full, unwritable cache, ...
         raise ModelDownloadError(
-            f"Cannot store {where} in {settings.cache_dir}: {_first_line(e)}. Free some disk space or point "
+            f"Cannot store {where} in {settings.cache_dir}: {first_line(e)}. Free some disk space or point "
             "HF_HOME to a writable folder with room for the models."
         ) from None
-
-
-def _first_line(e: BaseException) -> str:
-    lines = [line for line in str(e).strip().splitlines() if line.strip()]
-    return lines[0].rstrip(".") if lines else type(e).__name__
 
 
 # -- sha256 with a remembered verification --------------------------------------------------------

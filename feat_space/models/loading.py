@@ -17,7 +17,7 @@ from typing import TypeVar
 import torch
 from torch import nn
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, first_line
 from .arcface import IRSE50ArcFace
 from .e4e import Encoder4Editing
 from .irse import IRSE50_STAGES, Stages
@@ -50,17 +50,12 @@ def read_checkpoint(path: PathLike) -> dict:
         ) from None
     except Exception as e:  # truncated zip, I/O error, ...
         raise CheckpointError(
-            f"Cannot read checkpoint {path}: {_first_line(e)}. The file may be truncated or not a PyTorch "
+            f"Cannot read checkpoint {path}: {first_line(e)}. The file may be truncated or not a PyTorch "
             "checkpoint; download it again."
         ) from None
     if not isinstance(obj, dict):
         raise CheckpointError(f"Checkpoint {path} holds a {type(obj).__name__}, expected a dict of tensors.")
     return obj
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
 
 
 def load_state_strict(module: nn.Module, state: Mapping[str, torch.Tensor], path: PathLike, what: str) -> None:
