@@ -14,13 +14,10 @@ import os
 import sys
 from pathlib import Path
 
-import yaml
-
 from .errors import FeatError
 from .profiles import get_profile
 
 TRAINED_DIR = Path("trained")
-DRAFT_NAME = "edit.yaml"  # the registry entry of a trained edit, written beside its weights
 
 
 # -- edits ------------------------------------------------------------------------------------------
@@ -72,10 +69,9 @@ def register_train(subparsers, common) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .registry.drafts import entry_from_prompt
+    from .registry.drafts import entry_from_prompt, write_draft
     from .registry.registry import RegistryError, load_registry
     from .session import Session
-    from .training.settings import TrainingSettings
     from .training.trainer import Trainer
 
     if bool(args.yaml) == bool(args.prompt):
@@ -89,9 +85,9 @@ def _train(args: argparse.Namespace) -> int:
             return 1
     else:
         entry = entry_from_prompt(args.prompt, args.region, name=args.name, where="feat-space (command line)")
-    settings = entry.training
     if args.steps:
-        settings = TrainingSettings(**{**settings.model_dump(), "steps": args.steps})
+        entry = entry.model_copy(update={"training": entry.training.model_copy(update={"steps": args.steps})})
+    settings = entry.training
     output = args.output or TRAINED_DIR / entry.name
     session = Session(get_profile(getattr(args, "profile", None)))
     if session.notice:
@@ -100,8 +96,7 @@ def _train(args: argparse.Namespace) -> int:
     config = entry.recipe.config_for(G, entry.prompt, strength=entry.defaults.strength)
     trainer = Trainer(G, session.clip, session.arcface, config, settings, output_dir=output, resume=args.resume)
     output.mkdir(parents=True, exist_ok=True)
-    draft = entry.model_dump(mode="json", exclude={"training"}) | {"training": settings.model_dump()}
-    (output / DRAFT_NAME).write_text(yaml.safe_dump(draft, sort_keys=False, allow_unicode=True))
+    write_draft(output, entry)
     print(f"Training “{entry.prompt}” for {settings.steps} steps into {output}/ (Ctrl-C stops and keeps it)")
     try:
         for progress in trainer.run():
@@ -129,10 +124,10 @@ def register_publish(subparsers, common) -> None:
 
 def _publish(args: argparse.Namespace) -> int:
     from .publishing import pin_in_registry, publish_edit
+    from .registry.drafts import read_draft
     from .registry.registry import EDITS_DIR
 
-    draft_path = args.folder / DRAFT_NAME
-    draft = yaml.safe_load(draft_path.read_text()) if draft_path.is_file() else None
+    draft = read_draft(args.folder)
     name = (draft or {}).get("name") or args.folder.name
     published = publish_edit(args.folder, args.repo, args.token, name=name, private=args.private)
     print(f"Uploaded to {published.url} (commit {published.revision})")
@@ -159,15 +154,15 @@ def register_evaluate(subparsers, common) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     from .editing.storage import load_edit, load_edit_folder
     from .evaluation import evaluate_edit
+    from .registry.drafts import read_draft
     from .registry.registry import load_registry
     from .session import Session
 
     threshold = 0.2
     if Path(args.edit).is_dir():
         edit = load_edit_folder(args.edit)
-        draft = Path(args.edit) / DRAFT_NAME
-        if draft.is_file():
-            threshold = (yaml.safe_load(draft.read_text()).get("defaults") or {}).get("mask_threshold", threshold)
+        draft = read_draft(args.edit) or {}
+        threshold = (draft.get("defaults") or {}).get("mask_threshold", threshold)
     else:
         entries = load_registry()
         if args.edit not in entries:

@@ -12,11 +12,11 @@ import torch
 import yaml
 from hub_server import HubServer
 
-from feat_space.edit_cli import DRAFT_NAME
 from feat_space.editing.edit import FeatEdit
 from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.editing.storage import load_edit_folder, save_edit
 from feat_space.errors import FeatError, NoFaceError
+from feat_space.registry.drafts import DRAFT_NAME, entry_yaml
 from feat_space.registry.registry import load_registry
 from feat_space.registry.schema import EditEntry
 from feat_space.session import Session
@@ -25,7 +25,6 @@ from feat_space.ui.catalogue import Catalogue
 from feat_space.ui.context import AppContext, Limits
 from feat_space.ui.errors import user_errors
 from feat_space.ui.state import TrainedEdit
-from feat_space.ui.train_tab import draft_yaml
 
 VISITOR_TOKEN = "hf_visitor_write"
 OWNER_TOKEN = "hf_space_owner_secret"
@@ -97,7 +96,7 @@ def test_publishing_uses_the_visitors_login_and_pins_the_export(hub, session, mo
     assert "visitor/feat-freckles" in message and set(hub.repos) == {"visitor/feat-freckles"}
     revision = hub.repos["visitor/feat-freckles"].commit
     assert trained.entry.published and trained.entry.checkpoint.revision == revision
-    exported = EditEntry.model_validate(yaml.safe_load(draft_yaml(trained.entry)))
+    exported = EditEntry.model_validate(yaml.safe_load(entry_yaml(trained.entry)))
     assert exported.checkpoint.repo == "visitor/feat-freckles" and exported.checkpoint.revision == revision
 
     # Merged into the registry, it loads from the Hub at that commit and edits like the original.

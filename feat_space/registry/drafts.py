@@ -1,13 +1,19 @@
-"""New registry entries for edits trained from a prompt (CLI or app), before they are published."""
+"""Registry entries of edits being trained (CLI or app), before they are published: built from a
+prompt, and kept as a draft `edit.yaml` beside the edit's weights."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+import yaml
 
 from ..editing.recipe import REGION_PRESETS
 from ..errors import FeatError
 from ..training.settings import TrainingSettings
 from .schema import EditEntry
+
+DRAFT_NAME = "edit.yaml"  # the registry entry of a trained edit, written beside its weights
 
 
 def slug(text: str) -> str:
@@ -33,3 +39,28 @@ def entry_from_prompt(
         training=training,
         checkpoint={"status": "unpublished"},
     )
+
+
+def entry_yaml(entry: EditEntry) -> str:
+    """The entry as its registry file, ready for a pull request as edits/<name>.yaml."""
+    head = [
+        f"# {entry.title}: a FEAT edit (see README, “Adding an edit”).",
+        f"# Save as edits/{entry.name}.yaml in a fork of feat-space and open a pull request.",
+    ]
+    if not entry.published:
+        head.append(
+            "# Not published yet: publish the weights (Train tab or `python -m feat_space publish`) to pin them."
+        )
+    return "\n".join(head) + "\n" + yaml.safe_dump(entry.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+
+def write_draft(folder: str | Path, entry: EditEntry) -> Path:
+    path = Path(folder) / DRAFT_NAME
+    path.write_text(entry_yaml(entry), encoding="utf-8")
+    return path
+
+
+def read_draft(folder: str | Path) -> dict | None:
+    """The draft entry beside a trained edit's weights, as plain data; None if there is none."""
+    path = Path(folder) / DRAFT_NAME
+    return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None

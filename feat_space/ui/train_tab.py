@@ -14,12 +14,11 @@ import yaml
 from PIL import Image
 from pydantic import ValidationError
 
-from ..edit_cli import DRAFT_NAME
 from ..editing.recipe import REGION_PRESETS
 from ..editing.storage import CONFIG_NAME, WEIGHTS_NAME
 from ..errors import FeatError
 from ..publishing import TRAINING_LOG, Published, pin_in_registry, publish_edit
-from ..registry.drafts import entry_from_prompt, slug
+from ..registry.drafts import DRAFT_NAME, entry_from_prompt, entry_yaml, slug, write_draft
 from ..registry.schema import EditEntry
 from ..session import tensor_to_image
 from ..training.settings import TrainingSettings
@@ -131,19 +130,6 @@ def _mask_image(mask, side: int) -> Image.Image:
     return Image.fromarray(pixels, "L").resize((side, side), Image.Resampling.BILINEAR)
 
 
-def draft_yaml(entry: EditEntry) -> str:
-    """The edit's registry file, ready for a pull request as edits/<name>.yaml."""
-    head = [
-        f"# {entry.title}: a FEAT edit (see README, “Adding an edit”).",
-        f"# Save as edits/{entry.name}.yaml in a fork of feat-space and open a pull request.",
-    ]
-    if not entry.published:
-        head.append(
-            "# Not published yet: publish the weights (Train tab or `python -m feat_space publish`) to pin them."
-        )
-    return "\n".join(head) + "\n" + yaml.safe_dump(entry.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
-
-
 def publish_trained(trained: TrainedEdit, repo_id: str, token: str) -> Published:
     """Upload a visitor's trained edit with *their* token and pin its draft to the new commit."""
     published = publish_edit(trained.folder, repo_id, token, name=trained.name)
@@ -212,7 +198,7 @@ def make_train_handler(ctx: AppContext, edit_choices: gr.CheckboxGroup, gallery:
         folder = visitor.root / "edits" / f"{entry.name}-{uuid.uuid4().hex[:8]}"
         folder.mkdir(parents=True)
         try:
-            (folder / DRAFT_NAME).write_text(yaml.safe_dump(entry.model_dump(mode="json"), sort_keys=False))
+            write_draft(folder, entry)
             trainer = Trainer(
                 G,
                 guide=session.clip,
@@ -386,7 +372,7 @@ def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGrou
     def export_yaml(key: str | None, request: gr.Request):
         visitor = ctx.visitors.peek(request)
         trained = _trained(ctx, key, visitor)
-        text = draft_yaml(trained.entry)
+        text = entry_yaml(trained.entry)
         out = visitor.root / "exports" / trained.name
         out.mkdir(parents=True, exist_ok=True)
         (out / f"{trained.name}.yaml").write_text(text)
