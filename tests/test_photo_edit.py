@@ -102,3 +102,19 @@ def test_user_errors_are_feat_errors(session, tmp_path):
         edit_photo(session, DATA / "astronaut.png", [])
     with pytest.raises(FeatError, match="threshold"):
         edit_photo(session, DATA / "astronaut.png", [(make_edit(session), 1.0)], threshold=1.5)
+
+
+def test_first_edit_reads_features_and_blend_state_in_one_pass(session, monkeypatch):
+    photo = session.prepare(DATA / "grace_hopper.jpg", face_index=0)
+    G = session.generator
+    steps = []
+    step = G._step
+    monkeypatch.setattr(G, "_step", lambda state, k, *a: steps.append(k) or step(state, k, *a))
+    features, state = session.original_inputs(photo, [3, 5], 7)
+    assert steps == list(range(8))  # layers 0..7 once; separately, 0..5 would run twice
+    with torch.no_grad():
+        assert torch.equal(features[5], G.features(photo.wplus, [5])[5])
+        assert torch.equal(state.feature, G.synthesize_until(photo.wplus, 7).feature)
+    steps.clear()
+    session.original_inputs(photo, [3, 5], 7)
+    assert steps == []  # cached

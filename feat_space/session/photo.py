@@ -65,6 +65,10 @@ class PreparedPhoto:
     _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def cached(self, key: Any) -> bool:
+        with self._lock:
+            return key in self._memo
+
     def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
         """`compute()` once per key for this photo (callers asking meanwhile wait for it)."""
         with self._lock:

@@ -72,9 +72,8 @@ def edit_photo(
         edit.check_generator(G)
     photo = session.prepare(image, face_index=face_index)
     layers = {k for edit, _ in edits for k in edit.config.attention_layers}
-    features = session.original_features(photo, layers)
     layer = composite_layer([edit.config.blend_layer for edit, _ in edits])
-    original = session.original_state(photo, layer)
+    features, original = session.original_inputs(photo, layers, layer)
     chosen = [(edit.to(session.device), strength) for edit, strength in edits]
     with session.running():
         out = apply_edits(G, photo.wplus, chosen, threshold, features=features, original=original)

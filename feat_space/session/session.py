@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
+from ..editing.blending import original_inputs
 from ..errors import FeatError
 from ..guidance.clip import ClipGuide, load_clip
 from ..models import Encoder4Editing, Generator, IRSE50ArcFace, load_arcface, load_encoder, load_generator
@@ -190,6 +191,21 @@ class Session:
                 return generator.synthesize_until(photo.wplus, int(layer))
 
         return photo.memo(("state", int(layer)), compute)
+
+    def original_inputs(
+        self, photo: PreparedPhoto, layers: Iterable[int], layer: int | str
+    ) -> tuple[dict[int, torch.Tensor], SynthesisState | torch.Tensor]:
+        """`original_features` and `original_state` together: one synthesis pass computes both when
+        neither is cached yet (separately, the state would re-run the layers the features ran)."""
+        layers = tuple(sorted(set(layers)))
+        features_key, state_key = ("features", layers), "image" if layer == "rgb" else ("state", int(layer))
+        if not photo.cached(features_key) and not photo.cached(state_key):
+            generator = self.generator
+            with self.running():
+                features, original = original_inputs(generator, photo.wplus, layers, layer)
+            photo.memo(features_key, lambda: features)
+            photo.memo(state_key, lambda: original)
+        return self.original_features(photo, layers), self.original_state(photo, layer)
 
     def reconstruction(self, photo: PreparedPhoto) -> torch.Tensor:
         """The photo's inversion rendered by the generator [1, 3, size, size] (computed once)."""
