@@ -318,6 +318,16 @@ class Generator(nn.Module):
         """Spatial size of layer `layer`'s feature map."""
         return 2 ** ((layer + 5) // 2)
 
+    def layer_at(self, resolution: int) -> int:
+        """The last layer at `resolution` (its non-upsampling conv, whose feature map is final there).
+
+        The inverse of `resolution` for even layers. A resolution between powers of two counts as the
+        one below it; one above the generator's size gives its last layer.
+        """
+        if resolution < 4:
+            raise ValueError(f"the smallest feature resolution is 4, got {resolution}")
+        return 2 * (min(int(resolution), self.size).bit_length() - 1) - 4
+
     def _layer(self, layer: int) -> StyledConv:
         return self.conv1 if layer == 0 else self.convs[layer - 1]
 
