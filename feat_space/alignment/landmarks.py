@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from feat_space.alignment.ffhq import ffhq_quad
+from feat_space.alignment.ffhq import ffhq_quad, quad_size
 
 # Landmark indices of MediaPipe FaceMesh (canonical 468-point topology; 468–477 are the irises).
 RIGHT_EYE_CONTOUR = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)  # image left
@@ -79,7 +79,7 @@ class FaceLandmarks:
     @property
     def size(self) -> float:
         """Side of the FFHQ crop in source pixels: how big the face is for editing."""
-        return float(np.hypot(*(self.quad[3] - self.quad[0])))
+        return quad_size(self.quad)
 
     @property
     def eye_distance(self) -> float:

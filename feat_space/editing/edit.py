@@ -157,6 +157,16 @@ class FeatEdit(nn.Module):
         return EditOutput(image=image, mask=mask, wplus_edit=wplus_edit)
 
 
+def untrained_edit(config: EditConfig, seed: int, gain: float = 1.0) -> FeatEdit:
+    """An edit with random weights drawn from `seed` (the process's random state is left alone), its
+    mapper amplified by `gain`: a labelled demo for the tiny profile, never a trained edit."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        edit = FeatEdit(config).eval()
+    edit.mapper.amplify(gain)
+    return edit
+
+
 def combine_masks(masks: list[torch.Tensor], size: int) -> torch.Tensor:
     """Union of soft masks: 1 − Π(1 − m)."""
     keep = torch.ones_like(resize_mask(masks[0], size))
