@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING
 
 from .errors import FeatError
 from .guidance.clip import ClipSpec
+from .weights.roles import ROLES, ModelRole, model_role
 
 if TYPE_CHECKING:
     from .tiny import TinyFiles
 
 PROFILE_ENV = "FEAT_PROFILE"
-ROLES = ("generator", "encoder", "arcface", "clip")
 
 
 class ProfileError(FeatError):
@@ -38,8 +38,8 @@ class Profile:
     description: str
     notice: str | None  # what a person must be told wherever this profile's output is shown
 
-    def model_file(self, role: str) -> Path:
-        """Local path of the weights for `role` (generator, encoder, arcface, clip), fetched or built if needed."""
+    def model_file(self, role: ModelRole | str) -> Path:
+        """Local path of the weights for `role`, fetched or built if needed."""
         raise NotImplementedError
 
     def clip_spec(self) -> ClipSpec:
@@ -54,15 +54,15 @@ class Profile:
 
 @dataclass(frozen=True)
 class RealProfile(Profile):
-    def model_file(self, role: str) -> Path:
+    def model_file(self, role: ModelRole | str) -> Path:
         from .hub import REAL_PROFILE, SOURCES, fetch
 
-        return fetch(SOURCES[REAL_PROFILE[_check_role(role)]])
+        return fetch(SOURCES[REAL_PROFILE[model_role(role)]])
 
     def clip_spec(self) -> ClipSpec:
         from .hub import CLIP_MODEL_NAME
 
-        return ClipSpec(CLIP_MODEL_NAME, self.model_file("clip"))
+        return ClipSpec(CLIP_MODEL_NAME, self.model_file(ModelRole.CLIP))
 
 
 @dataclass(frozen=True)
@@ -76,20 +76,14 @@ class TinyProfile(Profile):
 
         return tiny_files(self.root or feat_cache_dir() / "tiny")
 
-    def model_file(self, role: str) -> Path:
-        return self.files().path(_check_role(role))
+    def model_file(self, role: ModelRole | str) -> Path:
+        return self.files().path(model_role(role))
 
     def clip_spec(self) -> ClipSpec:
         from .tiny import CLIP_MODEL_NAME
 
         files = self.files()
-        return ClipSpec(CLIP_MODEL_NAME, files.path("clip"), files.path("clip_config"))
-
-
-def _check_role(role: str) -> str:
-    if role not in ROLES:
-        raise ValueError(f"Unknown model role {role!r}; one of {', '.join(ROLES)}")
-    return role
+        return ClipSpec(CLIP_MODEL_NAME, files.path(ModelRole.CLIP), files.clip_config)
 
 
 def _tiny_notice() -> str:

@@ -19,6 +19,7 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
@@ -29,6 +30,7 @@ from ..guidance.clip import ClipGuide, load_clip
 from ..models import Encoder4Editing, Generator, IRSE50ArcFace, load_arcface, load_encoder, load_generator
 from ..models.stylegan2 import SynthesisState
 from ..profiles import Profile, get_profile
+from ..weights.roles import ROLES, ModelRole, model_role
 from .cache import CacheInfo, ComputeOnceCache
 from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key
 
@@ -71,16 +73,15 @@ class Session:
         self.profile = profile if isinstance(profile, Profile) else get_profile(profile)
         self.device = pick_device(device)
         self.photos: ComputeOnceCache[PreparedPhoto] = ComputeOnceCache(cache_size)
-        self._models: dict[str, Any] = {}
+        self._models: dict[ModelRole, Any] = {}
         for name, model in (models or {}).items():
-            if name not in ("generator", "encoder", "arcface", "clip"):
-                raise ValueError(f"Unknown model {name!r}; one of generator, encoder, arcface, clip")
-            self._models[name] = model.to(self.device) if name == "clip" else _frozen(model, self.device)
-        self._load_locks = {name: threading.Lock() for name in ("generator", "encoder", "arcface", "clip")}
+            role = model_role(name)
+            self._models[role] = model.to(self.device) if role is ModelRole.CLIP else _frozen(model, self.device)
+        self._load_locks = {role: threading.Lock() for role in ROLES}
         self._running = threading.BoundedSemaphore(max_concurrent)
 
     def __repr__(self) -> str:
-        loaded = ", ".join(self._models) or "none"
+        loaded = ", ".join(role.value for role in self._models) or "none"
         return f"Session(profile={self.profile.name!r}, device={self.device}, loaded: {loaded})"
 
     @property
@@ -90,38 +91,39 @@ class Session:
 
     # -- models, each loaded once ---------------------------------------------------------------
 
-    def _model(self, name: str, load: Callable[[], T]) -> T:
-        model = self._models.get(name)
+    def _model(self, role: ModelRole, load: Callable[[], T]) -> T:
+        model = self._models.get(role)
         if model is None:
-            with self._load_locks[name]:
-                model = self._models.get(name)
+            with self._load_locks[role]:
+                model = self._models.get(role)
                 if model is None:
                     model = load()
-                    self._models[name] = model
+                    self._models[role] = model
         return model
+
+    def _frozen_file(self, role: ModelRole, load: Callable[[Path], T]) -> T:
+        return self._model(role, lambda: _frozen(load(self.profile.model_file(role)), self.device))
 
     @property
     def generator(self) -> Generator:
-        return self._model(
-            "generator", lambda: _frozen(load_generator(self.profile.model_file("generator")), self.device)
-        )
+        return self._frozen_file(ModelRole.GENERATOR, load_generator)
 
     @property
     def encoder(self) -> Encoder4Editing:
-        return self._model("encoder", lambda: _frozen(load_encoder(self.profile.model_file("encoder")), self.device))
+        return self._frozen_file(ModelRole.ENCODER, load_encoder)
 
     @property
     def arcface(self) -> IRSE50ArcFace:
-        return self._model("arcface", lambda: _frozen(load_arcface(self.profile.model_file("arcface")), self.device))
+        return self._frozen_file(ModelRole.ARCFACE, load_arcface)
 
     @property
     def clip(self) -> ClipGuide:
-        return self._model("clip", lambda: load_clip(self.profile.clip_spec(), self.device))
+        return self._model(ModelRole.CLIP, lambda: load_clip(self.profile.clip_spec(), self.device))
 
-    def load(self, names: Iterable[str] = ("generator", "encoder", "arcface", "clip")) -> None:
+    def load(self, names: Iterable[ModelRole | str] = ROLES) -> None:
         """Load models now rather than on first use (e.g. at app start-up)."""
         for name in names:
-            getattr(self, name)
+            getattr(self, model_role(name).value)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:

@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 
 from ..models import Encoder4Editing, Generator, IRSE50ArcFace
+from ..weights.roles import ModelRole, model_role
 
 SEED = 20220206  # FEAT's arXiv date; any fixed number would do
 VERSION = "v1"
@@ -51,13 +52,13 @@ _SPEC = {
 }
 SPEC_DIGEST = hashlib.sha256(json.dumps(_SPEC, sort_keys=True).encode()).hexdigest()[:12]
 
-FILES = {
-    "generator": "stylegan2-tiny.pt",
-    "encoder": "e4e-tiny.pt",
-    "arcface": "arcface-tiny.pth",
-    "clip": "clip-tiny.safetensors",
-    "clip_config": f"{CLIP_MODEL_NAME}.json",
+FILES: dict[ModelRole, str] = {
+    ModelRole.GENERATOR: "stylegan2-tiny.pt",
+    ModelRole.ENCODER: "e4e-tiny.pt",
+    ModelRole.ARCFACE: "arcface-tiny.pth",
+    ModelRole.CLIP: "clip-tiny.safetensors",
 }
+CLIP_CONFIG_FILE = f"{CLIP_MODEL_NAME}.json"  # open_clip's model config beside the CLIP weights
 _MANIFEST = "manifest.json"
 _build_lock = threading.Lock()
 
@@ -66,9 +67,14 @@ _build_lock = threading.Lock()
 class TinyFiles:
     folder: Path
 
-    def path(self, role: str) -> Path:
-        """File of `role`: generator, encoder, arcface, clip or clip_config."""
-        return self.folder / FILES[role]
+    def path(self, role: ModelRole | str) -> Path:
+        """The weights file of `role`."""
+        return self.folder / FILES[model_role(role)]
+
+    @property
+    def clip_config(self) -> Path:
+        """open_clip's config of the tiny CLIP."""
+        return self.folder / CLIP_CONFIG_FILE
 
 
 def tiny_files(root: str | os.PathLike) -> TinyFiles:
@@ -108,7 +114,7 @@ def write_tiny_weights(folder: Path) -> None:
         with torch.no_grad():
             latent_avg = G.mapping(torch.randn(4096, G.style_dim)).mean(0)  # as rosinality's mean_latent
         generator_state = G.state_dict()
-        torch.save({"g_ema": generator_state, "latent_avg": latent_avg}, folder / FILES["generator"])
+        torch.save({"g_ema": generator_state, "latent_avg": latent_avg}, folder / FILES[ModelRole.GENERATOR])
 
         E = Encoder4Editing(n_styles=G.n_latent, stages=IRSE_STAGES)
         torch.save(
@@ -120,15 +126,16 @@ def write_tiny_weights(folder: Path) -> None:
                 "latent_avg": latent_avg.repeat(G.n_latent, 1),  # e4e stores one row per style
                 "opts": {"encoder_type": "Encoder4Editing", "stylegan_size": GENERATOR_SIZE, "tiny": True},
             },
-            folder / FILES["encoder"],
+            folder / FILES[ModelRole.ENCODER],
         )
 
-        torch.save(IRSE50ArcFace(stages=IRSE_STAGES).state_dict(), folder / FILES["arcface"])
+        torch.save(IRSE50ArcFace(stages=IRSE_STAGES).state_dict(), folder / FILES[ModelRole.ARCFACE])
 
         clip = _tiny_clip()
-        save_file({k: v.contiguous() for k, v in clip.state_dict().items()}, folder / FILES["clip"])
-    (folder / FILES["clip_config"]).write_text(json.dumps(CLIP_CONFIG, indent=1))
-    manifest = {role: _sha256(folder / name) for role, name in FILES.items()}
+        save_file({k: v.contiguous() for k, v in clip.state_dict().items()}, folder / FILES[ModelRole.CLIP])
+    (folder / CLIP_CONFIG_FILE).write_text(json.dumps(CLIP_CONFIG, indent=1))
+    files = {**{role.value: name for role, name in FILES.items()}, "clip_config": CLIP_CONFIG_FILE}
+    manifest = {role: _sha256(folder / name) for role, name in files.items()}
     (folder / _MANIFEST).write_text(json.dumps({"seed": SEED, "spec": SPEC_DIGEST, "sha256": manifest}, indent=1))
 
 
