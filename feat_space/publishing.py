@@ -17,13 +17,12 @@ from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
 from .editing.edit import EditConfig
-from .editing.storage import CONFIG_NAME, WEIGHTS_NAME
+from .editing.storage import CONFIG_NAME, TRAINING_LOG, WEIGHTS_NAME
 from .errors import FeatError
 from .hub.settings import hub_settings
 from .registry.schema import REPO_ID_PATTERN, EditEntry
 
 CARD_NAME = "README.md"
-TRAINING_LOG = "training.json"
 
 
 class PublishError(FeatError):

@@ -58,8 +58,7 @@ def fetch(source: ModelSource, *, token: str | bool | None = None, force: bool =
     Unpinned sources are downloaded too, with an `UnpinnedSourceWarning` giving the commit and digest
     actually obtained, so they can be pinned in `feat_space/hub/sources.py`.
     """
-    settings = hub_settings()
-    path = Path(_download(source, settings, token=token, force=force))
+    path = hub_download(source, token=token, force=force)
     actual = file_sha256(path)
     if source.sha256 is not None and actual != source.sha256:
         raise ChecksumError(
@@ -87,17 +86,26 @@ def commit_of(path: Path) -> str | None:
     return match.group(1) if match else None
 
 
-def _download(source: ModelSource, settings: HubSettings, *, token: str | bool | None, force: bool) -> str:
-    with hub_errors(source, settings):
-        return hf_hub_download(
-            source.repo_id,
-            source.filename,
-            revision=source.revision,
-            cache_dir=settings.cache_dir,
-            endpoint=settings.endpoint,
-            token=token,
-            local_files_only=settings.offline,
-            force_download=force and not settings.offline,
+def hub_download(
+    source: ModelSource, *, revision: str | None = None, token: str | bool | None = None, force: bool = False
+) -> Path:
+    """The one call into `hf_hub_download`: `source`'s file at `revision` (default: the source's own),
+    honouring `hub_settings()` (endpoint, cache, offline) as they are now. Unverified (`fetch` checks
+    the sha256); failures are `ModelDownloadError`s naming repo, file and the fix."""
+    settings = hub_settings()
+    revision = revision or source.revision
+    with hub_errors(source, settings, revision):
+        return Path(
+            hf_hub_download(
+                source.repo_id,
+                source.filename,
+                revision=revision,
+                cache_dir=settings.cache_dir,
+                endpoint=settings.endpoint,
+                token=token,
+                local_files_only=settings.offline,
+                force_download=force and not settings.offline,
+            )
         )
 
 
@@ -225,4 +233,4 @@ def _save_record(real: str, size: int, mtime_ns: int, digest: str) -> None:
             log.debug("cannot remember the digest of %s: %s", real, e)
 
 
-__all__ = ["UnpinnedSourceWarning", "commit_of", "fetch", "file_sha256", "hub_errors"]
+__all__ = ["UnpinnedSourceWarning", "commit_of", "fetch", "file_sha256", "hub_download", "hub_errors"]
