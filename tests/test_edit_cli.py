@@ -9,8 +9,8 @@ import torch
 
 from feat_space.cli import main
 from feat_space.editing.edit import FeatEdit
+from feat_space.editing.evaluation import evaluate_edit
 from feat_space.editing.recipe import REGION_PRESETS
-from feat_space.evaluation import evaluate_edit
 from feat_space.registry.registry import EDITS_DIR, yaml_files
 from feat_space.session import Session
 

@@ -13,7 +13,7 @@ from feat_space.cli import main
 from feat_space.editing.edit import FeatEdit
 from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.editing.storage import load_edit, save_edit
-from feat_space.publishing import PublishError, pin_in_registry, publish_edit
+from feat_space.registry.publishing import PublishError, pin_in_registry, publish_edit
 from feat_space.registry.registry import EDITS_DIR, load_registry
 from feat_space.session import Session
 

@@ -20,8 +20,8 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    from ..editing.evaluation import evaluate_edit
     from ..editing.storage import load_edit, load_edit_folder
-    from ..evaluation import evaluate_edit
     from ..registry.drafts import read_draft
     from ..registry.registry import load_registry
     from ..session import Session

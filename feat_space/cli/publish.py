@@ -20,8 +20,8 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from ..publishing import pin_in_registry, publish_edit
     from ..registry.drafts import read_draft
+    from ..registry.publishing import pin_in_registry, publish_edit
     from ..registry.registry import EDITS_DIR
 
     draft = read_draft(args.folder)

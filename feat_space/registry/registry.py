@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import yaml
@@ -23,6 +23,11 @@ class RegistryError(FeatError):
         super().__init__(
             f"{len(problems)} problem(s) in the edit registry:\n" + "\n".join(f"  - {p}" for p in problems)
         )
+
+
+def dump_entry(data: Mapping[str, object]) -> str:
+    """An entry's fields as registry YAML: field order kept, text as written (no escapes)."""
+    return yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True)
 
 
 def yaml_files(paths: Iterable[str | os.PathLike]) -> list[Path]:

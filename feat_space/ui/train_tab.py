@@ -17,8 +17,8 @@ from pydantic import ValidationError
 from ..editing.recipe import REGION_PRESETS
 from ..editing.storage import CONFIG_NAME, TRAINING_LOG, WEIGHTS_NAME
 from ..errors import FeatError
-from ..publishing import Published, pin_in_registry, publish_edit
 from ..registry.drafts import DRAFT_NAME, entry_from_prompt, entry_yaml, slug, write_draft
+from ..registry.publishing import Published, pin_in_registry, publish_edit
 from ..registry.schema import EditEntry
 from ..session import tensor_to_image
 from ..training.losses import loss_weights

@@ -16,11 +16,12 @@ import yaml
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
-from .editing.edit import EditConfig
-from .editing.storage import CONFIG_NAME, TRAINING_LOG, WEIGHTS_NAME
-from .errors import FeatError
-from .hub.settings import hub_settings
-from .registry.schema import REPO_ID_PATTERN, EditEntry
+from ..editing.edit import EditConfig
+from ..editing.storage import CONFIG_NAME, TRAINING_LOG, WEIGHTS_NAME
+from ..errors import FeatError
+from ..hub.settings import hub_settings
+from .registry import dump_entry
+from .schema import REPO_ID_PATTERN, EditEntry
 
 CARD_NAME = "README.md"
 
@@ -121,5 +122,5 @@ def pin_in_registry(yaml_path: str | Path, published: Published, defaults: dict 
     data = yaml.safe_load(yaml_path.read_text()) if yaml_path.is_file() else dict(defaults or {})
     data["checkpoint"] = {"status": "published", "repo": published.repo_id, "revision": published.revision}
     EditEntry.model_validate(data)  # never write an invalid registry entry
-    yaml_path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    yaml_path.write_text(dump_entry(data))
     return yaml_path
