@@ -10,7 +10,7 @@ from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 
 from feat_space.errors import CheckpointError
 from feat_space.guidance import ClipGuide, ClipSpec, load_clip
-from feat_space.profiles import get_profile
+from feat_space.weights.profiles import get_profile
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Protocol
 
-from ..profiles import PROFILE_ENV, PROFILES, Profile, get_profile
+from ..weights.profiles import PROFILE_ENV, PROFILES, Profile, get_profile
 
 # argparse's sub-parser action is private in typeshed; this is the one thing commands do with it.
 SubParsers = Any

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import FeatError
-from ..profiles import PROFILE_ENV
+from ..weights.profiles import PROFILE_ENV
 from . import edits, evaluate, models, publish, train
 from .base import CommandFamily, common_parser
 

@@ -39,7 +39,7 @@ def _register_download(subparsers: SubParsers, common: argparse.ArgumentParser) 
 
 
 def _download(args: argparse.Namespace) -> int:
-    from ..hub import SOURCES, UnpinnedSourceWarning, fetch, sources
+    from ..weights import SOURCES, UnpinnedSourceWarning, fetch, sources
 
     profile = profile_of(args)
     if args.list:
@@ -98,8 +98,8 @@ def _register_pin(subparsers: SubParsers, common: argparse.ArgumentParser) -> No
 
 
 def _pin(args: argparse.Namespace) -> int:
-    from ..hub import SOURCES
-    from ..hub.pins import resolve_pin
+    from ..weights import SOURCES
+    from ..weights.pins import resolve_pin
 
     names = args.names or list(SOURCES)
     failures = 0

@@ -58,8 +58,8 @@ def load_edit(source: str | os.PathLike, revision: str | None = None, token: str
     """An edit from a local folder, or from a Hub repo id at `revision` (a commit hash pins it)."""
     if Path(source).is_dir():
         return load_edit_folder(source)
-    from ..hub.download import hub_download  # the Hub path only
-    from ..hub.sources import ModelSource
+    from ..weights.download import hub_download  # the Hub path only
+    from ..weights.sources import ModelSource
 
     paths = []
     for filename in (CONFIG_NAME, WEIGHTS_NAME):

@@ -19,7 +19,7 @@ from huggingface_hub.errors import HfHubHTTPError
 from ..editing.edit import EditConfig
 from ..editing.storage import CONFIG_NAME, TRAINING_LOG, WEIGHTS_NAME
 from ..errors import FeatError
-from ..hub.settings import hub_settings
+from ..weights.settings import hub_settings
 from .registry import dump_entry
 from .schema import REPO_ID_PATTERN, EditEntry
 

@@ -29,7 +29,7 @@ from ..errors import FeatError
 from ..guidance.clip import ClipGuide, load_clip
 from ..models import Encoder4Editing, Generator, IRSE50ArcFace, load_arcface, load_encoder, load_generator
 from ..models.stylegan2 import SynthesisState
-from ..profiles import Profile, get_profile
+from ..weights.profiles import Profile, get_profile
 from ..weights.roles import ROLES, ModelRole, model_role
 from .cache import CacheInfo, ComputeOnceCache
 from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key

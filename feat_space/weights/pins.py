@@ -33,7 +33,7 @@ class Pin:
         return (self.commit, self.sha256) != (self.source.revision, self.source.sha256) or not self.source.pinned
 
     def entry(self) -> str:
-        """The fields to write into `feat_space/hub/sources.py` for this source."""
+        """The fields to write into `feat_space/weights/sources.py` for this source."""
         sha = f'"{self.sha256}"' if self.sha256 else "None  # TODO: unknown, run `pin --verify`"
         size = f"{self.size:_}" if self.size is not None else "None"
         return (

@@ -1,4 +1,7 @@
-"""Deterministic random weights for the `tiny` profile, written in the official file layouts.
+"""The `tiny` profile's models: deterministic random weights, written in the official file layouts.
+
+For tests and offline smoke runs of the whole pipeline. Their outputs are meaningless, and everything
+shown to a person in this profile says so (`TINY_NOTICE`).
 
 Each model keeps the real one's interface and class, only narrower, so the files load through the
 same `load_generator` / `load_encoder` / `load_arcface` and open_clip paths as the downloaded ones:
@@ -29,7 +32,12 @@ from pathlib import Path
 import torch
 
 from ..models import Encoder4Editing, Generator, IRSE50ArcFace
-from ..weights.roles import ModelRole, model_role
+from .roles import ModelRole, model_role
+
+TINY_NOTICE = (
+    "Tiny profile (FEAT_PROFILE=tiny): every model here is UNTRAINED, with random weights, for tests and "
+    "offline smoke runs. The pictures it produces are meaningless noise, not edits of your photo."
+)
 
 SEED = 20220206  # FEAT's arXiv date; any fixed number would do
 VERSION = "v1"
@@ -149,4 +157,4 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-__all__ = ["CLIP_MODEL_NAME", "FILES", "SEED", "TinyFiles", "tiny_files", "write_tiny_weights"]
+__all__ = ["CLIP_MODEL_NAME", "FILES", "SEED", "TINY_NOTICE", "TinyFiles", "tiny_files", "write_tiny_weights"]
