@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 import torch.nn.functional as F
@@ -328,11 +328,12 @@ class Generator(nn.Module):
             raise ValueError(f"the smallest feature resolution is 4, got {resolution}")
         return 2 * (min(int(resolution), self.size).bit_length() - 1) - 4
 
-    def _layer(self, layer: int) -> StyledConv:
-        return self.conv1 if layer == 0 else self.convs[layer - 1]
+    def styled_conv(self, layer: int) -> StyledConv:
+        """The module of layer `layer` (rosinality's `conv1`, then `convs[layer - 1]`)."""
+        return cast(StyledConv, self.conv1 if layer == 0 else self.convs[layer - 1])
 
     def _to_rgb(self, layer: int) -> ToRGB:
-        return self.to_rgb1 if layer == 0 else self.to_rgbs[layer // 2 - 1]
+        return cast(ToRGB, self.to_rgb1 if layer == 0 else self.to_rgbs[layer // 2 - 1])
 
     def _step(self, state: SynthesisState | None, layer: int, wplus: torch.Tensor, noise) -> SynthesisState:
         if state is None:
@@ -340,7 +341,7 @@ class Generator(nn.Module):
             x, skip = self.input(wplus.shape[0]).contiguous(memory_format=torch.channels_last), None
         else:
             x, skip = state.feature, state.skip
-        x = self._layer(layer)(x, wplus[:, layer], noise=self.noise_for(layer, noise))
+        x = self.styled_conv(layer)(x, wplus[:, layer], noise=self.noise_for(layer, noise))
         if layer % 2 == 0:  # a resolution block is complete: add its RGB contribution
             skip = self._to_rgb(layer)(x, wplus[:, layer + 1], skip)
         return SynthesisState(layer, x, skip)
