@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import feat_space.cli
-from feat_space.cli import COMMANDS, build_parser
+from feat_space.cli import COMMANDS, build_parser, main
 from feat_space.registry.registry import load_registry
 
 SUPPORT = {"base", "main"}  # the cli package's own plumbing, not command families
@@ -43,3 +43,9 @@ def test_edits_list_works_from_any_folder(tmp_path):
     assert done.returncode == 0, done.stderr
     listed = {line.split()[0] for line in done.stdout.splitlines() if line.strip()}
     assert listed == set(load_registry())
+
+
+def test_edits_list_fails_loudly_on_an_empty_registry(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FEAT_EDITS_DIR", str(tmp_path))
+    assert main(["edits", "list"]) == 1
+    assert f"No edits found in {tmp_path}" in capsys.readouterr().err

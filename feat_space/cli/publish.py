@@ -22,13 +22,13 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
 def _publish(args: argparse.Namespace) -> int:
     from ..registry.drafts import read_draft
     from ..registry.publishing import pin_in_registry, publish_edit
-    from ..registry.registry import EDITS_DIR
+    from ..registry.registry import edits_dir
 
     draft = read_draft(args.folder)
     name = (draft or {}).get("name") or args.folder.name
     published = publish_edit(args.folder, args.repo, args.token, name=name, private=args.private)
     print(f"Uploaded to {published.url} (commit {published.revision})")
-    yaml_path = args.yaml or EDITS_DIR / f"{name}.yaml"
+    yaml_path = args.yaml or edits_dir() / f"{name}.yaml"
     # An existing entry only gets its checkpoint pinned; a new one is made from the training draft.
     pin_in_registry(yaml_path, published, defaults=draft)
     print(f"Pinned {yaml_path} to {published.repo_id}@{published.revision}: open a pull request with it.")

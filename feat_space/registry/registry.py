@@ -1,4 +1,9 @@
-"""The edit registry: every `edits/*.yaml`, validated together, problems reported all at once."""
+"""The edit registry: every `edits/*.yaml`, validated together, problems reported all at once.
+
+Where the registry folder is (`edits_dir`): `FEAT_EDITS_DIR` if set; else, in a source checkout, the
+top-level `edits/` beside `feat_space/` (the folder pull requests change); else the copy an installed
+package ships as `feat_space/edits/` (the wheel's build copies `edits/` there; git holds one copy).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,18 @@ from pydantic import ValidationError
 from ..errors import FeatError
 from .schema import EditEntry
 
-EDITS_DIR = Path(__file__).resolve().parents[2] / "edits"
+EDITS_ENV = "FEAT_EDITS_DIR"
+_PACKAGE = Path(__file__).resolve().parents[1]  # feat_space/
+
+
+def edits_dir() -> Path:
+    """The registry folder: $FEAT_EDITS_DIR, else a source checkout's edits/, else the installed copy."""
+    if os.environ.get(EDITS_ENV):
+        return Path(os.environ[EDITS_ENV]).expanduser()
+    checkout = _PACKAGE.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "edits").is_dir():
+        return checkout / "edits"
+    return _PACKAGE / "edits"
 
 
 class RegistryError(FeatError):
@@ -76,7 +92,7 @@ def parse_entry(path: Path) -> tuple[EditEntry | None, list[str]]:
 
 def load_registry(paths: Iterable[str | os.PathLike] | None = None) -> dict[str, EditEntry]:
     """All edits by name; raises RegistryError listing every problem in every file."""
-    files = yaml_files([EDITS_DIR] if paths is None else paths)
+    files = yaml_files([edits_dir()] if paths is None else paths)
     entries: dict[str, EditEntry] = {}
     first_seen: dict[str, Path] = {}
     problems: list[str] = []
@@ -97,9 +113,11 @@ def load_registry(paths: Iterable[str | os.PathLike] | None = None) -> dict[str,
 
 def check(paths: Iterable[str | os.PathLike] | None = None) -> tuple[int, str]:
     """(exit code, report) for `python -m feat_space edits check`."""
-    files = yaml_files([EDITS_DIR] if paths is None else paths)
+    folders = [edits_dir()] if paths is None else list(paths)
+    files = yaml_files(folders)
     if not files:
-        return 1, "no edit files found (expected edits/*.yaml)"
+        where = ", ".join(map(str, folders))
+        return 1, f"no edit files found in {where} (expected <name>.yaml files; see {EDITS_ENV})"
     try:
         entries = load_registry(files)
     except RegistryError as e:
