@@ -285,8 +285,8 @@ def refine_face(photo: np.ndarray | Photo, face: FaceLandmarks) -> FaceLandmarks
     with _lock:
         models = mediapipe_graphs()
         meshes = [_mesh_in_crop(models, photo, centre, scale * size) for scale in REFINE_CROPS]
-    meshes = [mesh for mesh in meshes if mesh is not None]
-    return face_from_landmarks(np.mean(meshes, axis=0)) if meshes else face
+    found = [mesh for mesh in meshes if mesh is not None]
+    return face_from_landmarks(np.mean(found, axis=0)) if found else face
 
 
 def _distinct(faces: list[FaceLandmarks]) -> list[FaceLandmarks]:

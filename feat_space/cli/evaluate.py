@@ -21,9 +21,9 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from ..editing.evaluation import evaluate_edit
-    from ..editing.storage import load_edit, load_edit_folder
+    from ..editing.storage import load_edit_folder
     from ..registry.drafts import read_draft
-    from ..registry.registry import load_registry
+    from ..registry.registry import load_published_edit, load_registry
     from ..session import Session
 
     threshold = 0.2
@@ -36,9 +36,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         if args.edit not in entries:
             raise FeatError(f"No edit named {args.edit!r}; known: {', '.join(entries)} (or pass a trained folder).")
         entry = entries[args.edit]
-        if not entry.published:
-            raise FeatError(f"{args.edit} has no published checkpoint yet: train it (python -m feat_space train).")
-        edit = load_edit(entry.checkpoint.repo, entry.checkpoint.revision)
+        edit = load_published_edit(entry)
         threshold = entry.defaults.mask_threshold
     session = Session(profile_of(args))
     if session.notice:

@@ -7,6 +7,8 @@ linear layers, lr multiplier 0.01, fused leaky ReLU) applied to every entry of t
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -51,4 +53,4 @@ class LatentMapper(nn.Module):
         """Scale the weights of each MLP's last layer by `gain`: an untrained mapper barely moves W+,
         so a demo edit with random weights needs this to change anything visible."""
         for mlp in self.mlps:
-            mlp.layers[-1].weight.mul_(gain)
+            cast(EqualLinear, cast(MapperMLP, mlp).layers[-1]).weight.mul_(gain)

@@ -43,7 +43,7 @@ class Recipe(BaseModel):
     @field_validator("blend")
     @classmethod
     def _blend(cls, v: int | str) -> int | str:
-        return v if v == "rgb" else _power_of_two(v)
+        return v if isinstance(v, str) else _power_of_two(v)  # a string is "rgb" (the Literal checked it)
 
     @field_validator("attention")
     @classmethod

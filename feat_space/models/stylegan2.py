@@ -60,6 +60,8 @@ class EqualLinear(nn.Module):
 class Upsample(nn.Module):
     """2x upsampling by zero insertion and the blur kernel (gain 4 keeps the mean)."""
 
+    kernel: torch.Tensor
+
     def __init__(self, kernel: tuple[int, ...] = BLUR_KERNEL, factor: int = 2):
         super().__init__()
         self.factor = factor
@@ -73,6 +75,8 @@ class Upsample(nn.Module):
 
 class Blur(nn.Module):
     """Low-pass filter applied after the transposed convolution of an upsampling layer."""
+
+    kernel: torch.Tensor
 
     def __init__(self, kernel: tuple[int, ...], pad: tuple[int, int], upsample_factor: int = 1):
         super().__init__()
@@ -224,8 +228,11 @@ class SynthesisState:
     feature: torch.Tensor
     skip: torch.Tensor
 
-    def replace(self, **changes: torch.Tensor) -> SynthesisState:
-        return replace(self, **changes)
+    def replace(self, feature: torch.Tensor | None = None, skip: torch.Tensor | None = None) -> SynthesisState:
+        """This state with its feature map and/or RGB replaced (at the same layer)."""
+        return replace(
+            self, feature=self.feature if feature is None else feature, skip=self.skip if skip is None else skip
+        )
 
 
 class Generator(nn.Module):
@@ -344,6 +351,7 @@ class Generator(nn.Module):
         x = self.styled_conv(layer)(x, wplus[:, layer], noise=self.noise_for(layer, noise))
         if layer % 2 == 0:  # a resolution block is complete: add its RGB contribution
             skip = self._to_rgb(layer)(x, wplus[:, layer + 1], skip)
+        assert skip is not None  # layer 0 is even: its toRGB starts the skip
         return SynthesisState(layer, x, skip)
 
     def _check_wplus(self, wplus: torch.Tensor) -> None:
@@ -357,8 +365,8 @@ class Generator(nn.Module):
         self._check_wplus(wplus)
         if not 0 <= layer < self.num_layers:
             raise ValueError(f"layer must be in [0, {self.num_layers}), got {layer}")
-        state = None
-        for k in range(layer + 1):
+        state = self._step(None, 0, wplus, noise)
+        for k in range(1, layer + 1):
             state = self._step(state, k, wplus, noise)
         return state
 

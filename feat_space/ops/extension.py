@@ -27,6 +27,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import torch
 
@@ -104,6 +105,7 @@ def find_cuda_home() -> str | None:
     not enough: from an `nvcc` wrapper script in /usr/local/bin it infers CUDA_HOME=/usr/local.
     """
     explicit = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH")
+    candidates: list[str | None]
     if explicit:
         candidates = [explicit]
     else:
@@ -177,7 +179,7 @@ def _build() -> ModuleType:
     ninja_dir = find_ninja_dir(cpp_extension)
     if ninja_dir is None:
         missing.append("ninja not found (pip install ninja)")
-    if missing:
+    if missing or cuda_home is None or ninja_dir is None:
         raise ExtensionUnavailableError("; ".join(missing))
     arch_list = os.environ.get("TORCH_CUDA_ARCH_LIST") or (None if torch.cuda.is_available() else NO_GPU_ARCH_LIST)
     with build_environment(cpp_extension, cuda_home, ninja_dir, arch_list):
@@ -212,9 +214,7 @@ def arch_tag(arch_list: str | None) -> str:
 
 
 @contextlib.contextmanager
-def build_environment(
-    cpp_extension: ModuleType, cuda_home: str, ninja_dir: str, arch_list: str | None
-) -> Iterator[None]:
+def build_environment(cpp_extension: Any, cuda_home: str, ninja_dir: str, arch_list: str | None) -> Iterator[None]:
     """Point torch's build at the toolkit, ninja and targets found here, for the build only."""
     saved_home = cpp_extension.CUDA_HOME
     saved_env = {key: os.environ.get(key) for key in ("TORCH_CUDA_ARCH_LIST", "PATH")}

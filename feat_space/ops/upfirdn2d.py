@@ -25,7 +25,7 @@ def _pads(pad: int | Sequence[int]) -> tuple[int, int, int, int]:
     if len(pad) == 2:
         return pad[0], pad[1], pad[0], pad[1]
     if len(pad) == 4:
-        return pad  # type: ignore[return-value]
+        return pad
     raise ValueError(f"pad must be an int, 2 or 4 ints, got {pad}")
 
 

@@ -12,7 +12,7 @@ from ..editing.recipe import REGION_PRESETS
 from ..errors import FeatError
 from ..training.settings import TrainingSettings
 from .registry import dump_entry
-from .schema import EditEntry
+from .schema import EditEntry, Unpublished
 
 DRAFT_NAME = "edit.yaml"  # the registry entry of a trained edit, written beside its weights
 
@@ -38,7 +38,7 @@ def entry_from_prompt(
         region=region,
         recipe=REGION_PRESETS[region],
         training=training,
-        checkpoint={"status": "unpublished"},
+        checkpoint=Unpublished(status="unpublished"),
     )
 
 

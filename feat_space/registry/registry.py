@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import ValidationError
 
 from ..errors import FeatError
-from .schema import EditEntry
+from .schema import EditEntry, Published
+
+if TYPE_CHECKING:
+    from ..editing.edit import FeatEdit
 
 EDITS_ENV = "FEAT_EDITS_DIR"
 _PACKAGE = Path(__file__).resolve().parents[1]  # feat_space/
@@ -109,6 +113,16 @@ def load_registry(paths: Iterable[str | os.PathLike] | None = None) -> dict[str,
     if problems:
         raise RegistryError(problems)
     return entries
+
+
+def load_published_edit(entry: EditEntry) -> FeatEdit:
+    """The trained edit of a published entry, from the Hub at its pinned commit (cached locally)."""
+    from ..editing.storage import load_edit  # torch and the Hub: only when an edit is loaded
+
+    checkpoint = entry.checkpoint
+    if not isinstance(checkpoint, Published):
+        raise FeatError(f"{entry.name} has no published checkpoint yet: train it (python -m feat_space train).")
+    return load_edit(checkpoint.repo, checkpoint.revision)
 
 
 def check(paths: Iterable[str | os.PathLike] | None = None) -> tuple[int, str]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
-from ..editing.blending import original_inputs
+from ..editing.blending import BlendLayer, original_inputs
 from ..errors import FeatError
 from ..guidance.clip import ClipGuide, load_clip
 from ..models import Encoder4Editing, Generator, IRSE50ArcFace, load_arcface, load_encoder, load_generator
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ..alignment import AlignedFace
 
 T = TypeVar("T")
+M = TypeVar("M", bound=torch.nn.Module)
 DEVICE_ENV = "FEAT_DEVICE"
 DEFAULT_CACHE_SIZE = 8  # photos; one holds W+, a few feature maps and states (tens of MB at 1024²)
 
@@ -101,7 +102,7 @@ class Session:
                     self._models[role] = model
         return model
 
-    def _frozen_file(self, role: ModelRole, load: Callable[[Path], T]) -> T:
+    def _frozen_file(self, role: ModelRole, load: Callable[[Path], M]) -> M:
         return self._model(role, lambda: _frozen(load(self.profile.model_file(role)), self.device))
 
     @property
@@ -145,7 +146,9 @@ class Session:
 
     def invert(self, face: AlignedFace | Any) -> torch.Tensor:
         """e4e inversion of an aligned face (`AlignedFace` or a PIL crop) → W+ [1, n_latent, 512]."""
-        crop = face.encoder_input() if hasattr(face, "encoder_input") else face.resize((256, 256))
+        from ..alignment import AlignedFace
+
+        crop = face.encoder_input() if isinstance(face, AlignedFace) else face.resize((256, 256))
         x = image_to_tensor(crop).to(self.device)
         encoder = self.encoder
         with self.running():
@@ -182,7 +185,7 @@ class Session:
         layers = tuple(sorted(set(layers)))
         return photo.memo(("features", layers), lambda: self.features(photo.wplus, layers))
 
-    def original_state(self, photo: PreparedPhoto, layer: int | str) -> SynthesisState | torch.Tensor:
+    def original_state(self, photo: PreparedPhoto, layer: BlendLayer) -> SynthesisState | torch.Tensor:
         """Synthesis of the photo's own latent at the blend `layer` (state), or its image for "rgb"; computed once."""
         if layer == "rgb":
             return photo.memo("image", lambda: self.synthesize(photo.wplus))
@@ -195,7 +198,7 @@ class Session:
         return photo.memo(("state", int(layer)), compute)
 
     def original_inputs(
-        self, photo: PreparedPhoto, layers: Iterable[int], layer: int | str
+        self, photo: PreparedPhoto, layers: Iterable[int], layer: BlendLayer
     ) -> tuple[dict[int, torch.Tensor], SynthesisState | torch.Tensor]:
         """`original_features` and `original_state` together: one synthesis pass computes both when
         neither is cached yet (separately, the state would re-run the layers the features ran)."""
@@ -211,13 +214,15 @@ class Session:
 
     def reconstruction(self, photo: PreparedPhoto) -> torch.Tensor:
         """The photo's inversion rendered by the generator [1, 3, size, size] (computed once)."""
-        return self.original_state(photo, "rgb")
+        image = self.original_state(photo, "rgb")
+        assert isinstance(image, torch.Tensor)  # "rgb" is the image itself
+        return image
 
     def cache_info(self) -> CacheInfo:
         return self.photos.info()
 
 
-def _frozen(model: torch.nn.Module, device: torch.device) -> Any:
+def _frozen(model: M, device: torch.device) -> M:
     return model.to(device).eval().requires_grad_(False)
 
 

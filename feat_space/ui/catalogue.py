@@ -14,8 +14,9 @@ import zlib
 from dataclasses import dataclass
 
 from ..editing.edit import FeatEdit, untrained_edit
-from ..editing.storage import load_edit, load_edit_folder
+from ..editing.storage import load_edit_folder
 from ..errors import FeatError
+from ..registry.registry import load_published_edit
 from ..registry.schema import EditEntry
 from ..session import ComputeOnceCache, Session
 from .state import TrainedEdit, Visitor
@@ -127,8 +128,7 @@ class Catalogue:
         return _defaults(entry) if entry else None
 
     def _load_published(self, entry: EditEntry) -> FeatEdit:
-        checkpoint = entry.checkpoint
-        return load_edit(checkpoint.repo, checkpoint.revision).to(self.session.device).eval()
+        return load_published_edit(entry).to(self.session.device).eval()
 
     def _demo_edit(self, entry: EditEntry) -> FeatEdit:
         config = entry.recipe.config_for(self.session.generator, entry.prompt, strength=entry.defaults.strength)

@@ -376,6 +376,7 @@ def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGrou
     def export_yaml(key: str | None, request: gr.Request):
         visitor = ctx.visitors.peek(request)
         trained = _trained(ctx, key, visitor)
+        assert visitor is not None  # _trained found its edit
         text = entry_yaml(trained.entry)
         out = visitor.root / "exports" / trained.name
         out.mkdir(parents=True, exist_ok=True)
@@ -399,7 +400,7 @@ def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGrou
         concurrency_limit=None,
     )
 
-    if tab.publish is not None:
+    if tab.publish is not None and tab.repo is not None:
 
         @user_errors
         def publish(

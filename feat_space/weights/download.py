@@ -37,10 +37,13 @@ from .errors import ChecksumError, ModelAccessError, ModelDownloadError, ModelNo
 from .settings import HubSettings, feat_cache_dir, hub_settings
 from .sources import ModelSource
 
+_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (ConnectionError,)
 try:  # the HTTP client huggingface_hub 2.x is built on
-    from httpx2 import HTTPError as _TransportError
+    from httpx2 import HTTPError
+
+    _TRANSPORT_ERRORS = (HTTPError, ConnectionError)
 except ImportError:  # pragma: no cover - other huggingface_hub versions
-    _TransportError = ConnectionError
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +162,7 @@ def hub_errors(source: ModelSource, settings: HubSettings, revision: str | None 
             else "Try again later, or run `python -m feat_space download` where the Hub is reachable."
         )
         raise error(f"Cannot download {where}: HTTP {status} from {settings.endpoint}. {fix}") from None
-    except (_TransportError, ConnectionError) as e:  # outside hf_hub_download's own fallbacks (metadata calls)
+    except _TRANSPORT_ERRORS as e:  # outside hf_hub_download's own fallbacks (metadata calls)
         raise ModelOfflineError(
             f"Cannot reach the Hub at {settings.endpoint} for {where}: {first_line(e)}. Check the network "
             "connection, proxy or HF_ENDPOINT."
