@@ -74,7 +74,7 @@ def model_card(config: EditConfig, training_log: dict | None, name: str) -> str:
         "Add it to feat-space with a YAML file in `edits/` pinned to this repo's commit, or:",
         "",
         "```python",
-        "from feat_space.editing.storage import load_edit",
+        "from feat_space.editing import load_edit",
         f'edit = load_edit("<this repo>", revision="<commit>")  # {WEIGHTS_NAME} + {CONFIG_NAME}',
         "```",
         "",
