@@ -54,9 +54,9 @@ CLIP_CONFIG = {
 }
 _SPEC = {
     "seed": SEED,
-    "generator": [GENERATOR_SIZE, sorted(GENERATOR_CHANNELS.items()), MAPPING_LAYERS],
+    ModelRole.GENERATOR.value: [GENERATOR_SIZE, sorted(GENERATOR_CHANNELS.items()), MAPPING_LAYERS],
     "irse": IRSE_STAGES,
-    "clip": CLIP_CONFIG,
+    ModelRole.CLIP.value: CLIP_CONFIG,
 }
 SPEC_DIGEST = hashlib.sha256(json.dumps(_SPEC, sort_keys=True).encode()).hexdigest()[:12]
 
