@@ -1,0 +1,85 @@
+"""benchmarks/gpu_check.py --dry-run: the GPU check's whole plan on the CPU with small models.
+
+This is how CI keeps the script working between the rare runs on a lent GPU: every check must pass
+(or be skipped only because there is no CUDA), and the JSON must carry every section.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+EXPECTED = {
+    "environment": ["torch, device, matmul rate"],
+    "ops": [
+        "CUDA extension builds and loads",
+        "upfirdn2d kernel vs PyTorch path, float32",
+        "fused_bias_act kernel vs PyTorch path, float32",
+        "upfirdn2d kernel vs PyTorch path, float16",
+        "fused_bias_act kernel vs PyTorch path, float16",
+        "public ops dispatch to the kernels (fp16, bf16, mixed)",
+    ],
+    "paths": [
+        "session: tiny profile, FEAT_DEVICE=cpu",
+        "synthesis on cpu vs CPU",
+        "e4e inversion on cpu vs CPU",
+        "photo edit (edit_photo) vs CPU",
+        "composed edits (features + RGB) vs CPU",
+        "training step: losses, gradients vs CPU",
+        "checkpoint round trip: save, load, resume",
+    ],
+    "timings": [
+        "build small random models",
+        "synthesis 256² batch 1, fp32",
+        "synthesis 256² batch 1, bf16 autocast",
+        "synthesis 256² batch 8, fp32",
+        "synthesis 256² batch 8, bf16 autocast",
+        "synthesis 256² batch 1, bf16 weights (optional probe)",
+        "e4e 256² batch 1",
+        "e4e 256² batch 8",
+        "first edit of a photo (align, invert, FEAT edit, paste back)",
+        "re-edit of the same photo (cached)",
+        "training step batch 2",
+        "training step batch 8",
+    ],
+}
+# What a dry run may skip, and why: only what needs a CUDA device.
+ALLOWED_SKIPS = {"CUDA extension builds and loads", "public ops dispatch to the kernels (fp16, bf16, mixed)"}
+
+
+def test_dry_run_passes_every_check_and_writes_every_section(tmp_path):
+    out = tmp_path / "gpu_check.json"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/gpu_check.py", "--dry-run", "--out", str(out)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    log = proc.stdout[-6000:] + "\n" + proc.stderr[-3000:]
+    assert proc.returncode == 0, log
+    report = json.loads(out.read_text())
+    assert report["mode"] == "dry-run"
+    assert list(report["sections"]) == list(EXPECTED)
+    for section, names in EXPECTED.items():
+        assert [r["name"] for r in report["sections"][section]] == names, section
+    records = [r for rs in report["sections"].values() for r in rs]
+    for r in records:
+        if r["name"] in ALLOWED_SKIPS:
+            assert r["status"] == "skip" and "no CUDA" in r["detail"], r
+        else:
+            assert r["status"] == "pass", r
+    summary = report["summary"]
+    assert summary["ok"] and summary["failed"] == 0 and summary["skipped"] == len(ALLOWED_SKIPS)
+    assert summary["wall_s"] < 300, "the dry run must stay well under 5 minutes"
+    timings = {r["name"]: r["metrics"] for r in report["sections"]["timings"]}
+    assert timings["synthesis 256² batch 8, fp32"]["median_s"] > 0
+    assert "autocast" in timings["synthesis 256² batch 1, bf16 autocast"]["precision"]
+    assert "passed" in proc.stdout and "section" in proc.stdout, "the table is printed"
