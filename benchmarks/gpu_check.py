@@ -5,9 +5,10 @@ failure is recorded with its error and the rest still run) and lands in a table 
 JSON with `--out` (rewritten after every check, so a run cut short still leaves its results).
 
 1. environment: torch, CUDA, the device, a matmul rate measured in this process.
-2. ops: the CUDA kernels of `feat_space.ops` against their PyTorch paths on the same device —
-   forward, gradients and a second-order gradient, fp32 and fp16, NCHW and channels-last (the cases
-   of tests/test_ops.py), and that the public ops dispatch to the kernels.
+2. ops: the CUDA kernels of `feat_space.ops` against their PyTorch paths and their reference
+   definitions on the same device — forward, gradients and a second-order gradient, fp32 and fp16,
+   NCHW and channels-last (the cases of tests/test_ops.py), and that the public ops dispatch to the
+   kernels.
 3. paths, with FEAT_DEVICE set to the device: the tiny-profile session, synthesis and e4e inversion
    compared with a CPU session, a photo edit, composed edits, a training step (losses and gradients
    compared with the CPU), a checkpoint round trip (save, load, resume, finish).
@@ -407,7 +408,13 @@ def _compare(a: list[torch.Tensor], b: list[torch.Tensor], relative_to_max: floa
 
 
 def _cases_result(errors: dict[str, float], failures: list[str], n: int, what: str):
-    metrics = {"cases": n, "max_err": max(errors.values(), default=0.0), "errors": errors}
+    """Metrics of a case table: errors[case] = (vs the PyTorch path, vs the reference definition)."""
+    metrics = {
+        "cases": n,
+        "max_err": max((e[0] for e in errors.values()), default=0.0),
+        "max_err_vs_reference": max((e[1] for e in errors.values()), default=0.0),
+        "errors": errors,
+    }
     if failures:
         raise AssertionError(f"{len(failures)}/{n} {what} cases differ: " + "; ".join(failures))
     return metrics
@@ -441,7 +448,11 @@ def check_upfirdn2d(setup: Setup, dtype: torch.dtype) -> dict[str, Any]:
                         ref = _forward_and_grads(
                             lambda t, k=kernel, u=up, d=down, p=pad: upfirdn2d(t, k, up=u, down=d, pad=p), [x]
                         )
-                    errors[case] = _compare(fast, ref, OPS_DTYPES[dtype])
+                    reference = _forward_and_grads(
+                        lambda t, k=kernel, u=up, d=down, p=pad: upfirdn2d_reference(t, k, up=u, down=d, pad=p), [x]
+                    )
+                    tol = OPS_DTYPES[dtype]
+                    errors[case] = (_compare(fast, ref, tol), _compare(fast, reference, tol))
                     if setup.cuda:  # the compiled kernel keeps the layout (the stand-in need not)
                         fmt = torch.channels_last if channels_last else torch.contiguous_format
                         assert fast[0].is_contiguous(memory_format=fmt), "output memory format not kept"
@@ -468,7 +479,11 @@ def check_fused_bias_act(setup: Setup, dtype: torch.dtype) -> dict[str, Any]:
                 with torch_ops_path():
                     fn = fused_leaky_relu if slope >= 0 else fused_leaky_relu_reference
                     ref = _forward_and_grads(lambda t, b=None, s=slope, f=fn: f(t, b, s, 2**0.5), [x, bias])
-                errors[case] = _compare(fast, ref, OPS_DTYPES[dtype])
+                reference = _forward_and_grads(
+                    lambda t, b=None, s=slope: fused_leaky_relu_reference(t, b, s, 2**0.5), [x, bias]
+                )
+                tol = OPS_DTYPES[dtype]
+                errors[case] = (_compare(fast, ref, tol), _compare(fast, reference, tol))
             except Exception as e:
                 failures.append(f"{case}: {type(e).__name__}: {_short(str(e), 160)}")
     return _cases_result(errors, failures, len(FUSED_CASES), "fused_bias_act")
@@ -948,8 +963,9 @@ def plan(runner: Runner) -> None:
         run("ops", "CUDA extension builds and loads", lambda: check_extension(setup))
         for dtype in OPS_DTYPES:
             tag = str(dtype).removeprefix("torch.")
-            run("ops", f"upfirdn2d kernel vs PyTorch path, {tag}", lambda d=dtype: check_upfirdn2d(setup, d))
-            run("ops", f"fused_bias_act kernel vs PyTorch path, {tag}", lambda d=dtype: check_fused_bias_act(setup, d))
+            versus = f"kernel vs PyTorch path and reference, {tag}"
+            run("ops", f"upfirdn2d {versus}", lambda d=dtype: check_upfirdn2d(setup, d))
+            run("ops", f"fused_bias_act {versus}", lambda d=dtype: check_fused_bias_act(setup, d))
         run("ops", "public ops dispatch to the kernels (fp16, bf16, mixed)", lambda: check_dispatch(setup))
 
         state = Paths()

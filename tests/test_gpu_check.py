@@ -18,10 +18,10 @@ EXPECTED = {
     "environment": ["torch, device, matmul rate"],
     "ops": [
         "CUDA extension builds and loads",
-        "upfirdn2d kernel vs PyTorch path, float32",
-        "fused_bias_act kernel vs PyTorch path, float32",
-        "upfirdn2d kernel vs PyTorch path, float16",
-        "fused_bias_act kernel vs PyTorch path, float16",
+        "upfirdn2d kernel vs PyTorch path and reference, float32",
+        "fused_bias_act kernel vs PyTorch path and reference, float32",
+        "upfirdn2d kernel vs PyTorch path and reference, float16",
+        "fused_bias_act kernel vs PyTorch path and reference, float16",
         "public ops dispatch to the kernels (fp16, bf16, mixed)",
     ],
     "paths": [
