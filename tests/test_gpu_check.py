@@ -6,11 +6,15 @@ This is how CI keeps the script working between the rare runs on a lent GPU: eve
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,3 +87,44 @@ def test_dry_run_passes_every_check_and_writes_every_section(tmp_path):
     assert timings["synthesis 256² batch 8, fp32"]["median_s"] > 0
     assert "autocast" in timings["synthesis 256² batch 1, bf16 autocast"]["precision"]
     assert "passed" in proc.stdout and "section" in proc.stdout, "the table is printed"
+
+
+@pytest.fixture(scope="module")
+def gpu_check():
+    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / "benchmarks" / "gpu_check.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop(spec.name, None)
+
+
+def test_a_failing_check_is_recorded_and_the_rest_still_run(gpu_check, tmp_path, capsys):
+    out = tmp_path / "partial.json"
+    setup = gpu_check.Setup(torch.device("cpu"), True, 1, 60.0, tmp_path, out)
+    runner = gpu_check.Runner(setup, {})
+
+    def broken():
+        raise ValueError("kernel fell over")
+
+    def too_late():
+        raise AssertionError("must not run once the budget is used up")
+
+    runner.run("ops", "broken", broken)
+    runner.run("paths", "fine", lambda: {"max_abs_diff": 0.0})
+    runner.run("paths", "not here", lambda: (_ for _ in ()).throw(gpu_check.Skipped("no CUDA")))
+    runner.setup.budget_s = -1
+    runner.run("timings", "late", too_late, budgeted=True)
+    statuses = [(r.name, r.status) for r in runner.records]
+    assert statuses == [("broken", "fail"), ("fine", "pass"), ("not here", "skip"), ("late", "skip")]
+    assert "ValueError: kernel fell over" in runner.records[0].detail
+    report = json.loads(out.read_text())  # written after every check
+    assert report["summary"]["failed"] == 1 and not report["summary"]["ok"]
+    assert [r["name"] for r in report["sections"]["paths"]] == ["fine", "not here"]
+    assert "broken" in runner.table() and "1 failed" in runner.table()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
+def test_without_cuda_a_gpu_run_refuses_and_points_to_the_dry_run(gpu_check, capsys):
+    assert gpu_check.main([]) == 2
+    assert "--dry-run" in capsys.readouterr().err
