@@ -215,7 +215,9 @@ class Runner:
     def table(self) -> str:
         rows = [("section", "check", "status", "s", "result")]
         for r in self.records:
-            result = _summarise(r.metrics) if r.status == PASS else _short(r.detail, 90)
+            result = _summarise(r.metrics) if r.status == PASS else ""
+            if r.detail:  # a failure's error, a skip's reason, an optional probe's finding
+                result = _short(f"{result}; {r.detail}" if result else r.detail, 140)
             rows.append((r.section, r.name, r.status, f"{r.seconds:.1f}", result))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         lines = []
