@@ -19,6 +19,7 @@ from .about_tab import build_about_tab
 from .context import AppContext, Limits
 from .edit_tab import EDIT_MODELS, build_edit_tab, wire_edit_tab
 from .errors import user_errors
+from .spaces import place_models_for_zero_gpu
 from .train_tab import build_train_tab, recipe_label, region_choices, wire_train_tab
 
 log = logging.getLogger("feat_space.ui")
@@ -121,6 +122,10 @@ def _wire_train_this(ctx: AppContext, trainable: gr.Dropdown, button: gr.Button,
 
 
 def launch(**kwargs: Any) -> None:
-    """Build and serve (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured by Gradio itself)."""
+    """Build and serve (GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured by Gradio itself).
+
+    On ZeroGPU the models are loaded and placed on CUDA here, before serving (see `spaces`)."""
     logging.basicConfig(level=logging.INFO)
-    build_app().launch(**{**launch_options(), **kwargs})
+    demo = build_app()
+    place_models_for_zero_gpu(get_session())
+    demo.launch(**{**launch_options(), **kwargs})

@@ -2,7 +2,28 @@
 
 On ZeroGPU hardware a GPU is attached only inside functions decorated with `spaces.GPU`; the `spaces`
 package exists there (and on other Spaces), not on an ordinary install, so `gpu()` falls back to the
-identity and the app runs unchanged on CPU-only machines.
+identity and the app runs unchanged on CPU-only machines. Installed elsewhere, `spaces.GPU` itself
+passes the function through (it only acts when SPACES_ZERO_GPU is set).
+
+The ZeroGPU rule this app follows (Hugging Face's "Spaces ZeroGPU" documentation,
+https://huggingface.co/docs/hub/spaces-zerogpu, "Getting started" and its example: the model is
+moved with `.to('cuda')` at start-up, outside any decorated function, and only the function doing
+the GPU work is decorated with `@spaces.GPU`):
+
+1. Every handler that runs a model is decorated, through `gpu()`: the edit (60 s) and the training
+   (300 s) handlers. Nothing else runs a model.
+2. The models are loaded and placed on the session's device ("cuda") in the main process at
+   start-up, before `launch()` (`place_models_for_zero_gpu`). There `spaces` has patched torch so
+   that `.to("cuda")` only records the tensors, without initialising CUDA; at launch it packs them
+   to disk (`startup` → `torch.pack()` in spaces/zero/__init__.py), and each GPU worker, a process
+   forked for the decorated call, moves them onto the GPU it was given (`worker_init` →
+   `torch.move()` in spaces/zero/wrappers.py). Loaded lazily inside a decorated handler instead,
+   the models would be loaded again in every new worker and never reach the main process.
+3. Decorated handlers return CPU data (images, file paths, text), never CUDA tensors.
+
+Consequence of (2)'s forked workers, not handled here: what a decorated handler changes in Python
+state (the session's photo cache, a visitor's trained edits, a stop request set meanwhile) stays in
+its worker process.
 """
 
 from __future__ import annotations
@@ -11,7 +32,10 @@ import importlib.util
 import logging
 import os
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from ..session import Session
 
 F = TypeVar("F", bound=Callable)
 
@@ -22,7 +46,33 @@ except ImportError:  # pragma: no cover - depends on the machine
 
 
 def zero_gpu_available() -> bool:
+    """The `spaces` package is importable (on a Space, or installed): `gpu()` goes through `spaces.GPU`."""
     return _spaces is not None
+
+
+def zero_gpu_active() -> bool:
+    """Running on ZeroGPU hardware: `spaces` is importable and says so (SPACES_ZERO_GPU, which the
+    hardware sets; `spaces.config.Config.zero_gpu` when the package has it)."""
+    if _spaces is None:
+        return False
+    settings = getattr(getattr(_spaces, "config", None), "Config", None)
+    if settings is not None and hasattr(settings, "zero_gpu"):
+        return bool(settings.zero_gpu)
+    return os.environ.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "t", "true")
+
+
+def place_models_for_zero_gpu(session: Session) -> bool:
+    """On ZeroGPU, load every model of `session` and place it on its device now, before the app
+    launches (rule 2 in the module docstring); elsewhere do nothing (models load on first use).
+    True when the models were placed."""
+    if not zero_gpu_active():
+        return False
+    if session.device.type != "cuda":
+        logging.getLogger("feat_space.ui").warning(
+            "ZeroGPU hardware, but the models run on %s (FEAT_DEVICE?): the GPU will not be used.", session.device
+        )
+    session.load()
+    return True
 
 
 def gpu(duration: int = 60) -> Callable[[F], F]:
