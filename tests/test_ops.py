@@ -14,7 +14,7 @@ import torch
 
 from feat_space.ops import extension, fused_leaky_relu, fused_leaky_relu_reference, upfirdn2d, upfirdn2d_reference
 from feat_space.ops.fused_act import fused_bias_act_cuda
-from feat_space.ops.upfirdn2d import _factors, _pads, _upfirdn2d_torch, adjoint_params, upfirdn2d_cuda
+from feat_space.ops.upfirdn2d import _upfirdn2d_torch, adjoint_params, upfirdn2d_cuda, upfirdn2d_params
 
 HAS_CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device: the CUDA kernels cannot run here")
@@ -99,8 +99,8 @@ def test_upfirdn2d_hand_computed(fn, x, kernel, up, down, pad, expected):
     expected = torch.tensor(expected, dtype=torch.float64).view(1, 1, 1, -1)
     torch.testing.assert_close(fn(x, kernel, up=(up, 1), down=(down, 1), pad=pad), expected)
     # The same along y: the kernel transposed, the pads of x moved to y.
-    pad_y = _pads(pad)
-    out_y = fn(x.transpose(2, 3), kernel.t(), up=(1, up), down=(1, down), pad=(0, 0, pad_y[0], pad_y[1]))
+    px0, px1 = upfirdn2d_params(pad=pad)[4:6]
+    out_y = fn(x.transpose(2, 3), kernel.t(), up=(1, up), down=(1, down), pad=(0, 0, px0, px1))
     torch.testing.assert_close(out_y, expected.transpose(2, 3))
 
 
@@ -134,9 +134,7 @@ def test_upfirdn2d_adjoint_is_upfirdn2d(case, shape):
     """The CUDA backward's derivation, checked on the PyTorch path: the gradient wrt x is upfirdn2d of
     the output gradient with up/down swapped, the kernel flipped and the pads of adjoint_params."""
     up, down, pad, kernel_shape = case
-    upx, upy = _factors(up)
-    downx, downy = _factors(down)
-    params = (upx, upy, downx, downy, *_pads(pad))
+    params = upfirdn2d_params(up, down, pad)
     x = _random(shape, 2).requires_grad_(True)
     kernel = _random(kernel_shape, 3)
     y = upfirdn2d_reference(x, kernel, up=up, down=down, pad=pad)
@@ -201,7 +199,7 @@ def torch_kernels():
 @pytest.mark.parametrize("case", UPFIRDN_CASES.values(), ids=UPFIRDN_CASES.keys())
 def test_upfirdn2d_autograd_wiring(torch_kernels, case):
     up, down, pad, kernel_shape = case
-    params = (*_factors(up), *_factors(down), *_pads(pad))
+    params = upfirdn2d_params(up, down, pad)
     x = _random((2, 3, 7, 5), 11)
     kernel = _random(kernel_shape, 12)
     wired = _forward_and_grads(lambda t: upfirdn2d_cuda(t, kernel, *params), [x])
@@ -243,9 +241,7 @@ CUDA_DTYPES = {torch.float32: None, torch.float16: 1e-2}
 @pytest.mark.parametrize("case", UPFIRDN_CASES.values(), ids=UPFIRDN_CASES.keys())
 def test_upfirdn2d_cuda_matches_torch(cuda_ext, monkeypatch, case, channels_last, dtype):
     up, down, pad, kernel_shape = case
-    upx, upy = _factors(up)
-    downx, downy = _factors(down)
-    params = (upx, upy, downx, downy, *_pads(pad))
+    params = upfirdn2d_params(up, down, pad)
     x = _layout(_random((2, 3, 11, 9), 0, dtype, "cuda"), channels_last)
     kernel = _random(kernel_shape, 1, torch.float32, "cuda")
     assert extension.available()

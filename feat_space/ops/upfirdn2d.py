@@ -36,6 +36,14 @@ def _factors(f: int | Sequence[int]) -> tuple[int, int]:
     return int(fx), int(fy)
 
 
+def upfirdn2d_params(
+    up: int | Sequence[int] = 1, down: int | Sequence[int] = 1, pad: int | Sequence[int] = 0
+) -> tuple[int, int, int, int, int, int, int, int]:
+    """`upfirdn2d`'s `up`, `down`, `pad` spelled out as `upfirdn2d_cuda` takes them:
+    (upx, upy, downx, downy, px0, px1, py0, py1)."""
+    return (*_factors(up), *_factors(down), *_pads(pad))
+
+
 def upfirdn2d_reference(
     x: torch.Tensor,
     kernel: torch.Tensor,
@@ -44,9 +52,7 @@ def upfirdn2d_reference(
     pad: int | Sequence[int] = 0,
 ) -> torch.Tensor:
     """Direct definition, one step per line of the name: up, pad, FIR, down."""
-    upx, upy = _factors(up)
-    downx, downy = _factors(down)
-    px0, px1, py0, py1 = _pads(pad)
+    upx, upy, downx, downy, px0, px1, py0, py1 = upfirdn2d_params(up, down, pad)
     b, c, h, w = x.shape
     # Upsample by inserting up-1 zeros after every sample.
     y = x.new_zeros(b, c, h * upy, w * upx)
@@ -101,9 +107,7 @@ def upfirdn2d(
     """
     if x.dim() != 4 or kernel.dim() != 2:
         raise ValueError(f"upfirdn2d expects x [B,C,H,W] and a 2-D kernel, got {tuple(x.shape)}, {tuple(kernel.shape)}")
-    upx, upy = _factors(up)
-    downx, downy = _factors(down)
-    px0, px1, py0, py1 = _pads(pad)
+    upx, upy, downx, downy, px0, px1, py0, py1 = upfirdn2d_params(up, down, pad)
     # The CUDA op has no gradient for the kernel (a fixed buffer), so a trainable one stays on PyTorch.
     if x.is_cuda and not kernel.requires_grad and extension.available():
         return upfirdn2d_cuda(x, kernel, upx, upy, downx, downy, px0, px1, py0, py1)
