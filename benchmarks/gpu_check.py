@@ -23,7 +23,8 @@ of its own): weights stay fp32 and autocast runs convolutions and matmuls in flo
 `.half()` (`.bfloat16()` on the CPU); its failure is reported but does not fail the check.
 
 `--dry-run` runs the same plan on the CPU with small models: the kernels are stood in by their
-PyTorch definitions behind the extension's own autograd wrappers, comparisons are CPU against CPU,
+PyTorch definitions (`extension.substitute`) behind the ops' own autograd functions
+(`upfirdn2d_cuda`, `fused_bias_act_cuda`), comparisons are CPU against CPU,
 and timings use a narrow 256² generator and the tiny profile's encoders. CI runs it
 (tests/test_gpu_check.py) so the script cannot rot.
 
@@ -64,7 +65,8 @@ from feat_space.editing.recipe import REGION_PRESETS  # noqa: E402
 from feat_space.editing.storage import load_edit_folder  # noqa: E402
 from feat_space.image_input import load_image  # noqa: E402
 from feat_space.ops import extension, fused_leaky_relu, fused_leaky_relu_reference, upfirdn2d  # noqa: E402
-from feat_space.ops.upfirdn2d import _factors, _pads, upfirdn2d_reference  # noqa: E402
+from feat_space.ops.fused_act import fused_bias_act_cuda  # noqa: E402
+from feat_space.ops.upfirdn2d import upfirdn2d_cuda, upfirdn2d_params, upfirdn2d_reference  # noqa: E402
 from feat_space.session import Session  # noqa: E402
 from feat_space.session.photo_edit import edit_photo  # noqa: E402
 from feat_space.training.settings import TrainingSettings  # noqa: E402
@@ -342,7 +344,7 @@ def check_environment(setup: Setup) -> dict[str, Any]:
 
 
 class StandInKernels:
-    """What the compiled module computes, in PyTorch: drives extension.py's autograd on the CPU."""
+    """What the compiled module computes, in PyTorch: drives the ops' CUDA autograd functions on the CPU."""
 
     @staticmethod
     def fused_bias_act(x, bias, slope, scale):
@@ -358,14 +360,8 @@ class StandInKernels:
         return upfirdn2d_reference(x, kernel, up=(upx, upy), down=(downx, downy), pad=(px0, px1, py0, py1))
 
 
-@contextlib.contextmanager
-def stand_in_kernels() -> Iterator[None]:
-    saved = extension._module
-    extension._module = StandInKernels()
-    try:
-        yield
-    finally:
-        extension._module = saved
+def stand_in_kernels() -> contextlib.AbstractContextManager:
+    return extension.substitute(StandInKernels())
 
 
 def kernels(setup: Setup) -> contextlib.AbstractContextManager:
@@ -442,10 +438,10 @@ def check_upfirdn2d(setup: Setup, dtype: torch.dtype) -> dict[str, Any]:
             for channels_last in (False, True):
                 case = f"{name}/{'channels_last' if channels_last else 'nchw'}"
                 try:
-                    params = (*_factors(up), *_factors(down), *_pads(pad))
+                    params = upfirdn2d_params(up, down, pad)
                     x = _layout(_random((2, 3, 11, 9), 0, dtype, setup.device), channels_last)
                     kernel = _random(kernel_shape, 1, torch.float32, setup.device)
-                    fast = _forward_and_grads(lambda t, k=kernel, p=params: extension.upfirdn2d(t, k, *p), [x])
+                    fast = _forward_and_grads(lambda t, k=kernel, p=params: upfirdn2d_cuda(t, k, *p), [x])
                     with torch_ops_path():
                         ref = _forward_and_grads(
                             lambda t, k=kernel, u=up, d=down, p=pad: upfirdn2d(t, k, up=u, down=d, pad=p), [x]
@@ -475,9 +471,7 @@ def check_fused_bias_act(setup: Setup, dtype: torch.dtype) -> dict[str, Any]:
                 pre = x + (bias.view(1, -1, *[1] * (x.dim() - 2)) if with_bias else 0)
                 x = _layout((x + 0.05 * torch.sign(pre)).to(dtype), channels_last)
                 bias = bias.to(dtype) if with_bias else None
-                fast = _forward_and_grads(
-                    lambda t, b=None, s=slope: extension.fused_bias_act(t, b, s, 2**0.5), [x, bias]
-                )
+                fast = _forward_and_grads(lambda t, b=None, s=slope: fused_bias_act_cuda(t, b, s, 2**0.5), [x, bias])
                 with torch_ops_path():
                     fn = fused_leaky_relu if slope >= 0 else fused_leaky_relu_reference
                     ref = _forward_and_grads(lambda t, b=None, s=slope, f=fn: f(t, b, s, 2**0.5), [x, bias])
@@ -497,7 +491,7 @@ def check_dispatch(setup: Setup) -> dict[str, Any]:
         raise Skipped("no CUDA: on the CPU the public ops take their PyTorch path by design")
     dev = setup.device
     calls: list[str] = []
-    module = extension._module
+    module = extension.kernels()  # built by the first ops check; raises saying why when it is not
 
     class Spy:
         def __getattr__(self, name):
@@ -509,13 +503,10 @@ def check_dispatch(setup: Setup) -> dict[str, Any]:
     k1 = torch.tensor([1.0, 3.0, 3.0, 1.0], device=dev)
     kernel = k1.outer(k1)
     kernel = kernel / kernel.sum() * 4  # Upsample's kernel (gain 4), as tests/test_ops.py
-    extension._module = Spy()
-    try:
+    with extension.substitute(Spy()):
         out = fused_leaky_relu(x, bias)
         up = upfirdn2d(x.bfloat16(), kernel, up=2, pad=(2, 1))
         out_bf16 = fused_leaky_relu(x.bfloat16(), bias.bfloat16())
-    finally:
-        extension._module = module
     assert {"fused_bias_act", "upfirdn2d"} <= set(calls), f"kernels called: {calls}"
     expected = fused_leaky_relu_reference(x, bias)
     assert out.dtype == expected.dtype == torch.float32
@@ -754,8 +745,8 @@ def build_models(setup: Setup) -> Models:
     dev = setup.device
     torch.manual_seed(0)
     if setup.dry_run:
-        from feat_space.profiles import get_profile
-        from feat_space.tiny.weights import GENERATOR_CHANNELS, IRSE_STAGES, MAPPING_LAYERS
+        from feat_space.weights import get_profile
+        from feat_space.weights.tiny import GENERATOR_CHANNELS, IRSE_STAGES, MAPPING_LAYERS
 
         G = Generator(256, n_mlp=MAPPING_LAYERS, channels=GENERATOR_CHANNELS)
         E = random_encoder(G.n_latent, IRSE_STAGES, dev)
