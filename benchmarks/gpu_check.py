@@ -422,7 +422,7 @@ def check_extension(setup: Setup) -> dict[str, Any]:
     if not setup.cuda:
         raise Skipped(
             "no CUDA: the kernels are not built in a dry run (CI compiles them with nvcc separately); "
-            "the ops checks below drive the extension's autograd wrappers with PyTorch stand-in kernels"
+            "the ops checks below drive the ops' CUDA autograd functions with PyTorch stand-in kernels"
         )
     start = time.perf_counter()
     module = extension.load(force=True)  # raises with the compiler's output if the build fails
