@@ -27,7 +27,7 @@ import io
 import os
 import re
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -84,7 +84,7 @@ def _open(source: ImageSource, name: str | None) -> tuple[Image.Image, str]:
         file_name = name or os.path.basename(str(getattr(source, "name", "") or "")) or None
         label = _quote(file_name) if file_name else "the image"
         # Pillow needs to seek; an upload stream may not allow it.
-        stream = source if _seekable(source) else io.BytesIO(source.read())
+        stream = cast(BinaryIO, source) if _seekable(source) else io.BytesIO(source.read())
     else:
         raise ImageReadError(
             f"Could not read the image: expected a file path, bytes, a file, a PIL image or a numpy array, "

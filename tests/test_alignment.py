@@ -173,7 +173,7 @@ def test_large_photo_is_reduced_before_landmarking(monkeypatch, astronaut):
     big = cv2.resize(np.asarray(Image.open(ASTRONAUT).convert("RGB")), (4096, 4096), interpolation=cv2.INTER_CUBIC)
     assert max(Photo(big).small.shape) == DETECT_SIZE
     seen: list[tuple[int, ...]] = []
-    models = landmarks_module._mediapipe()
+    models = landmarks_module.mediapipe_graphs()
     for graph in [*models.detectors, models.mesh]:
         original = graph.process
         monkeypatch.setattr(

@@ -9,8 +9,9 @@ import torch
 
 from feat_space.cli import main
 from feat_space.editing.edit import FeatEdit
+from feat_space.editing.evaluation import evaluate_edit
 from feat_space.editing.recipe import REGION_PRESETS
-from feat_space.evaluation import evaluate_edit
+from feat_space.registry.registry import edits_dir, yaml_files
 from feat_space.session import Session
 
 
@@ -21,7 +22,7 @@ def session():
 
 def test_edits_check_lints_the_registry(tmp_path, capsys):
     assert main(["edits", "check"]) == 0
-    assert "6 edit(s) OK" in capsys.readouterr().out
+    assert f"{len(yaml_files([edits_dir()]))} edit(s) OK" in capsys.readouterr().out
     (tmp_path / "bad.yaml").write_text("name: bad\ntitle: x\n")
     assert main(["edits", "check", str(tmp_path)]) == 1
     assert "bad.yaml: prompt: Field required" in capsys.readouterr().err

@@ -10,7 +10,7 @@ from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 
 from feat_space.errors import CheckpointError
 from feat_space.guidance import ClipGuide, ClipSpec, load_clip
-from feat_space.profiles import get_profile
+from feat_space.weights.profiles import get_profile
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,12 @@ def test_text_cache_is_bounded_and_thread_safe(guide):
     assert small.text_encodings == 1  # six concurrent requests, one encoding
     for prompt in ("a", "b", "c"):
         small.text_embedding(prompt)
-    assert len(small._texts) == 2
+    assert small.text_encodings == 4
+    small.text_embedding("c")  # kept: the two most recent prompts are cached
+    small.text_embedding("b")
+    assert small.text_encodings == 4
+    small.text_embedding("a")  # evicted: only two fit
+    assert small.text_encodings == 5
 
 
 def test_preprocess_is_clip_normalisation_in_torch(guide):

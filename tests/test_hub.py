@@ -12,7 +12,7 @@ from huggingface_hub.utils import _http as hf_http
 
 from feat_space import cli
 from feat_space.errors import FeatError
-from feat_space.hub import (
+from feat_space.weights import (
     REAL_PROFILE,
     SOURCES,
     ChecksumError,
@@ -26,8 +26,8 @@ from feat_space.hub import (
     file_sha256,
     sources,
 )
-from feat_space.hub import download as download_module
-from feat_space.hub.pins import resolve_pin
+from feat_space.weights import download as download_module
+from feat_space.weights.pins import resolve_pin
 
 CONTENT = b"weights " * 4096
 REPO, FILE = "someone/face-models", "model_ir_se50.pth"
@@ -186,9 +186,9 @@ def test_digest_is_remembered_until_the_file_changes(hub, monkeypatch):
     commit = hub.add_file(REPO, FILE, CONTENT)
     path = fetch(pinned(commit))
     calls = []
-    real_hash = download_module._hash
-    monkeypatch.setattr(download_module, "_hash", lambda p: calls.append(p) or real_hash(p))
-    download_module._memo.clear()  # a new process: only the on-disk record is left
+    real_hash = download_module.hash_file
+    monkeypatch.setattr(download_module, "hash_file", lambda p: calls.append(p) or real_hash(p))
+    download_module.forget_digests()  # a new process: only the on-disk record is left
     fetch(pinned(commit))
     assert calls == []
     blob = path.resolve()

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from feat_space.ops import extension, fused_leaky_relu, fused_leaky_relu_reference, upfirdn2d, upfirdn2d_reference
-from feat_space.ops.upfirdn2d import _factors, _pads, _upfirdn2d_torch
+from feat_space.ops.fused_act import fused_bias_act_cuda
+from feat_space.ops.upfirdn2d import _factors, _pads, _upfirdn2d_torch, adjoint_params, upfirdn2d_cuda
 
 HAS_CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device: the CUDA kernels cannot run here")
@@ -131,7 +132,7 @@ def test_upfirdn2d_torch_path_matches_reference(case, channels_last):
 @pytest.mark.parametrize("shape", [(2, 3, 7, 5), (1, 2, 6, 9)], ids=["7x5", "6x9"])
 def test_upfirdn2d_adjoint_is_upfirdn2d(case, shape):
     """The CUDA backward's derivation, checked on the PyTorch path: the gradient wrt x is upfirdn2d of
-    the output gradient with up/down swapped, the kernel flipped and the pads of _adjoint_params."""
+    the output gradient with up/down swapped, the kernel flipped and the pads of adjoint_params."""
     up, down, pad, kernel_shape = case
     upx, upy = _factors(up)
     downx, downy = _factors(down)
@@ -141,11 +142,11 @@ def test_upfirdn2d_adjoint_is_upfirdn2d(case, shape):
     y = upfirdn2d_reference(x, kernel, up=up, down=down, pad=pad)
     g = _random(y.shape, 4)
     (expected,) = torch.autograd.grad(y, x, g)
-    adjoint = extension._adjoint_params(params, kernel.shape, x.shape[2:], y.shape[2:])
+    adjoint = adjoint_params(params, kernel.shape, x.shape[2:], y.shape[2:])
     grad_x = _upfirdn2d_torch(g, torch.flip(kernel, [0, 1]), *adjoint)
     torch.testing.assert_close(grad_x, expected)
     # The adjoint of the adjoint is the op itself (the trailing pads may differ by unused samples).
-    again = extension._adjoint_params(adjoint, kernel.shape, g.shape[2:], grad_x.shape[2:])
+    again = adjoint_params(adjoint, kernel.shape, g.shape[2:], grad_x.shape[2:])
     assert again[:5] == params[:5] and again[6] == params[6]
     torch.testing.assert_close(_upfirdn2d_torch(x, kernel, *again), y)
 
@@ -175,7 +176,7 @@ def test_fused_leaky_relu_torch_path_matches_reference(shape, channels_last, wit
 
 
 class _TorchKernels:
-    """What the compiled module computes, in PyTorch, for running extension.py's autograd on CPU."""
+    """What the compiled module computes, in PyTorch, for running the ops' CUDA autograd on CPU."""
 
     @staticmethod
     def fused_bias_act(x, bias, slope, scale):
@@ -192,8 +193,9 @@ class _TorchKernels:
 
 
 @pytest.fixture
-def torch_kernels(monkeypatch):
-    monkeypatch.setattr(extension, "_module", _TorchKernels())
+def torch_kernels():
+    with extension.substitute(_TorchKernels()):
+        yield
 
 
 @pytest.mark.parametrize("case", UPFIRDN_CASES.values(), ids=UPFIRDN_CASES.keys())
@@ -202,7 +204,7 @@ def test_upfirdn2d_autograd_wiring(torch_kernels, case):
     params = (*_factors(up), *_factors(down), *_pads(pad))
     x = _random((2, 3, 7, 5), 11)
     kernel = _random(kernel_shape, 12)
-    wired = _forward_and_grads(lambda t: extension.upfirdn2d(t, kernel, *params), [x])
+    wired = _forward_and_grads(lambda t: upfirdn2d_cuda(t, kernel, *params), [x])
     ref = _forward_and_grads(lambda t: upfirdn2d_reference(t, kernel, up=up, down=down, pad=pad), [x])
     _assert_all_close(wired, ref)
 
@@ -212,12 +214,12 @@ def test_upfirdn2d_autograd_wiring(torch_kernels, case):
 def test_fused_bias_act_autograd_wiring(torch_kernels, slope, with_bias):
     x = _random((2, 3, 5, 4), 13)
     bias = _random(3, 14) if with_bias else None
-    wired = _forward_and_grads(lambda t, b=None: extension.fused_bias_act(t, b, slope, 2**0.5), [x, bias])
+    wired = _forward_and_grads(lambda t, b=None: fused_bias_act_cuda(t, b, slope, 2**0.5), [x, bias])
     ref = _forward_and_grads(lambda t, b=None: fused_leaky_relu_reference(t, b, slope, 2**0.5), [x, bias])
     _assert_all_close(wired, ref)
     # Mixed dtypes promote like `x + bias` does.
     if with_bias:
-        out = extension.fused_bias_act(x.float(), bias, slope, 2.0)
+        out = fused_bias_act_cuda(x.float(), bias, slope, 2.0)
         assert out.dtype == fused_leaky_relu_reference(x.float(), bias, slope, 2.0).dtype == torch.float64
 
 
@@ -247,7 +249,7 @@ def test_upfirdn2d_cuda_matches_torch(cuda_ext, monkeypatch, case, channels_last
     x = _layout(_random((2, 3, 11, 9), 0, dtype, "cuda"), channels_last)
     kernel = _random(kernel_shape, 1, torch.float32, "cuda")
     assert extension.available()
-    cuda = _forward_and_grads(lambda t: extension.upfirdn2d(t, kernel, *params), [x])
+    cuda = _forward_and_grads(lambda t: upfirdn2d_cuda(t, kernel, *params), [x])
     with monkeypatch.context() as patch:
         patch.setattr(extension, "available", lambda: False)  # the public op's PyTorch path, on CUDA
         torch_path = _forward_and_grads(lambda t: upfirdn2d(t, kernel, up=up, down=down, pad=pad), [x])
@@ -286,7 +288,7 @@ def test_fused_leaky_relu_cuda_matches_torch(cuda_ext, monkeypatch, shape, chann
     pre = x + (bias.view(1, -1, *[1] * (x.dim() - 2)) if with_bias else 0)
     x = _layout((x + 0.05 * torch.sign(pre)).to(dtype), channels_last)
     bias = bias.to(dtype) if with_bias else None
-    cuda = _forward_and_grads(lambda t, b=None: extension.fused_bias_act(t, b, slope, 2**0.5), [x, bias])
+    cuda = _forward_and_grads(lambda t, b=None: fused_bias_act_cuda(t, b, slope, 2**0.5), [x, bias])
     with monkeypatch.context() as patch:
         patch.setattr(extension, "available", lambda: False)  # the public op's PyTorch path, on CUDA
         # The reference where the PyTorch path cannot backpropagate (negative slopes, see above).
@@ -336,12 +338,11 @@ def test_extension_compiles_and_loads():
 
 
 @pytest.fixture
-def fresh_extension(monkeypatch):
-    """The extension's state as before any build attempt; restored afterwards."""
-    monkeypatch.setattr(extension, "_module", None)
-    monkeypatch.setattr(extension, "_failure", None)
-    monkeypatch.setattr(extension, "_warned", False)
-    return extension
+def fresh_extension():
+    """The extension's state as before any build attempt, and again afterwards (no faked failure stays)."""
+    extension.reset()
+    yield extension
+    extension.reset()
 
 
 def _fallback_warnings(records):
@@ -379,7 +380,7 @@ def test_failed_build_warns_once_and_falls_back(fresh_extension, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
     monkeypatch.setattr(extension, "find_cuda_home", lambda: "/opt/fake-cuda")
-    monkeypatch.setattr(extension, "_ninja_dir", lambda cpp_extension: "")
+    monkeypatch.setattr(extension, "find_ninja_dir", lambda cpp_extension: "")
     monkeypatch.setattr(cpp_extension, "load", failing_load)
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
@@ -436,10 +437,10 @@ def test_build_environment_is_restored(monkeypatch):
 
     monkeypatch.delenv("TORCH_CUDA_ARCH_LIST", raising=False)
     before_home, before_path = cpp_extension.CUDA_HOME, os.environ.get("PATH")
-    with extension._build_environment(cpp_extension, "/opt/cuda-x", "/opt/ninja-bin", "8.0;9.0"):
+    with extension.build_environment(cpp_extension, "/opt/cuda-x", "/opt/ninja-bin", "8.0;9.0"):
         assert cpp_extension.CUDA_HOME == "/opt/cuda-x"
         assert os.environ["TORCH_CUDA_ARCH_LIST"] == "8.0;9.0"
         assert os.environ["PATH"].startswith("/opt/ninja-bin")
     assert (cpp_extension.CUDA_HOME, os.environ.get("PATH")) == (before_home, before_path)
     assert "TORCH_CUDA_ARCH_LIST" not in os.environ
-    assert extension._arch_tag("8.0;9.0+PTX") == "sm80_90ptx"
+    assert extension.arch_tag("8.0;9.0+PTX") == "sm80_90ptx"

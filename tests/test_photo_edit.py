@@ -104,17 +104,23 @@ def test_user_errors_are_feat_errors(session, tmp_path):
         edit_photo(session, DATA / "astronaut.png", [(make_edit(session), 1.0)], threshold=1.5)
 
 
-def test_first_edit_reads_features_and_blend_state_in_one_pass(session, monkeypatch):
+def test_first_edit_reads_features_and_blend_state_in_one_pass(session):
     photo = session.prepare(DATA / "grace_hopper.jpg", face_index=0)
     G = session.generator
     steps = []
-    step = G._step
-    monkeypatch.setattr(G, "_step", lambda state, k, *a: steps.append(k) or step(state, k, *a))
-    features, state = session.original_inputs(photo, [3, 5], 7)
-    assert steps == list(range(8))  # layers 0..7 once; separately, 0..5 would run twice
+    hooks = [
+        G.styled_conv(k).register_forward_hook(lambda module, args, out, k=k: steps.append(k))
+        for k in range(G.num_layers)
+    ]
+    try:
+        features, state = session.original_inputs(photo, [3, 5], 7)
+        assert steps == list(range(8))  # layers 0..7 once; separately, 0..5 would run twice
+        steps.clear()
+        session.original_inputs(photo, [3, 5], 7)
+        assert steps == []  # cached
+    finally:
+        for hook in hooks:
+            hook.remove()
     with torch.no_grad():
         assert torch.equal(features[5], G.features(photo.wplus, [5])[5])
         assert torch.equal(state.feature, G.synthesize_until(photo.wplus, 7).feature)
-    steps.clear()
-    session.original_inputs(photo, [3, 5], 7)
-    assert steps == []  # cached

@@ -13,8 +13,8 @@ from feat_space.cli import main
 from feat_space.editing.edit import FeatEdit
 from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.editing.storage import load_edit, save_edit
-from feat_space.publishing import PublishError, pin_in_registry, publish_edit
-from feat_space.registry.registry import EDITS_DIR, load_registry
+from feat_space.registry.publishing import PublishError, pin_in_registry, publish_edit
+from feat_space.registry.registry import edits_dir, load_registry
 from feat_space.session import Session
 
 TOKEN = "hf_write_secret"
@@ -53,7 +53,7 @@ def test_publish_pins_the_registry_and_loads_back(hub, trained, tmp_path):
     card = repo.files["README.md"].decode()
     assert "a face with a big smile" in card and "| clip | 0.9 |" in card and "library_name: feat-space" in card
 
-    yaml_path = shutil.copy(EDITS_DIR / "smile.yaml", tmp_path / "smile.yaml")
+    yaml_path = shutil.copy(edits_dir() / "smile.yaml", tmp_path / "smile.yaml")
     pin_in_registry(yaml_path, published)
     entry = load_registry([yaml_path])["smile"]
     assert entry.published and entry.checkpoint.revision == published.revision
@@ -85,7 +85,7 @@ def test_publish_refuses_an_untrained_folder(hub, tmp_path):
 
 def test_publish_command_writes_a_new_registry_entry(hub, trained, tmp_path, capsys):
     folder, _ = trained
-    draft = (EDITS_DIR / "smile.yaml").read_text().replace("name: smile", "name: grin")
+    draft = (edits_dir() / "smile.yaml").read_text().replace("name: smile", "name: grin")
     (folder / "edit.yaml").write_text(draft)
     target = tmp_path / "grin.yaml"
     assert main(["publish", str(folder), "--repo", "someone/feat-grin", "--token", TOKEN, "--yaml", str(target)]) == 0

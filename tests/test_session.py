@@ -34,7 +34,7 @@ def tiny_root(tmp_path_factory) -> Path:
 
 
 def make_session(tiny_root: Path, **kwargs) -> Session:
-    from feat_space.profiles import get_profile
+    from feat_space.weights.profiles import get_profile
 
     return Session(get_profile("tiny", tiny_root=tiny_root), device="cpu", **kwargs)
 

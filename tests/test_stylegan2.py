@@ -118,6 +118,16 @@ def test_layers_can_be_read_and_replaced(G):
     assert torch.allclose(hybrid, G.synthesis(mixed), atol=1e-5)
 
 
+def test_layer_at_a_resolution_is_its_last_conv(G):
+    for layer in range(G.num_layers):
+        last = layer + 1 if layer % 2 else layer  # an odd layer upsamples; the even one after it ends the block
+        assert G.layer_at(G.resolution(layer)) == last
+    assert G.layer_at(48) == G.layer_at(32)  # between powers of two: the one below
+    assert G.layer_at(4 * G.size) == G.num_layers - 1
+    with pytest.raises(ValueError, match="smallest"):
+        G.layer_at(2)
+
+
 def test_rejects_malformed_wplus(G):
     with pytest.raises(ValueError, match=r"\[B, 14, 512\]"):
         G.synthesis(torch.zeros(1, 18, 512))

@@ -12,8 +12,8 @@ import torch
 from feat_space import cli
 from feat_space.guidance import load_clip
 from feat_space.models import load_arcface, load_encoder, load_generator
-from feat_space.profiles import PROFILE_ENV, ProfileError, RealProfile, TinyProfile, get_profile
-from feat_space.tiny import TINY_NOTICE, tiny_files
+from feat_space.weights.profiles import PROFILE_ENV, ProfileError, RealProfile, TinyProfile, get_profile
+from feat_space.weights.tiny import TINY_NOTICE, tiny_files
 
 
 @pytest.fixture(scope="module")

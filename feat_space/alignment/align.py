@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from feat_space.alignment.ffhq import align_crop
+from feat_space.alignment.ffhq import align_crop, quad_size
 from feat_space.alignment.landmarks import FaceLandmarks, Photo, find_faces, refine_face
 from feat_space.alignment.paste_back import paste_back
 from feat_space.errors import FaceIndexError, FaceTooSmallError, NoFaceError
@@ -38,7 +38,7 @@ class AlignedFace:
     @property
     def size(self) -> float:
         """Side of the crop in source pixels: how big the face is in the photo."""
-        return float(np.hypot(*(self.quad[3] - self.quad[0])))
+        return quad_size(self.quad)
 
     def encoder_input(self, size: int = ENCODER_SIZE) -> Image.Image:
         """The crop at the encoder's 256² (area-averaged from ``image``: about a millisecond)."""

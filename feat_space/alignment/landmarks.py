@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from feat_space.alignment.ffhq import ffhq_quad
+from feat_space.alignment.ffhq import ffhq_quad, quad_size
 
 # Landmark indices of MediaPipe FaceMesh (canonical 468-point topology; 468–477 are the irises).
 RIGHT_EYE_CONTOUR = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)  # image left
@@ -79,7 +79,7 @@ class FaceLandmarks:
     @property
     def size(self) -> float:
         """Side of the FFHQ crop in source pixels: how big the face is for editing."""
-        return float(np.hypot(*(self.quad[3] - self.quad[0])))
+        return quad_size(self.quad)
 
     @property
     def eye_distance(self) -> float:
@@ -97,7 +97,7 @@ def face_from_landmarks(landmarks: np.ndarray) -> FaceLandmarks:
     return FaceLandmarks(landmarks=landmarks, points=points, quad=ffhq_quad(*points))
 
 
-class _MediaPipe:
+class MediaPipeGraphs:
     """The three MediaPipe graphs, built once; MediaPipe solutions are not thread-safe, so calls are locked."""
 
     def __init__(self) -> None:
@@ -120,14 +120,15 @@ class _MediaPipe:
         )
 
 
-_models: _MediaPipe | None = None
+_models: MediaPipeGraphs | None = None
 _lock = threading.Lock()
 
 
-def _mediapipe() -> _MediaPipe:
+def mediapipe_graphs() -> MediaPipeGraphs:
+    """The process's MediaPipe graphs, built on first use."""
     global _models
     if _models is None:
-        _models = _MediaPipe()
+        _models = MediaPipeGraphs()
     return _models
 
 
@@ -187,7 +188,7 @@ def find_faces(photo: np.ndarray | Photo, *, max_faces: int = 8) -> list[FaceLan
     photo = photo if isinstance(photo, Photo) else Photo(photo)
     height, width = photo.rgb.shape[:2]
     with _lock:
-        models = _mediapipe()
+        models = mediapipe_graphs()
         boxes = _detect(models, photo.small, width, height)
         faces = []
         for box in boxes[: 2 * max_faces]:
@@ -198,7 +199,7 @@ def find_faces(photo: np.ndarray | Photo, *, max_faces: int = 8) -> list[FaceLan
     return _distinct(faces)[:max_faces]
 
 
-def _detect(models: _MediaPipe, small: np.ndarray, width: int, height: int) -> list[np.ndarray]:
+def _detect(models: MediaPipeGraphs, small: np.ndarray, width: int, height: int) -> list[np.ndarray]:
     """Face boxes [x0, y0, x1, y1] in source pixels, each face once, best first.
 
     Whole-image detections come first (full range, then short range); then the short-range detector
@@ -258,7 +259,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _mesh_in_crop(models: _MediaPipe, photo: Photo, centre: np.ndarray, side: float) -> np.ndarray | None:
+def _mesh_in_crop(models: MediaPipeGraphs, photo: Photo, centre: np.ndarray, side: float) -> np.ndarray | None:
     """The mesh of the face at ``centre`` (source pixels), computed on a ``side``-pixel square crop;
     None if there is none."""
     crop, crop_to_source = photo.crop(centre, side)
@@ -282,10 +283,10 @@ def refine_face(photo: np.ndarray | Photo, face: FaceLandmarks) -> FaceLandmarks
     photo = photo if isinstance(photo, Photo) else Photo(photo)
     centre, size = face.quad.mean(axis=0), face.size
     with _lock:
-        models = _mediapipe()
+        models = mediapipe_graphs()
         meshes = [_mesh_in_crop(models, photo, centre, scale * size) for scale in REFINE_CROPS]
-    meshes = [mesh for mesh in meshes if mesh is not None]
-    return face_from_landmarks(np.mean(meshes, axis=0)) if meshes else face
+    found = [mesh for mesh in meshes if mesh is not None]
+    return face_from_landmarks(np.mean(found, axis=0)) if found else face
 
 
 def _distinct(faces: list[FaceLandmarks]) -> list[FaceLandmarks]:

@@ -52,8 +52,12 @@ def blended_synthesis(
     "rgb"), which a cached photo has, to skip recomputing it.
     """
     if layer == "rgb":
+        if isinstance(original, SynthesisState):
+            raise TypeError("blending the final RGB needs the original image, not a synthesis state")
         image = original if original is not None else G.synthesis(wplus)
         return mix(mask, G.synthesis(wplus_edit), image)
+    if isinstance(original, torch.Tensor):
+        raise TypeError(f"blending at layer {layer} needs the original synthesis state there, not an image")
     state = original if original is not None else G.synthesize_until(wplus, layer)
     edited = G.synthesize_until(wplus_edit, layer)
     return G.synthesize_from(blend_states(state, edited, mask), wplus)
@@ -65,13 +69,16 @@ def original_pass(
     """One synthesis pass of the original latent: the feature maps of `layers` (what the attention
     network reads) and the state after layer `until` (or after the deepest of `layers`, if later)."""
     wanted = set(layers)
-    state, kept, features = None, None, {}
+    state: SynthesisState | None = None
+    kept: SynthesisState | None = None
+    features: dict[int, torch.Tensor] = {}
     for k in sorted(wanted | {until}):
         state = G.synthesize_until(wplus, k) if state is None else G.continue_to(state, wplus, k)
         if k in wanted:
             features[k] = state.feature
         if k == until:
             kept = state
+    assert kept is not None  # `until` is among the layers run
     return features, kept
 
 

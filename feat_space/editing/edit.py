@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -83,7 +83,7 @@ class EditConfig(BaseModel):
             generator_size=G.size,
             n_latent=G.n_latent,
             style_dim=G.style_dim,
-            mapped_layers=tuple(mapped_layers),
+            mapped_layers=cast(tuple[int, int], tuple(mapped_layers)),  # validated as a pair
             blend_layer=blend_layer,
             attention_layers=tuple(attention_layers),
             attention_in_channels=tuple(G.channels[G.resolution(k)] for k in attention_layers),
@@ -157,6 +157,16 @@ class FeatEdit(nn.Module):
         return EditOutput(image=image, mask=mask, wplus_edit=wplus_edit)
 
 
+def untrained_edit(config: EditConfig, seed: int, gain: float = 1.0) -> FeatEdit:
+    """An edit with random weights drawn from `seed` (the process's random state is left alone), its
+    mapper amplified by `gain`: a labelled demo for the tiny profile, never a trained edit."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        edit = FeatEdit(config).eval()
+    edit.mapper.amplify(gain)
+    return edit
+
+
 def combine_masks(masks: list[torch.Tensor], size: int) -> torch.Tensor:
     """Union of soft masks: 1 − Π(1 − m)."""
     keep = torch.ones_like(resize_mask(masks[0], size))
@@ -203,12 +213,13 @@ def apply_edits(
     for edit, strength in edits:
         wplus_edit = edit.edit_latent(wplus_edit, strength)
     size = max(m.shape[-1] for m in masks)
-    by_kind = {"rgb": [], "features": []}
+    by_kind: dict[str, list[torch.Tensor]] = {"rgb": [], "features": []}
     for (edit, _), m in zip(edits, masks, strict=True):
         by_kind["rgb" if edit.config.blend_layer == "rgb" else "features"].append(m)
     if by_kind["features"]:
         image = blended_synthesis(G, wplus, wplus_edit, combine_masks(by_kind["features"], size), layer, original)
-    else:
+    else:  # every edit blends the final RGB, so `layer` is "rgb" and `original` the original image
+        assert isinstance(original, torch.Tensor)
         image = original
     if by_kind["rgb"]:
         image = mix(combine_masks(by_kind["rgb"], size), G.synthesis(wplus_edit), image)

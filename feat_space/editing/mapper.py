@@ -1,20 +1,20 @@
 """StyleCLIP-style latent mapper: predicts the W+ offset Δ of one edit.
 
-The mapped W+ entries `[start, end)` are split into StyleCLIP's coarse / medium / fine groups (entries
-< 4, < 8, the rest); each group has its own small MLP (PixelNorm + `depth` equalized-LR linear layers,
-lr multiplier 0.01, fused leaky ReLU) applied to every entry of the group.
+The mapped W+ entries `[start, end)` are split into StyleCLIP's coarse / medium / fine groups
+(`feat_space.editing.groups`); each group has its own small MLP (PixelNorm + `depth` equalized-LR
+linear layers, lr multiplier 0.01, fused leaky ReLU) applied to every entry of the group.
 """
 
 from __future__ import annotations
 
-import itertools
+from typing import cast
 
 import torch
 from torch import nn
 
 from ..models.stylegan2 import EqualLinear, PixelNorm
+from .groups import split_by_group
 
-GROUP_BOUNDS = (4, 8)  # StyleCLIP's coarse | medium | fine split of W+
 DELTA_SCALE = 0.1  # StyleCLIP scales the mapper's output so an untrained mapper edits little
 
 
@@ -30,12 +30,6 @@ class MapperMLP(nn.Module):
         return self.layers(w.reshape(-1, w.shape[-1])).view(w.shape)
 
 
-def layer_groups(start: int, end: int) -> list[tuple[int, int]]:
-    """[start, end) cut at StyleCLIP's group bounds, empty pieces dropped."""
-    cuts = [start, *[b for b in GROUP_BOUNDS if start < b < end], end]
-    return list(itertools.pairwise(cuts))
-
-
 class LatentMapper(nn.Module):
     """W+ [B, n, D] → Δ [B, n, D], zero outside the mapped entries."""
 
@@ -44,7 +38,7 @@ class LatentMapper(nn.Module):
         if not 0 <= start < end <= n_latent:
             raise ValueError(f"mapped layers must satisfy 0 <= start < end <= {n_latent}, got [{start}, {end})")
         self.n_latent, self.start, self.end = n_latent, start, end
-        self.groups = layer_groups(start, end)
+        self.groups = split_by_group(start, end)
         self.mlps = nn.ModuleList(MapperMLP(style_dim, depth) for _ in self.groups)
 
     def forward(self, wplus: torch.Tensor) -> torch.Tensor:
@@ -53,3 +47,10 @@ class LatentMapper(nn.Module):
             pieces.append(DELTA_SCALE * mlp(wplus[:, a:b]))
         pieces.append(torch.zeros_like(wplus[:, self.end :]))
         return torch.cat(pieces, dim=1)
+
+    @torch.no_grad()
+    def amplify(self, gain: float) -> None:
+        """Scale the weights of each MLP's last layer by `gain`: an untrained mapper barely moves W+,
+        so a demo edit with random weights needs this to change anything visible."""
+        for mlp in self.mlps:
+            cast(EqualLinear, cast(MapperMLP, mlp).layers[-1]).weight.mul_(gain)

@@ -6,17 +6,13 @@ layer indices, so one recipe fits the 1024² FFHQ generator and the small test g
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..models.stylegan2 import Generator
 from .edit import EditConfig
-
-Group = Literal["coarse", "medium", "fine"]
-GROUPS: tuple[Group, ...] = ("coarse", "medium", "fine")
-_GROUP_STARTS = {"coarse": 0, "medium": 4, "fine": 8}  # W+ entries: 4²–8², 16²–32², 64² and up
+from .groups import GROUPS, Group, group_span
 
 
 def _power_of_two(v: int) -> int:
@@ -47,7 +43,7 @@ class Recipe(BaseModel):
     @field_validator("blend")
     @classmethod
     def _blend(cls, v: int | str) -> int | str:
-        return v if v == "rgb" else _power_of_two(v)
+        return v if isinstance(v, str) else _power_of_two(v)  # a string is "rgb" (the Literal checked it)
 
     @field_validator("attention")
     @classmethod
@@ -62,21 +58,15 @@ class Recipe(BaseModel):
     def config_for(self, G: Generator, prompt: str, strength: float = 1.0) -> EditConfig:
         """The layer-level EditConfig of this recipe on generator `G` (resolutions clipped to G's)."""
 
-        def layer(resolution: int) -> int:
-            # The last (non-upsampling) conv at that resolution: its feature map is final there.
-            return 2 * int(math.log2(min(resolution, G.size))) - 4
-
-        start = _GROUP_STARTS[self.mapped[0]]
-        ends = {"coarse": 4, "medium": 8, "fine": G.n_latent}
-        end = min(ends[self.mapped[-1]], G.n_latent)
+        start, end = group_span(self.mapped[0], G.n_latent)[0], group_span(self.mapped[-1], G.n_latent)[1]
         if start >= end:
             raise ValueError(f"the {self.mapped[0]} group does not exist in a {G.size}² generator")
         return EditConfig.for_generator(
             G,
             prompt,
             mapped_layers=(start, end),
-            blend_layer="rgb" if self.blend == "rgb" else layer(self.blend),
-            attention_layers=tuple(sorted({layer(r) for r in self.attention})),
+            blend_layer="rgb" if self.blend == "rgb" else G.layer_at(self.blend),
+            attention_layers=tuple(sorted({G.layer_at(r) for r in self.attention})),
             attention_channels=self.attention_channels,
             mask_resolution=min(self.mask_resolution, G.size),
             strength=strength,

@@ -20,6 +20,7 @@ from .edit import EditConfig, FeatEdit
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+TRAINING_LOG = "training.json"  # written by training beside the two above: settings and loss history
 
 
 def save_edit(edit: FeatEdit, directory: str | os.PathLike) -> Path:
@@ -57,27 +58,12 @@ def load_edit(source: str | os.PathLike, revision: str | None = None, token: str
     """An edit from a local folder, or from a Hub repo id at `revision` (a commit hash pins it)."""
     if Path(source).is_dir():
         return load_edit_folder(source)
-    from huggingface_hub import hf_hub_download  # the Hub path only
+    from ..weights.download import hub_download  # the Hub path only
+    from ..weights.sources import ModelSource
 
-    from ..hub.download import hub_errors
-    from ..hub.settings import hub_settings
-    from ..hub.sources import ModelSource
-
-    settings = hub_settings()
     paths = []
     for filename in (CONFIG_NAME, WEIGHTS_NAME):
         # A commit hash names the content exactly (git hashes it), so no sha256 is needed here.
         file = ModelSource(str(source), str(source), filename, revision or "main", sha256=None, pinned=False)
-        with hub_errors(file, settings):
-            paths.append(
-                hf_hub_download(
-                    str(source),
-                    filename,
-                    revision=revision,
-                    cache_dir=settings.cache_dir,
-                    endpoint=settings.endpoint,
-                    token=token,
-                    local_files_only=settings.offline,
-                )
-            )
+        paths.append(hub_download(file, token=token))
     return load_edit_files(*paths)

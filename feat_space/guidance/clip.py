@@ -12,6 +12,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -82,7 +83,7 @@ class ClipGuide:
         image_size: int,
         text_cache_size: int = 512,
     ) -> None:
-        self.model = model.eval().requires_grad_(False)
+        self.model: Any = model.eval().requires_grad_(False)  # open_clip's CLIP (encode_text, encode_image)
         self.tokenizer = tokenizer
         self.image_size = image_size
         device = self.device

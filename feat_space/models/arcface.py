@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .irse import IRSE50_STAGES, Stages, irse50_body, irse_input_layer
@@ -36,4 +37,11 @@ class IRSE50ArcFace(nn.Module):
         return x / x.norm(2, dim=1, keepdim=True)
 
 
-__all__ = ["IRSE50ArcFace"]
+def face_crop_112(images: torch.Tensor) -> torch.Tensor:
+    """The face region of FFHQ-aligned images [B, 3, S, S] at ArcFace's 112² (as pSp and StyleCLIP crop it)."""
+    x = F.interpolate(images, size=(256, 256), mode="bilinear", align_corners=False, antialias=True)
+    x = x[:, :, 35:223, 32:220]
+    return F.interpolate(x, size=(112, 112), mode="bilinear", align_corners=False, antialias=True)
+
+
+__all__ = ["IRSE50ArcFace", "face_crop_112"]

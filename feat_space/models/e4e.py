@@ -80,7 +80,7 @@ class Encoder4Editing(nn.Module):
                 f"latent_avg must be [{STYLE_DIM}] or [{self.n_styles}, {STYLE_DIM}], got {tuple(latent_avg.shape)}."
             )
         # Follow the weights' device (the buffer itself may still be a placeholder on 'meta').
-        device = self.input_layer[0].weight.device
+        device = next(self.input_layer.parameters()).device
         self.latent_avg = latent_avg.detach().to(device=device, dtype=torch.float32).clone()
 
     def encode_codes(self, x: torch.Tensor) -> torch.Tensor:

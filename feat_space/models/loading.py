@@ -206,7 +206,7 @@ def _body_stages(state: Mapping[str, torch.Tensor]) -> Stages:
             stages[-1][2] += 1
         else:
             stages.append([in_channel, depth, 1])
-    found = tuple(tuple(stage) for stage in stages)
+    found = tuple((stage[0], stage[1], stage[2]) for stage in stages)
     official_widths = [stage[:2] for stage in IRSE50_STAGES]
     if len(found) != 4 or [stage[:2] for stage in found] == official_widths:
         return IRSE50_STAGES

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 import torch.nn.functional as F
@@ -60,6 +60,8 @@ class EqualLinear(nn.Module):
 class Upsample(nn.Module):
     """2x upsampling by zero insertion and the blur kernel (gain 4 keeps the mean)."""
 
+    kernel: torch.Tensor
+
     def __init__(self, kernel: tuple[int, ...] = BLUR_KERNEL, factor: int = 2):
         super().__init__()
         self.factor = factor
@@ -73,6 +75,8 @@ class Upsample(nn.Module):
 
 class Blur(nn.Module):
     """Low-pass filter applied after the transposed convolution of an upsampling layer."""
+
+    kernel: torch.Tensor
 
     def __init__(self, kernel: tuple[int, ...], pad: tuple[int, int], upsample_factor: int = 1):
         super().__init__()
@@ -224,8 +228,11 @@ class SynthesisState:
     feature: torch.Tensor
     skip: torch.Tensor
 
-    def replace(self, **changes: torch.Tensor) -> SynthesisState:
-        return replace(self, **changes)
+    def replace(self, feature: torch.Tensor | None = None, skip: torch.Tensor | None = None) -> SynthesisState:
+        """This state with its feature map and/or RGB replaced (at the same layer)."""
+        return replace(
+            self, feature=self.feature if feature is None else feature, skip=self.skip if skip is None else skip
+        )
 
 
 class Generator(nn.Module):
@@ -318,11 +325,22 @@ class Generator(nn.Module):
         """Spatial size of layer `layer`'s feature map."""
         return 2 ** ((layer + 5) // 2)
 
-    def _layer(self, layer: int) -> StyledConv:
-        return self.conv1 if layer == 0 else self.convs[layer - 1]
+    def layer_at(self, resolution: int) -> int:
+        """The last layer at `resolution` (its non-upsampling conv, whose feature map is final there).
+
+        The inverse of `resolution` for even layers. A resolution between powers of two counts as the
+        one below it; one above the generator's size gives its last layer.
+        """
+        if resolution < 4:
+            raise ValueError(f"the smallest feature resolution is 4, got {resolution}")
+        return 2 * (min(int(resolution), self.size).bit_length() - 1) - 4
+
+    def styled_conv(self, layer: int) -> StyledConv:
+        """The module of layer `layer` (rosinality's `conv1`, then `convs[layer - 1]`)."""
+        return cast(StyledConv, self.conv1 if layer == 0 else self.convs[layer - 1])
 
     def _to_rgb(self, layer: int) -> ToRGB:
-        return self.to_rgb1 if layer == 0 else self.to_rgbs[layer // 2 - 1]
+        return cast(ToRGB, self.to_rgb1 if layer == 0 else self.to_rgbs[layer // 2 - 1])
 
     def _step(self, state: SynthesisState | None, layer: int, wplus: torch.Tensor, noise) -> SynthesisState:
         if state is None:
@@ -330,9 +348,10 @@ class Generator(nn.Module):
             x, skip = self.input(wplus.shape[0]).contiguous(memory_format=torch.channels_last), None
         else:
             x, skip = state.feature, state.skip
-        x = self._layer(layer)(x, wplus[:, layer], noise=self.noise_for(layer, noise))
+        x = self.styled_conv(layer)(x, wplus[:, layer], noise=self.noise_for(layer, noise))
         if layer % 2 == 0:  # a resolution block is complete: add its RGB contribution
             skip = self._to_rgb(layer)(x, wplus[:, layer + 1], skip)
+        assert skip is not None  # layer 0 is even: its toRGB starts the skip
         return SynthesisState(layer, x, skip)
 
     def _check_wplus(self, wplus: torch.Tensor) -> None:
@@ -346,8 +365,8 @@ class Generator(nn.Module):
         self._check_wplus(wplus)
         if not 0 <= layer < self.num_layers:
             raise ValueError(f"layer must be in [0, {self.num_layers}), got {layer}")
-        state = None
-        for k in range(layer + 1):
+        state = self._step(None, 0, wplus, noise)
+        for k in range(1, layer + 1):
             state = self._step(state, k, wplus, noise)
         return state
 

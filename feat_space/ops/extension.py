@@ -1,4 +1,4 @@
-"""The CUDA kernels of `feat_space.ops`, JIT-compiled on first CUDA use, with autograd wrappers.
+"""Building and loading the CUDA kernels of `feat_space.ops`: JIT-compiled on first CUDA use.
 
 `available()` is what the ops consult: True only with a CUDA device and an extension that built. The
 first call on a CUDA machine compiles `cuda/*.cu` and `cuda/ops.cpp` with
@@ -7,9 +7,8 @@ first call on a CUDA machine compiles `cuda/*.cu` and `cuda/ops.cpp` with
 ninja is missing, or the build fails, one `OpsFallbackWarning` says so, the failure is remembered
 (no rebuild per call) and the ops run their PyTorch path.
 
-Gradients flow to `x` and `bias` of `fused_bias_act` and to `x` of `upfirdn2d`, to any order (each
-backward is again one of these ops). The FIR kernel of `upfirdn2d` gets no gradient: it is a fixed
-buffer; `upfirdn2d.upfirdn2d` keeps a kernel that requires grad on the PyTorch path.
+Only the build lives here (as in StyleGAN3's `custom_ops`); each op's autograd function sits beside
+the op (`fused_act.py`, `upfirdn2d.py`) and calls the compiled functions through `kernels()`.
 
 Environment: `CUDA_HOME`/`CUDA_PATH` (respected when set, even if wrong), `TORCH_CUDA_ARCH_LIST`
 (without a GPU it defaults to `NO_GPU_ARCH_LIST`, so the build works on GPU-less CI machines),
@@ -28,6 +27,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import torch
 
@@ -105,6 +105,7 @@ def find_cuda_home() -> str | None:
     not enough: from an `nvcc` wrapper script in /usr/local/bin it infers CUDA_HOME=/usr/local.
     """
     explicit = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH")
+    candidates: list[str | None]
     if explicit:
         candidates = [explicit]
     else:
@@ -175,16 +176,16 @@ def _build() -> ModuleType:
     if cuda_home is None:
         where = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH")
         missing.append(f"no CUDA toolkit at CUDA_HOME={where}" if where else "nvcc not found (set CUDA_HOME)")
-    ninja_dir = _ninja_dir(cpp_extension)
+    ninja_dir = find_ninja_dir(cpp_extension)
     if ninja_dir is None:
         missing.append("ninja not found (pip install ninja)")
-    if missing:
+    if missing or cuda_home is None or ninja_dir is None:
         raise ExtensionUnavailableError("; ".join(missing))
     arch_list = os.environ.get("TORCH_CUDA_ARCH_LIST") or (None if torch.cuda.is_available() else NO_GPU_ARCH_LIST)
-    with _build_environment(cpp_extension, cuda_home, ninja_dir, arch_list):
+    with build_environment(cpp_extension, cuda_home, ninja_dir, arch_list):
         return cpp_extension.load(
             # The targets are part of the name: torch's cache key covers sources and flags, not them.
-            name=f"{NAME}_{_arch_tag(arch_list)}",
+            name=f"{NAME}_{arch_tag(arch_list)}",
             sources=[str(s) for s in SOURCES],
             extra_cflags=EXTRA_CFLAGS,
             extra_cuda_cflags=EXTRA_CUDA_CFLAGS,
@@ -192,7 +193,7 @@ def _build() -> ModuleType:
         )
 
 
-def _ninja_dir(cpp_extension: ModuleType) -> str | None:
+def find_ninja_dir(cpp_extension: ModuleType) -> str | None:
     """'' when ninja is on PATH; the directory of the `ninja` pip package's binary; else None."""
     if cpp_extension.is_ninja_available():
         return ""
@@ -204,7 +205,8 @@ def _ninja_dir(cpp_extension: ModuleType) -> str | None:
     return str(binary.parent) if binary.exists() else None
 
 
-def _arch_tag(arch_list: str | None) -> str:
+def arch_tag(arch_list: str | None) -> str:
+    """The build targets as a name suffix, e.g. sm80_90 (from TORCH_CUDA_ARCH_LIST, else the GPUs here)."""
     if arch_list is None:
         caps = sorted({torch.cuda.get_device_capability(i) for i in range(torch.cuda.device_count())})
         return "sm" + "_".join(f"{major}{minor}" for major, minor in caps)
@@ -212,9 +214,7 @@ def _arch_tag(arch_list: str | None) -> str:
 
 
 @contextlib.contextmanager
-def _build_environment(
-    cpp_extension: ModuleType, cuda_home: str, ninja_dir: str, arch_list: str | None
-) -> Iterator[None]:
+def build_environment(cpp_extension: Any, cuda_home: str, ninja_dir: str, arch_list: str | None) -> Iterator[None]:
     """Point torch's build at the toolkit, ninja and targets found here, for the build only."""
     saved_home = cpp_extension.CUDA_HOME
     saved_env = {key: os.environ.get(key) for key in ("TORCH_CUDA_ARCH_LIST", "PATH")}
@@ -235,116 +235,31 @@ def _build_environment(
                 os.environ[key] = value
 
 
-def _ext() -> ModuleType:
+def kernels() -> ModuleType:
+    """The compiled functions (`fused_bias_act`, `fused_bias_act_grad`, `upfirdn2d`); raises when unavailable."""
     module = load()
     if module is None:
         raise RuntimeError(f"feat_space.ops CUDA extension unavailable: {_failure or 'CUDA is not available'}")
     return module
 
 
-# ----------------------------------------------------------------------------------------------
-# fused bias + leaky ReLU + gain
+def reset() -> None:
+    """Forget the build, its failure and its warning, as in a fresh process (the next use builds again,
+    or loads torch's cached build)."""
+    global _module, _failure, _warned
+    with _lock:
+        _module, _failure, _warned = None, None, False
 
 
-def fused_bias_act(x: torch.Tensor, bias: torch.Tensor | None, negative_slope: float, scale: float) -> torch.Tensor:
-    """`leaky_relu(x + bias[dim 1], negative_slope) * scale` on CUDA; dtypes promote like `x + bias`."""
-    if bias is not None and bias.dtype != x.dtype:
-        dtype = torch.promote_types(x.dtype, bias.dtype)
-        x, bias = x.to(dtype), bias.to(dtype)
-    return _FusedBiasAct.apply(x, bias, float(negative_slope), float(scale))
-
-
-class _FusedBiasAct(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, bias, slope, scale):
-        y = _ext().fused_bias_act(x, bias, slope, scale)
-        # The backward needs the sign of x + bias. With slope >= 0 the output has it (scale > 0), so
-        # x need not be kept alive; a negative slope flips signs, so then keep x and bias instead.
-        if slope >= 0:
-            ctx.save_for_backward(y, None)
-        else:
-            ctx.save_for_backward(x, bias)
-        ctx.slope, ctx.scale = slope, scale
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        ref, ref_bias = ctx.saved_tensors
-        grad_x = _FusedBiasActGrad.apply(grad, ref, ref_bias, ctx.slope, ctx.scale)
-        grad_bias = None
-        if ctx.needs_input_grad[1]:
-            grad_bias = grad_x.sum([d for d in range(grad_x.dim()) if d != 1])
-        return grad_x, grad_bias, None, None
-
-
-class _FusedBiasActGrad(torch.autograd.Function):
-    """grad_x = grad * gain(ref): linear in grad, piecewise constant in ref, so its own backward
-    (needed for double backward, e.g. an R1 penalty) is the same op applied to the incoming grad."""
-
-    @staticmethod
-    def forward(ctx, grad, ref, ref_bias, slope, scale):
-        ctx.save_for_backward(ref, ref_bias)
-        ctx.slope, ctx.scale = slope, scale
-        return _ext().fused_bias_act_grad(grad, ref, ref_bias, slope, scale)
-
-    @staticmethod
-    def backward(ctx, grad_grad):
-        ref, ref_bias = ctx.saved_tensors
-        return _FusedBiasActGrad.apply(grad_grad, ref, ref_bias, ctx.slope, ctx.scale), None, None, None, None
-
-
-# ----------------------------------------------------------------------------------------------
-# upfirdn2d
-
-
-def upfirdn2d(
-    x: torch.Tensor,
-    kernel: torch.Tensor,
-    upx: int,
-    upy: int,
-    downx: int,
-    downy: int,
-    px0: int,
-    px1: int,
-    py0: int,
-    py1: int,
-) -> torch.Tensor:
-    """upfirdn2d on CUDA, differentiable in `x` (not in `kernel`)."""
-    return _UpFirDn2d.apply(x, kernel, (upx, upy, downx, downy, px0, px1, py0, py1))
-
-
-class _UpFirDn2d(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x, kernel, params):
-        upx, upy, downx, downy, px0, px1, py0, py1 = params
-        y = _ext().upfirdn2d(x, kernel, upx, upy, downx, downy, px0, px1, py0, py1)
-        ctx.save_for_backward(kernel)
-        ctx.grad_params = _adjoint_params(params, kernel.shape, x.shape[2:], y.shape[2:])
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (kernel,) = ctx.saved_tensors
-        # The adjoint is upfirdn2d again (see _adjoint_params), so this backward is differentiable too.
-        return _UpFirDn2d.apply(grad, torch.flip(kernel, [0, 1]), ctx.grad_params), None, None
-
-
-def _adjoint_params(params, kernel_shape, in_shape, out_shape) -> tuple[int, ...]:
-    """Arguments of the upfirdn2d that computes the gradient wrt x (the kernel flipped).
-
-    Per axis, with up u, down d, pads p0, p1, K taps, input length H and output length G:
-        y[n] = sum_i x[i] * k[K - 1 + n*d - p0 - i*u],
-    so dL/dx[i] = sum_n g[n] * k[K - 1 + n*d - p0 - i*u] = sum_n g[n] * k'[K - 1 + i*u - p0' - n*d],
-    which is upfirdn2d of g with up d, down u, the flipped kernel k'[t] = k[K - 1 - t], and
-    p0' = K - 1 - p0. The trailing pad p1' = H*u - G*d + p0 - u + 1 makes its output exactly H long:
-    (G*d + p0' + p1' - K) // u + 1 = (H*u - u) // u + 1 = H. Samples it crops never reach x.
-    """
-    upx, upy, downx, downy, px0, _, py0, _ = params
-    kh, kw = kernel_shape
-    h, w = in_shape
-    oh, ow = out_shape
-    return (
-        downx, downy, upx, upy,
-        kw - 1 - px0, w * upx - ow * downx + px0 - upx + 1,
-        kh - 1 - py0, h * upy - oh * downy + py0 - upy + 1,
-    )  # fmt: skip
+@contextlib.contextmanager
+def substitute(module: object) -> Iterator[None]:
+    """Use `module` (anything with the compiled functions) as the extension inside the block: the
+    autograd wrappers can then be checked against PyTorch stand-ins on machines without CUDA."""
+    global _module
+    with _lock:
+        saved, _module = _module, module  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        with _lock:
+            _module = saved

@@ -1,7 +1,8 @@
 """Fused bias + leaky ReLU + gain, as StyleGAN2 uses after every convolution.
 
 `fused_leaky_relu_reference` is the direct definition; `fused_leaky_relu` picks the CUDA kernel for
-CUDA tensors when the extension builds, else an equivalent PyTorch expression.
+CUDA tensors when the extension builds (`fused_bias_act_cuda`, its autograd function below), else an
+equivalent PyTorch expression. Gradients flow to `x` and `bias`, to any order.
 """
 
 from __future__ import annotations
@@ -62,5 +63,57 @@ def fused_leaky_relu(
     if scale <= 0:
         raise ValueError("fused_leaky_relu needs scale > 0")
     if x.is_cuda and extension.available():
-        return extension.fused_bias_act(x, bias, negative_slope, scale)
+        return fused_bias_act_cuda(x, bias, negative_slope, scale)
     return _fused_leaky_relu_torch(x, bias, negative_slope, scale, inplace)
+
+
+# -- the CUDA path: the compiled kernel with its autograd ----------------------------------------
+
+
+def fused_bias_act_cuda(
+    x: torch.Tensor, bias: torch.Tensor | None, negative_slope: float, scale: float
+) -> torch.Tensor:
+    """`leaky_relu(x + bias[dim 1], negative_slope) * scale` on CUDA; dtypes promote like `x + bias`."""
+    if bias is not None and bias.dtype != x.dtype:
+        dtype = torch.promote_types(x.dtype, bias.dtype)
+        x, bias = x.to(dtype), bias.to(dtype)
+    return _FusedBiasAct.apply(x, bias, float(negative_slope), float(scale))
+
+
+class _FusedBiasAct(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, bias, slope, scale):
+        y = extension.kernels().fused_bias_act(x, bias, slope, scale)
+        # The backward needs the sign of x + bias. With slope >= 0 the output has it (scale > 0), so
+        # x need not be kept alive; a negative slope flips signs, so then keep x and bias instead.
+        if slope >= 0:
+            ctx.save_for_backward(y, None)
+        else:
+            ctx.save_for_backward(x, bias)
+        ctx.slope, ctx.scale = slope, scale
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        ref, ref_bias = ctx.saved_tensors
+        grad_x = _FusedBiasActGrad.apply(grad, ref, ref_bias, ctx.slope, ctx.scale)
+        grad_bias = None
+        if ctx.needs_input_grad[1]:
+            grad_bias = grad_x.sum([d for d in range(grad_x.dim()) if d != 1])
+        return grad_x, grad_bias, None, None
+
+
+class _FusedBiasActGrad(torch.autograd.Function):
+    """grad_x = grad * gain(ref): linear in grad, piecewise constant in ref, so its own backward
+    (needed for double backward, e.g. an R1 penalty) is the same op applied to the incoming grad."""
+
+    @staticmethod
+    def forward(ctx, grad, ref, ref_bias, slope, scale):
+        ctx.save_for_backward(ref, ref_bias)
+        ctx.slope, ctx.scale = slope, scale
+        return extension.kernels().fused_bias_act_grad(grad, ref, ref_bias, slope, scale)
+
+    @staticmethod
+    def backward(ctx, grad_grad):
+        ref, ref_bias = ctx.saved_tensors
+        return _FusedBiasActGrad.apply(grad_grad, ref, ref_bias, ctx.slope, ctx.scale), None, None, None, None

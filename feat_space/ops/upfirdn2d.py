@@ -3,7 +3,8 @@
 Semantics follow StyleGAN2: the kernel is applied as a true convolution (flipped), negative padding
 crops, and downsampling keeps every `down`-th sample starting at 0.
 `upfirdn2d_reference` is the direct definition; `upfirdn2d` picks the CUDA kernel for CUDA tensors
-when the extension builds, else an equivalent, faster PyTorch path.
+when the extension builds (`upfirdn2d_cuda`, its autograd function below), else an equivalent, faster
+PyTorch path. The CUDA path is differentiable in `x` to any order, not in the (fixed) FIR kernel.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def _pads(pad: int | Sequence[int]) -> tuple[int, int, int, int]:
     if len(pad) == 2:
         return pad[0], pad[1], pad[0], pad[1]
     if len(pad) == 4:
-        return pad  # type: ignore[return-value]
+        return pad
     raise ValueError(f"pad must be an int, 2 or 4 ints, got {pad}")
 
 
@@ -105,5 +106,61 @@ def upfirdn2d(
     px0, px1, py0, py1 = _pads(pad)
     # The CUDA op has no gradient for the kernel (a fixed buffer), so a trainable one stays on PyTorch.
     if x.is_cuda and not kernel.requires_grad and extension.available():
-        return extension.upfirdn2d(x, kernel, upx, upy, downx, downy, px0, px1, py0, py1)
+        return upfirdn2d_cuda(x, kernel, upx, upy, downx, downy, px0, px1, py0, py1)
     return _upfirdn2d_torch(x, kernel, upx, upy, downx, downy, px0, px1, py0, py1)
+
+
+# -- the CUDA path: the compiled kernel with its autograd ----------------------------------------
+
+
+def upfirdn2d_cuda(
+    x: torch.Tensor,
+    kernel: torch.Tensor,
+    upx: int,
+    upy: int,
+    downx: int,
+    downy: int,
+    px0: int,
+    px1: int,
+    py0: int,
+    py1: int,
+) -> torch.Tensor:
+    """upfirdn2d on CUDA, differentiable in `x` (not in `kernel`)."""
+    return _UpFirDn2d.apply(x, kernel, (upx, upy, downx, downy, px0, px1, py0, py1))
+
+
+class _UpFirDn2d(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, kernel, params):
+        upx, upy, downx, downy, px0, px1, py0, py1 = params
+        y = extension.kernels().upfirdn2d(x, kernel, upx, upy, downx, downy, px0, px1, py0, py1)
+        ctx.save_for_backward(kernel)
+        ctx.grad_params = adjoint_params(params, kernel.shape, x.shape[2:], y.shape[2:])
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (kernel,) = ctx.saved_tensors
+        # The adjoint is upfirdn2d again (see adjoint_params), so this backward is differentiable too.
+        return _UpFirDn2d.apply(grad, torch.flip(kernel, [0, 1]), ctx.grad_params), None, None
+
+
+def adjoint_params(params, kernel_shape, in_shape, out_shape) -> tuple[int, ...]:
+    """Arguments of the upfirdn2d that computes the gradient wrt x (the kernel flipped).
+
+    Per axis, with up u, down d, pads p0, p1, K taps, input length H and output length G:
+        y[n] = sum_i x[i] * k[K - 1 + n*d - p0 - i*u],
+    so dL/dx[i] = sum_n g[n] * k[K - 1 + n*d - p0 - i*u] = sum_n g[n] * k'[K - 1 + i*u - p0' - n*d],
+    which is upfirdn2d of g with up d, down u, the flipped kernel k'[t] = k[K - 1 - t], and
+    p0' = K - 1 - p0. The trailing pad p1' = H*u - G*d + p0 - u + 1 makes its output exactly H long:
+    (G*d + p0' + p1' - K) // u + 1 = (H*u - u) // u + 1 = H. Samples it crops never reach x.
+    """
+    upx, upy, downx, downy, px0, _, py0, _ = params
+    kh, kw = kernel_shape
+    h, w = in_shape
+    oh, ow = out_shape
+    return (
+        downx, downy, upx, upy,
+        kw - 1 - px0, w * upx - ow * downx + px0 - upx + 1,
+        kh - 1 - py0, h * upy - oh * downy + py0 - upy + 1,
+    )  # fmt: skip

@@ -11,7 +11,8 @@ import yaml
 from ..editing.recipe import REGION_PRESETS
 from ..errors import FeatError
 from ..training.settings import TrainingSettings
-from .schema import EditEntry
+from .registry import dump_entry
+from .schema import EditEntry, Unpublished
 
 DRAFT_NAME = "edit.yaml"  # the registry entry of a trained edit, written beside its weights
 
@@ -37,7 +38,7 @@ def entry_from_prompt(
         region=region,
         recipe=REGION_PRESETS[region],
         training=training,
-        checkpoint={"status": "unpublished"},
+        checkpoint=Unpublished(status="unpublished"),
     )
 
 
@@ -51,7 +52,7 @@ def entry_yaml(entry: EditEntry) -> str:
         head.append(
             "# Not published yet: publish the weights (Train tab or `python -m feat_space publish`) to pin them."
         )
-    return "\n".join(head) + "\n" + yaml.safe_dump(entry.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    return "\n".join(head) + "\n" + dump_entry(entry.model_dump(mode="json"))
 
 
 def write_draft(folder: str | Path, entry: EditEntry) -> Path:

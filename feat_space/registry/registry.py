@@ -1,18 +1,38 @@
-"""The edit registry: every `edits/*.yaml`, validated together, problems reported all at once."""
+"""The edit registry: every `edits/*.yaml`, validated together, problems reported all at once.
+
+Where the registry folder is (`edits_dir`): `FEAT_EDITS_DIR` if set; else, in a source checkout, the
+top-level `edits/` beside `feat_space/` (the folder pull requests change); else the copy an installed
+package ships as `feat_space/edits/` (the wheel's build copies `edits/` there; git holds one copy).
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 from pydantic import ValidationError
 
 from ..errors import FeatError
-from .schema import EditEntry
+from .schema import EditEntry, Published
 
-EDITS_DIR = Path(__file__).resolve().parents[2] / "edits"
+if TYPE_CHECKING:
+    from ..editing.edit import FeatEdit
+
+EDITS_ENV = "FEAT_EDITS_DIR"
+_PACKAGE = Path(__file__).resolve().parents[1]  # feat_space/
+
+
+def edits_dir() -> Path:
+    """The registry folder: $FEAT_EDITS_DIR, else a source checkout's edits/, else the installed copy."""
+    if os.environ.get(EDITS_ENV):
+        return Path(os.environ[EDITS_ENV]).expanduser()
+    checkout = _PACKAGE.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "edits").is_dir():
+        return checkout / "edits"
+    return _PACKAGE / "edits"
 
 
 class RegistryError(FeatError):
@@ -23,6 +43,11 @@ class RegistryError(FeatError):
         super().__init__(
             f"{len(problems)} problem(s) in the edit registry:\n" + "\n".join(f"  - {p}" for p in problems)
         )
+
+
+def dump_entry(data: Mapping[str, object]) -> str:
+    """An entry's fields as registry YAML: field order kept, text as written (no escapes)."""
+    return yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True)
 
 
 def yaml_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
@@ -71,7 +96,7 @@ def parse_entry(path: Path) -> tuple[EditEntry | None, list[str]]:
 
 def load_registry(paths: Iterable[str | os.PathLike] | None = None) -> dict[str, EditEntry]:
     """All edits by name; raises RegistryError listing every problem in every file."""
-    files = yaml_files([EDITS_DIR] if paths is None else paths)
+    files = yaml_files([edits_dir()] if paths is None else paths)
     entries: dict[str, EditEntry] = {}
     first_seen: dict[str, Path] = {}
     problems: list[str] = []
@@ -90,11 +115,23 @@ def load_registry(paths: Iterable[str | os.PathLike] | None = None) -> dict[str,
     return entries
 
 
+def load_published_edit(entry: EditEntry) -> FeatEdit:
+    """The trained edit of a published entry, from the Hub at its pinned commit (cached locally)."""
+    from ..editing.storage import load_edit  # torch and the Hub: only when an edit is loaded
+
+    checkpoint = entry.checkpoint
+    if not isinstance(checkpoint, Published):
+        raise FeatError(f"{entry.name} has no published checkpoint yet: train it (python -m feat_space train).")
+    return load_edit(checkpoint.repo, checkpoint.revision)
+
+
 def check(paths: Iterable[str | os.PathLike] | None = None) -> tuple[int, str]:
     """(exit code, report) for `python -m feat_space edits check`."""
-    files = yaml_files([EDITS_DIR] if paths is None else paths)
+    folders = [edits_dir()] if paths is None else list(paths)
+    files = yaml_files(folders)
     if not files:
-        return 1, "no edit files found (expected edits/*.yaml)"
+        where = ", ".join(map(str, folders))
+        return 1, f"no edit files found in {where} (expected <name>.yaml files; see {EDITS_ENV})"
     try:
         entries = load_registry(files)
     except RegistryError as e:

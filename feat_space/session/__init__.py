@@ -1,7 +1,9 @@
-"""The shared model session (one per process) and the per-photo cache that edits start from."""
+"""The shared model session (one per process), the per-photo cache that edits start from, and
+editing a user's photo with it (`edit_photo`)."""
 
 from .cache import CacheInfo, ComputeOnceCache
 from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key, tensor_to_image
+from .photo_edit import EditResult, edit_photo
 from .session import DEFAULT_CACHE_SIZE, Session, get_session, pick_device, set_session
 
 __all__ = [
@@ -9,8 +11,10 @@ __all__ = [
     "AlignOptions",
     "CacheInfo",
     "ComputeOnceCache",
+    "EditResult",
     "PreparedPhoto",
     "Session",
+    "edit_photo",
     "get_session",
     "image_to_tensor",
     "photo_key",

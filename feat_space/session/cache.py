@@ -43,15 +43,15 @@ class ComputeOnceCache(Generic[V]):
                 self._values.move_to_end(key)
                 self._hits += 1
                 return self._values[key]
-            future = self._pending.get(key)
-            owner = future is None
-            if owner:
-                future = self._pending[key] = Future()
+            waiting = self._pending.get(key)
+            if waiting is None:
+                future: Future[V] = Future()
+                self._pending[key] = future
                 self._misses += 1
             else:
                 self._hits += 1
-        if not owner:
-            return future.result()
+        if waiting is not None:
+            return waiting.result()
         try:
             value = compute()
         except BaseException as e:

@@ -19,16 +19,18 @@ import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
-from ..editing.blending import original_inputs
+from ..editing.blending import BlendLayer, original_inputs
 from ..errors import FeatError
 from ..guidance.clip import ClipGuide, load_clip
 from ..models import Encoder4Editing, Generator, IRSE50ArcFace, load_arcface, load_encoder, load_generator
 from ..models.stylegan2 import SynthesisState
-from ..profiles import Profile, get_profile
+from ..weights.profiles import Profile, get_profile
+from ..weights.roles import ROLES, ModelRole, model_role
 from .cache import CacheInfo, ComputeOnceCache
 from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key
 
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from ..alignment import AlignedFace
 
 T = TypeVar("T")
+M = TypeVar("M", bound=torch.nn.Module)
 DEVICE_ENV = "FEAT_DEVICE"
 DEFAULT_CACHE_SIZE = 8  # photos; one holds W+, a few feature maps and states (tens of MB at 1024²)
 
@@ -71,16 +74,15 @@ class Session:
         self.profile = profile if isinstance(profile, Profile) else get_profile(profile)
         self.device = pick_device(device)
         self.photos: ComputeOnceCache[PreparedPhoto] = ComputeOnceCache(cache_size)
-        self._models: dict[str, Any] = {}
+        self._models: dict[ModelRole, Any] = {}
         for name, model in (models or {}).items():
-            if name not in ("generator", "encoder", "arcface", "clip"):
-                raise ValueError(f"Unknown model {name!r}; one of generator, encoder, arcface, clip")
-            self._models[name] = model.to(self.device) if name == "clip" else _frozen(model, self.device)
-        self._load_locks = {name: threading.Lock() for name in ("generator", "encoder", "arcface", "clip")}
+            role = model_role(name)
+            self._models[role] = model.to(self.device) if role is ModelRole.CLIP else _frozen(model, self.device)
+        self._load_locks = {role: threading.Lock() for role in ROLES}
         self._running = threading.BoundedSemaphore(max_concurrent)
 
     def __repr__(self) -> str:
-        loaded = ", ".join(self._models) or "none"
+        loaded = ", ".join(role.value for role in self._models) or "none"
         return f"Session(profile={self.profile.name!r}, device={self.device}, loaded: {loaded})"
 
     @property
@@ -90,38 +92,39 @@ class Session:
 
     # -- models, each loaded once ---------------------------------------------------------------
 
-    def _model(self, name: str, load: Callable[[], T]) -> T:
-        model = self._models.get(name)
+    def _model(self, role: ModelRole, load: Callable[[], T]) -> T:
+        model = self._models.get(role)
         if model is None:
-            with self._load_locks[name]:
-                model = self._models.get(name)
+            with self._load_locks[role]:
+                model = self._models.get(role)
                 if model is None:
                     model = load()
-                    self._models[name] = model
+                    self._models[role] = model
         return model
+
+    def _frozen_file(self, role: ModelRole, load: Callable[[Path], M]) -> M:
+        return self._model(role, lambda: _frozen(load(self.profile.model_file(role)), self.device))
 
     @property
     def generator(self) -> Generator:
-        return self._model(
-            "generator", lambda: _frozen(load_generator(self.profile.model_file("generator")), self.device)
-        )
+        return self._frozen_file(ModelRole.GENERATOR, load_generator)
 
     @property
     def encoder(self) -> Encoder4Editing:
-        return self._model("encoder", lambda: _frozen(load_encoder(self.profile.model_file("encoder")), self.device))
+        return self._frozen_file(ModelRole.ENCODER, load_encoder)
 
     @property
     def arcface(self) -> IRSE50ArcFace:
-        return self._model("arcface", lambda: _frozen(load_arcface(self.profile.model_file("arcface")), self.device))
+        return self._frozen_file(ModelRole.ARCFACE, load_arcface)
 
     @property
     def clip(self) -> ClipGuide:
-        return self._model("clip", lambda: load_clip(self.profile.clip_spec(), self.device))
+        return self._model(ModelRole.CLIP, lambda: load_clip(self.profile.clip_spec(), self.device))
 
-    def load(self, names: Iterable[str] = ("generator", "encoder", "arcface", "clip")) -> None:
+    def load(self, names: Iterable[ModelRole | str] = ROLES) -> None:
         """Load models now rather than on first use (e.g. at app start-up)."""
         for name in names:
-            getattr(self, name)
+            getattr(self, model_role(name).value)
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
@@ -143,7 +146,9 @@ class Session:
 
     def invert(self, face: AlignedFace | Any) -> torch.Tensor:
         """e4e inversion of an aligned face (`AlignedFace` or a PIL crop) → W+ [1, n_latent, 512]."""
-        crop = face.encoder_input() if hasattr(face, "encoder_input") else face.resize((256, 256))
+        from ..alignment import AlignedFace
+
+        crop = face.encoder_input() if isinstance(face, AlignedFace) else face.resize((256, 256))
         x = image_to_tensor(crop).to(self.device)
         encoder = self.encoder
         with self.running():
@@ -180,7 +185,7 @@ class Session:
         layers = tuple(sorted(set(layers)))
         return photo.memo(("features", layers), lambda: self.features(photo.wplus, layers))
 
-    def original_state(self, photo: PreparedPhoto, layer: int | str) -> SynthesisState | torch.Tensor:
+    def original_state(self, photo: PreparedPhoto, layer: BlendLayer) -> SynthesisState | torch.Tensor:
         """Synthesis of the photo's own latent at the blend `layer` (state), or its image for "rgb"; computed once."""
         if layer == "rgb":
             return photo.memo("image", lambda: self.synthesize(photo.wplus))
@@ -193,7 +198,7 @@ class Session:
         return photo.memo(("state", int(layer)), compute)
 
     def original_inputs(
-        self, photo: PreparedPhoto, layers: Iterable[int], layer: int | str
+        self, photo: PreparedPhoto, layers: Iterable[int], layer: BlendLayer
     ) -> tuple[dict[int, torch.Tensor], SynthesisState | torch.Tensor]:
         """`original_features` and `original_state` together: one synthesis pass computes both when
         neither is cached yet (separately, the state would re-run the layers the features ran)."""
@@ -209,13 +214,15 @@ class Session:
 
     def reconstruction(self, photo: PreparedPhoto) -> torch.Tensor:
         """The photo's inversion rendered by the generator [1, 3, size, size] (computed once)."""
-        return self.original_state(photo, "rgb")
+        image = self.original_state(photo, "rgb")
+        assert isinstance(image, torch.Tensor)  # "rgb" is the image itself
+        return image
 
     def cache_info(self) -> CacheInfo:
         return self.photos.info()
 
 
-def _frozen(model: torch.nn.Module, device: torch.device) -> Any:
+def _frozen(model: M, device: torch.device) -> M:
     return model.to(device).eval().requires_grad_(False)
 
 

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
+from typing import TYPE_CHECKING
 
-from ..models.arcface import IRSE50ArcFace
+import torch
+
+from ..models.arcface import IRSE50ArcFace, face_crop_112
+
+if TYPE_CHECKING:
+    from .settings import TrainingSettings
+
+
+def loss_weights(settings: TrainingSettings) -> dict[str, float]:
+    """Each loss's weight by loss name. The one rule that ties them: loss `x` is weighted by the
+    settings field `x_weight`, so a new weight in the settings is picked up everywhere."""
+    return {
+        name.removesuffix("_weight"): float(value)
+        for name, value in settings.model_dump().items()
+        if name.endswith("_weight")
+    }
 
 
 def latent_l2(delta: torch.Tensor) -> torch.Tensor:
     """Keep the edit small: mean squared W+ offset (per element, as StyleCLIP) over the mapped entries."""
     return delta.pow(2).mean()
-
-
-def face_crop_112(images: torch.Tensor) -> torch.Tensor:
-    """The face region of an FFHQ-aligned image at ArcFace's 112² (as pSp/StyleCLIP crop it)."""
-    x = F.interpolate(images, size=(256, 256), mode="bilinear", align_corners=False, antialias=True)
-    x = x[:, :, 35:223, 32:220]
-    return F.interpolate(x, size=(112, 112), mode="bilinear", align_corners=False, antialias=True)
 
 
 def identity_loss(arcface: IRSE50ArcFace, edited: torch.Tensor, original_embedding: torch.Tensor) -> torch.Tensor:

@@ -13,28 +13,27 @@ with `weights_only=True`) and `training.json` (settings and loss history, for th
 from __future__ import annotations
 
 import json
-import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 import torch
 
 from ..editing.blending import blend_states, mix, original_pass
 from ..editing.edit import EditConfig, FeatEdit
-from ..editing.storage import load_edit_folder, save_edit
+from ..editing.storage import TRAINING_LOG, load_edit_folder, save_edit
 from ..errors import CheckpointError, FeatError
-from ..models.arcface import IRSE50ArcFace
+from ..models.arcface import IRSE50ArcFace, face_crop_112
 from ..models.loading import read_checkpoint
 from ..models.stylegan2 import Generator
-from .losses import face_crop_112, identity_loss, latent_l2, mask_area, total_variation, unit_gradient
+from .losses import identity_loss, latent_l2, loss_weights, mask_area, total_variation, unit_gradient
 from .monitor import MaskHealth, MaskMonitor
 from .settings import TrainingSettings
 
 STATE_NAME = "trainer_state.pt"
-LOG_NAME = "training.json"
+LOG_NAME = TRAINING_LOG
 
 
 class TrainingFailed(FeatError):
@@ -94,7 +93,7 @@ class Trainer:
         self.preview_every, self.checkpoint_every = preview_every, checkpoint_every
         self.device = next(G.parameters()).device
         # Synthesis stops at the RGB of `top`; it must not come before the blend layer.
-        top = 2 * int(math.log2(min(settings.resolution, G.size))) - 4
+        top = G.layer_at(settings.resolution)
         self.top = top if config.blend_layer == "rgb" else max(top, config.blend_layer + config.blend_layer % 2)
         self.step = 0
         self.history: list[dict[str, float]] = []
@@ -217,14 +216,9 @@ class Trainer:
             "area": mask_area(mask),
             "tv": total_variation(mask),
         }
-        weights = {
-            "clip": s.clip_weight,
-            "l2": s.l2_weight,
-            "id": s.id_weight,
-            "area": s.area_weight * self.monitor.area_scale(self.step),
-            "tv": s.tv_weight,
-        }
-        parts["total"] = sum(weights[k] * v for k, v in parts.items())
+        weights = loss_weights(s)
+        weights["area"] *= self.monitor.area_scale(self.step)  # warm-up and the monitor's correction
+        parts["total"] = cast(torch.Tensor, sum(weights[k] * v for k, v in parts.items()))
         return parts
 
     def train_step(self) -> dict[str, float]:

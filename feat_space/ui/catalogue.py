@@ -13,17 +13,28 @@ import threading
 import zlib
 from dataclasses import dataclass
 
-import torch
-
-from ..editing.edit import FeatEdit
-from ..editing.storage import load_edit, load_edit_folder
+from ..editing.edit import FeatEdit, untrained_edit
+from ..editing.storage import load_edit_folder
 from ..errors import FeatError
+from ..registry.registry import load_published_edit
 from ..registry.schema import EditEntry
 from ..session import ComputeOnceCache, Session
 from .state import TrainedEdit, Visitor
 
 REGISTRY = "registry:"
 USER = "user:"
+
+
+def registry_value(name: str) -> str:
+    """The UI value of the registry edit `name`."""
+    return REGISTRY + name
+
+
+def user_value(name: str) -> str:
+    """The UI value of the edit `name` that a visitor trained."""
+    return USER + name
+
+
 DEMO_GAIN = 30.0  # an untrained mapper barely moves W+; scaled so the demo edit visibly changes something
 
 
@@ -62,9 +73,9 @@ class Catalogue:
         out = []
         for entry in self.registry.values():
             if entry.published:
-                out.append((f"{entry.title} · {entry.region}", REGISTRY + entry.name))
+                out.append((f"{entry.title} · {entry.region}", registry_value(entry.name)))
             elif self.demo:
-                out.append((f"{entry.title} · {entry.region} (untrained demo)", REGISTRY + entry.name))
+                out.append((f"{entry.title} · {entry.region} (untrained demo)", registry_value(entry.name)))
         for trained in visitor.edits() if visitor else ():
             out.append((f"★ {trained.entry.title} · {trained.entry.region} (yours)", trained.key))
         return out
@@ -117,18 +128,12 @@ class Catalogue:
         return _defaults(entry) if entry else None
 
     def _load_published(self, entry: EditEntry) -> FeatEdit:
-        checkpoint = entry.checkpoint
-        return load_edit(checkpoint.repo, checkpoint.revision).to(self.session.device).eval()
+        return load_published_edit(entry).to(self.session.device).eval()
 
     def _demo_edit(self, entry: EditEntry) -> FeatEdit:
         config = entry.recipe.config_for(self.session.generator, entry.prompt, strength=entry.defaults.strength)
-        # Seeded from the name, without touching the process's global RNG: the same demo on every run.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(zlib.crc32(entry.name.encode()))
-            edit = FeatEdit(config).eval()
-        with torch.no_grad():
-            for mlp in edit.mapper.mlps:
-                mlp.layers[-1].weight.mul_(DEMO_GAIN)
+        # Seeded from the name: the same demo on every run.
+        edit = untrained_edit(config, seed=zlib.crc32(entry.name.encode()), gain=DEMO_GAIN)
         return edit.to(self.session.device)
 
     def _user_edit(self, trained: TrainedEdit) -> FeatEdit:

@@ -10,17 +10,11 @@ import gradio as gr
 
 from ..registry.schema import EditEntry
 from ..session import Session
+from ..weights.roles import ModelRole, model_role
 from .catalogue import Catalogue
 from .state import Visitors
 
 GPU = "gpu"  # the concurrency group of every handler that runs the models (edits and training)
-
-MODEL_LABELS = {
-    "generator": "StyleGAN2 generator",
-    "encoder": "e4e encoder",
-    "arcface": "ArcFace (identity)",
-    "clip": "CLIP ViT-B/32",
-}
 
 
 def _env_int(name: str, default: int) -> int:
@@ -47,24 +41,25 @@ class AppContext:
         self.visitors = Visitors()
         # Trainings run one step after another for minutes; capped so editing stays responsive.
         self.training_slots = threading.BoundedSemaphore(self.limits.trainings)
-        self._ready: set[str] = set()
+        self._ready: set[ModelRole] = set()
         self._ready_lock = threading.Lock()
 
     @property
     def notice(self) -> str | None:
         return self.session.notice
 
-    def ensure_models(self, names: tuple[str, ...], progress: gr.Progress | None = None) -> None:
+    def ensure_models(self, roles: tuple[ModelRole | str, ...], progress: gr.Progress | None = None) -> None:
         """Load `names` (downloading them on first use in the real profile), reporting each with progress.
 
         The session loads each model once under its own lock; this only decides what to announce.
         """
-        for i, name in enumerate(names):
-            if name in self._ready:
+        for i, name in enumerate(roles):
+            role = model_role(name)
+            if role in self._ready:
                 continue
             if progress is not None:
                 fetch = " (downloading it on first use)" if self.session.profile.trained else ""
-                progress(i / len(names), desc=f"Loading the {MODEL_LABELS[name]}{fetch}")
-            self.session.load([name])
+                progress(i / len(roles), desc=f"Loading the {role.label}{fetch}")
+            self.session.load([role])
             with self._ready_lock:
-                self._ready.add(name)
+                self._ready.add(role)

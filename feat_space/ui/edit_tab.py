@@ -15,6 +15,8 @@ from ..errors import FeatError
 from ..image_input import load_image
 from ..session import AlignOptions, photo_key
 from ..session.photo_edit import EditResult, edit_photo
+from ..weights.roles import ModelRole
+from .catalogue import registry_value
 from .context import GPU, AppContext
 from .errors import user_errors
 from .spaces import gpu
@@ -22,7 +24,7 @@ from .spaces import gpu
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 EXAMPLES = sorted(str(p) for p in EXAMPLES_DIR.glob("*.jpg"))
 PREVIEW_SIDE = 512  # aligned crops are shown at this size (the full photo keeps its own)
-EDIT_MODELS = ("generator", "encoder")
+EDIT_MODELS = (ModelRole.GENERATOR, ModelRole.ENCODER)
 KEEP_DOWNLOADS = 3  # edited photos kept per visitor
 
 
@@ -247,7 +249,7 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         listed = dict((value, label) for label, value in ctx.catalogue.choices(visitor))
         out = []
         for entry in ctx.registry.values():
-            value = "registry:" + entry.name
+            value = registry_value(entry.name)
             out.append(
                 {
                     "value": value,

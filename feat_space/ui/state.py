@@ -27,7 +27,7 @@ MAX_VISITORS = 500  # tabs whose state is kept; the least recently seen is dropp
 class TrainedEdit:
     """An edit this visitor trained (or is training) in the app."""
 
-    key: str  # catalogue value, "user:<name>"
+    key: str  # its catalogue value, `catalogue.user_value(name)`
     entry: EditEntry  # its registry entry draft (what "Export YAML" writes)
     folder: Path  # config.json + model.safetensors + edit.yaml + training.json
     steps_done: int = 0

@@ -15,21 +15,23 @@ from PIL import Image
 from pydantic import ValidationError
 
 from ..editing.recipe import REGION_PRESETS
-from ..editing.storage import CONFIG_NAME, WEIGHTS_NAME
+from ..editing.storage import CONFIG_NAME, TRAINING_LOG, WEIGHTS_NAME
 from ..errors import FeatError
-from ..publishing import TRAINING_LOG, Published, pin_in_registry, publish_edit
 from ..registry.drafts import DRAFT_NAME, entry_from_prompt, entry_yaml, slug, write_draft
+from ..registry.publishing import Published, pin_in_registry, publish_edit
 from ..registry.schema import EditEntry
 from ..session import tensor_to_image
+from ..training.losses import loss_weights
 from ..training.settings import TrainingSettings
 from ..training.trainer import Trainer
+from ..weights.roles import ModelRole
+from .catalogue import user_value
 from .context import GPU, AppContext
 from .errors import user_errors
 from .spaces import gpu, oauth_enabled
 from .state import TrainedEdit, Visitor
 
-TRAIN_MODELS = ("generator", "arcface", "clip")
-LOSS_WEIGHTS = {"clip": "clip_weight", "l2": "l2_weight", "id": "id_weight", "area": "area_weight", "tv": "tv_weight"}
+TRAIN_MODELS = (ModelRole.GENERATOR, ModelRole.ARCFACE, ModelRole.CLIP)
 MAX_PLOT_POINTS = 300  # per loss: long runs are thinned so each update stays small
 STREAM_EVERY = 0.5  # s: the fastest the status and plot are refreshed (previews and the end always are)
 PREVIEW_SIDE = 256
@@ -117,9 +119,9 @@ def loss_frame(history: list[dict[str, float]], settings: TrainingSettings) -> p
     for record in picked:
         step = record["step"]
         rows.append({"step": step, "loss": "total", "value": record["total"]})
-        for name, weight in LOSS_WEIGHTS.items():
+        for name, weight in loss_weights(settings).items():
             if name in record:
-                rows.append({"step": step, "loss": name, "value": record[name] * getattr(settings, weight)})
+                rows.append({"step": step, "loss": name, "value": record[name] * weight})
     # Typed even when empty: the plot takes "loss" as categories (one line each) only if it is text.
     frame = pd.DataFrame(rows, columns=["step", "loss", "value"])
     return frame.astype({"step": "int64", "loss": "string", "value": "float64"})
@@ -239,7 +241,7 @@ def make_train_handler(ctx: AppContext, edit_choices: gr.CheckboxGroup, gallery:
             shutil.rmtree(folder, ignore_errors=True)
             yield f"{notice}Stopped before the first step finished: nothing was trained.", *[skip] * 6
             return
-        key = "user:" + entry.name
+        key = user_value(entry.name)
         # Retrained: the new edit replaces the old one (moving to the end), whose files go only now.
         old = visitor.add(TrainedEdit(key=key, entry=entry, folder=folder, steps_done=done))
         if old is not None:
@@ -352,7 +354,9 @@ def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGrou
         inputs=[tab.prompt, tab.name, tab.region, tab.steps, tab.base],
         outputs=[tab.status, tab.plot, tab.preview, tab.preview_mask, edit_choices, gallery, tab.mine],
         api_name="train",
-        api_description="Train an edit from a prompt, streaming progress; it is then usable in /edit as user:<name>.",
+        api_description=(
+            f"Train an edit from a prompt, streaming progress; it is then usable in /edit as {user_value('<name>')}."
+        ),
         concurrency_id=GPU,
         concurrency_limit=ctx.limits.gpu_slots,
     )
@@ -372,6 +376,7 @@ def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGrou
     def export_yaml(key: str | None, request: gr.Request):
         visitor = ctx.visitors.peek(request)
         trained = _trained(ctx, key, visitor)
+        assert visitor is not None  # _trained found its edit
         text = entry_yaml(trained.entry)
         out = visitor.root / "exports" / trained.name
         out.mkdir(parents=True, exist_ok=True)
@@ -395,7 +400,7 @@ def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGrou
         concurrency_limit=None,
     )
 
-    if tab.publish is not None:
+    if tab.publish is not None and tab.repo is not None:
 
         @user_errors
         def publish(

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
+from huggingface_hub import get_hf_file_metadata, hf_hub_url
 
-from .download import file_sha256, hub_errors
+from .download import file_sha256, hub_download, hub_errors
 from .errors import ModelOfflineError
 from .settings import hub_settings
 from .sources import ModelSource
@@ -34,7 +33,7 @@ class Pin:
         return (self.commit, self.sha256) != (self.source.revision, self.source.sha256) or not self.source.pinned
 
     def entry(self) -> str:
-        """The fields to write into `feat_space/hub/sources.py` for this source."""
+        """The fields to write into `feat_space/weights/sources.py` for this source."""
         sha = f'"{self.sha256}"' if self.sha256 else "None  # TODO: unknown, run `pin --verify`"
         size = f"{self.size:_}" if self.size is not None else "None"
         return (
@@ -58,16 +57,7 @@ def resolve_pin(
     etag = (meta.etag or "").strip('"').lower()
     sha, how = (etag, "lfs-etag") if _SHA256.fullmatch(etag) else (None, "unknown")
     if verify:
-        with hub_errors(source, settings, commit):
-            path = hf_hub_download(
-                source.repo_id,
-                source.filename,
-                revision=commit,
-                cache_dir=settings.cache_dir,
-                endpoint=settings.endpoint,
-                token=token,
-            )
-        hashed = file_sha256(Path(path))
+        hashed = file_sha256(hub_download(source, revision=commit, token=token))
         if sha is not None and hashed != sha:
             how = f"download (the Hub's LFS etag says {sha})"
         else:

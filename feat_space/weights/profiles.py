@@ -1,9 +1,9 @@
 """Model profiles: which weights the session loads. `real` (default) or `tiny`.
 
 - `real`: the pretrained FFHQ StyleGAN2 (from the e4e file), e4e, IR-SE50 ArcFace and OpenAI's CLIP
-  ViT-B/32, downloaded from the Hub once, pinned and verified (`feat_space.hub`).
+  ViT-B/32, downloaded from the Hub once, pinned and verified (`weights.download`).
 - `tiny`: small deterministic random-weight models of the same classes and file layouts, built
-  locally in about a second (`feat_space.tiny`). For tests and offline smoke runs; untrained, so its
+  locally in about a second (`weights.tiny`). For tests and offline smoke runs; untrained, so its
   `notice` must be shown wherever its output is.
 
 Both hand the session file paths that go through the same loaders. Chosen by `FEAT_PROFILE` or the
@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import FeatError
-from .guidance.clip import ClipSpec
+from ..errors import FeatError
+from ..guidance.clip import ClipSpec
+from .roles import ROLES, ModelRole, model_role
 
 if TYPE_CHECKING:
     from .tiny import TinyFiles
 
 PROFILE_ENV = "FEAT_PROFILE"
-ROLES = ("generator", "encoder", "arcface", "clip")
 
 
 class ProfileError(FeatError):
@@ -38,8 +38,8 @@ class Profile:
     description: str
     notice: str | None  # what a person must be told wherever this profile's output is shown
 
-    def model_file(self, role: str) -> Path:
-        """Local path of the weights for `role` (generator, encoder, arcface, clip), fetched or built if needed."""
+    def model_file(self, role: ModelRole | str) -> Path:
+        """Local path of the weights for `role`, fetched or built if needed."""
         raise NotImplementedError
 
     def clip_spec(self) -> ClipSpec:
@@ -54,15 +54,16 @@ class Profile:
 
 @dataclass(frozen=True)
 class RealProfile(Profile):
-    def model_file(self, role: str) -> Path:
-        from .hub import REAL_PROFILE, SOURCES, fetch
+    def model_file(self, role: ModelRole | str) -> Path:
+        from .download import fetch
+        from .sources import REAL_PROFILE, SOURCES
 
-        return fetch(SOURCES[REAL_PROFILE[_check_role(role)]])
+        return fetch(SOURCES[REAL_PROFILE[model_role(role)]])
 
     def clip_spec(self) -> ClipSpec:
-        from .hub import CLIP_MODEL_NAME
+        from .sources import CLIP_MODEL_NAME
 
-        return ClipSpec(CLIP_MODEL_NAME, self.model_file("clip"))
+        return ClipSpec(CLIP_MODEL_NAME, self.model_file(ModelRole.CLIP))
 
 
 @dataclass(frozen=True)
@@ -71,25 +72,19 @@ class TinyProfile(Profile):
 
     def files(self) -> TinyFiles:
         """The tiny weight files, built on first use."""
-        from .hub.settings import feat_cache_dir
+        from .settings import feat_cache_dir
         from .tiny import tiny_files
 
         return tiny_files(self.root or feat_cache_dir() / "tiny")
 
-    def model_file(self, role: str) -> Path:
-        return self.files().path(_check_role(role))
+    def model_file(self, role: ModelRole | str) -> Path:
+        return self.files().path(model_role(role))
 
     def clip_spec(self) -> ClipSpec:
         from .tiny import CLIP_MODEL_NAME
 
         files = self.files()
-        return ClipSpec(CLIP_MODEL_NAME, files.path("clip"), files.path("clip_config"))
-
-
-def _check_role(role: str) -> str:
-    if role not in ROLES:
-        raise ValueError(f"Unknown model role {role!r}; one of {', '.join(ROLES)}")
-    return role
+        return ClipSpec(CLIP_MODEL_NAME, files.path(ModelRole.CLIP), files.clip_config)
 
 
 def _tiny_notice() -> str:

@@ -16,14 +16,14 @@ import yaml
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
-from .editing.edit import EditConfig
-from .editing.storage import CONFIG_NAME, WEIGHTS_NAME
-from .errors import FeatError
-from .hub.settings import hub_settings
-from .registry.schema import REPO_ID_PATTERN, EditEntry
+from ..editing.edit import EditConfig
+from ..editing.storage import CONFIG_NAME, TRAINING_LOG, WEIGHTS_NAME
+from ..errors import FeatError
+from ..weights.settings import hub_settings
+from .registry import dump_entry
+from .schema import REPO_ID_PATTERN, EditEntry
 
 CARD_NAME = "README.md"
-TRAINING_LOG = "training.json"
 
 
 class PublishError(FeatError):
@@ -74,7 +74,7 @@ def model_card(config: EditConfig, training_log: dict | None, name: str) -> str:
         "Add it to feat-space with a YAML file in `edits/` pinned to this repo's commit, or:",
         "",
         "```python",
-        "from feat_space.editing.storage import load_edit",
+        "from feat_space.editing import load_edit",
         f'edit = load_edit("<this repo>", revision="<commit>")  # {WEIGHTS_NAME} + {CONFIG_NAME}',
         "```",
         "",
@@ -122,5 +122,5 @@ def pin_in_registry(yaml_path: str | Path, published: Published, defaults: dict 
     data = yaml.safe_load(yaml_path.read_text()) if yaml_path.is_file() else dict(defaults or {})
     data["checkpoint"] = {"status": "published", "repo": published.repo_id, "revision": published.revision}
     EditEntry.model_validate(data)  # never write an invalid registry entry
-    yaml_path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    yaml_path.write_text(dump_entry(data))
     return yaml_path

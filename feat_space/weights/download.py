@@ -37,10 +37,13 @@ from .errors import ChecksumError, ModelAccessError, ModelDownloadError, ModelNo
 from .settings import HubSettings, feat_cache_dir, hub_settings
 from .sources import ModelSource
 
+_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (ConnectionError,)
 try:  # the HTTP client huggingface_hub 2.x is built on
-    from httpx2 import HTTPError as _TransportError
+    from httpx2 import HTTPError
+
+    _TRANSPORT_ERRORS = (HTTPError, ConnectionError)
 except ImportError:  # pragma: no cover - other huggingface_hub versions
-    _TransportError = ConnectionError
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +59,16 @@ def fetch(source: ModelSource, *, token: str | bool | None = None, force: bool =
     """Local path of `source`'s file: from the cache, else downloaded; checked against its sha256.
 
     Unpinned sources are downloaded too, with an `UnpinnedSourceWarning` giving the commit and digest
-    actually obtained, so they can be pinned in `feat_space/hub/sources.py`.
+    actually obtained, so they can be pinned in `feat_space/weights/sources.py`.
     """
-    settings = hub_settings()
-    path = Path(_download(source, settings, token=token, force=force))
+    path = hub_download(source, token=token, force=force)
     actual = file_sha256(path)
     if source.sha256 is not None and actual != source.sha256:
         raise ChecksumError(
             f"{source.filename} from {source.repo_id} (revision {source.revision}) is corrupt or not the pinned file: "
             f"its sha256 is {actual}, expected {source.sha256} ({path}). Download it again with "
             f"`python -m feat_space download --force`; if it fails again, the file changed upstream: check the new "
-            f"one and update its pin in feat_space/hub/sources.py."
+            f"one and update its pin in feat_space/weights/sources.py."
         )
     if not source.pinned:
         commit = commit_of(path) or "unknown"
@@ -74,7 +76,7 @@ def fetch(source: ModelSource, *, token: str | bool | None = None, force: bool =
             UnpinnedSourceWarning(
                 f"UNPINNED model file {source.filename} from {source.repo_id}: revision {source.revision!r} "
                 f"resolved to commit {commit}, sha256 {actual}. Its content is not verified; pin it in "
-                "feat_space/hub/sources.py (`python -m feat_space pin` prints the entry)."
+                "feat_space/weights/sources.py (`python -m feat_space pin` prints the entry)."
             ),
             stacklevel=2,
         )
@@ -87,17 +89,26 @@ def commit_of(path: Path) -> str | None:
     return match.group(1) if match else None
 
 
-def _download(source: ModelSource, settings: HubSettings, *, token: str | bool | None, force: bool) -> str:
-    with hub_errors(source, settings):
-        return hf_hub_download(
-            source.repo_id,
-            source.filename,
-            revision=source.revision,
-            cache_dir=settings.cache_dir,
-            endpoint=settings.endpoint,
-            token=token,
-            local_files_only=settings.offline,
-            force_download=force and not settings.offline,
+def hub_download(
+    source: ModelSource, *, revision: str | None = None, token: str | bool | None = None, force: bool = False
+) -> Path:
+    """The one call into `hf_hub_download`: `source`'s file at `revision` (default: the source's own),
+    honouring `hub_settings()` (endpoint, cache, offline) as they are now. Unverified (`fetch` checks
+    the sha256); failures are `ModelDownloadError`s naming repo, file and the fix."""
+    settings = hub_settings()
+    revision = revision or source.revision
+    with hub_errors(source, settings, revision):
+        return Path(
+            hf_hub_download(
+                source.repo_id,
+                source.filename,
+                revision=revision,
+                cache_dir=settings.cache_dir,
+                endpoint=settings.endpoint,
+                token=token,
+                local_files_only=settings.offline,
+                force_download=force and not settings.offline,
+            )
         )
 
 
@@ -117,17 +128,17 @@ def hub_errors(source: ModelSource, settings: HubSettings, revision: str | None 
         raise ModelNotFoundError(
             f"Cannot download {where}: the repository does not exist at {settings.endpoint} or is private. "
             "If it is private, set HF_TOKEN (or run `hf auth login`); if it was removed, point this source "
-            "to another copy in feat_space/hub/sources.py."
+            "to another copy in feat_space/weights/sources.py."
         ) from None
     except RevisionNotFoundError:
         raise ModelNotFoundError(
             f"Cannot download {where}: the repository has no revision {revision!r}. "
-            "Update the pin in feat_space/hub/sources.py (`python -m feat_space pin` resolves the current one)."
+            "Update the pin in feat_space/weights/sources.py (`python -m feat_space pin` resolves the current one)."
         ) from None
     except RemoteEntryNotFoundError:
         raise ModelNotFoundError(
             f"Cannot download {where}: the repository has no such file at that revision. "
-            "Fix the filename or revision in feat_space/hub/sources.py."
+            "Fix the filename or revision in feat_space/weights/sources.py."
         ) from None
     except (LocalEntryNotFoundError, OfflineModeIsEnabled) as e:
         if settings.offline:
@@ -151,7 +162,7 @@ def hub_errors(source: ModelSource, settings: HubSettings, revision: str | None 
             else "Try again later, or run `python -m feat_space download` where the Hub is reachable."
         )
         raise error(f"Cannot download {where}: HTTP {status} from {settings.endpoint}. {fix}") from None
-    except (_TransportError, ConnectionError) as e:  # outside hf_hub_download's own fallbacks (metadata calls)
+    except _TRANSPORT_ERRORS as e:  # outside hf_hub_download's own fallbacks (metadata calls)
         raise ModelOfflineError(
             f"Cannot reach the Hub at {settings.endpoint} for {where}: {first_line(e)}. Check the network "
             "connection, proxy or HF_ENDPOINT."
@@ -183,14 +194,21 @@ def file_sha256(path: str | os.PathLike) -> str:
     if known and (known.get("size"), known.get("mtime_ns")) == key[1:]:
         digest = known["sha256"]
     else:
-        digest = _hash(real)
+        digest = hash_file(real)
         _save_record(real, stat.st_size, stat.st_mtime_ns, digest)
     with _memo_lock:
         _memo[key] = digest
     return digest
 
 
-def _hash(path: str) -> str:
+def forget_digests() -> None:
+    """Drop the digests remembered in memory; the on-disk record stays, as for a new process."""
+    with _memo_lock:
+        _memo.clear()
+
+
+def hash_file(path: str | os.PathLike) -> str:
+    """sha256 of a file's content, read in chunks: the expensive step `file_sha256` remembers."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while chunk := f.read(_CHUNK):
@@ -225,4 +243,13 @@ def _save_record(real: str, size: int, mtime_ns: int, digest: str) -> None:
             log.debug("cannot remember the digest of %s: %s", real, e)
 
 
-__all__ = ["UnpinnedSourceWarning", "commit_of", "fetch", "file_sha256", "hub_errors"]
+__all__ = [
+    "UnpinnedSourceWarning",
+    "commit_of",
+    "fetch",
+    "file_sha256",
+    "forget_digests",
+    "hash_file",
+    "hub_download",
+    "hub_errors",
+]

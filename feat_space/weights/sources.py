@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .roles import ModelRole
+
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -108,11 +110,11 @@ SOURCES: dict[str, ModelSource] = {
 }
 
 # What the real profile loads each model from (the generator is e4e's decoder; see the module docstring).
-REAL_PROFILE: dict[str, str] = {
-    "generator": "e4e-ffhq",
-    "encoder": "e4e-ffhq",
-    "arcface": "arcface-ir-se50",
-    "clip": "clip-vit-b-32-openai",
+REAL_PROFILE: dict[ModelRole, str] = {
+    ModelRole.GENERATOR: "e4e-ffhq",
+    ModelRole.ENCODER: "e4e-ffhq",
+    ModelRole.ARCFACE: "arcface-ir-se50",
+    ModelRole.CLIP: "clip-vit-b-32-openai",
 }
 
 # open_clip architecture for the CLIP weights above: the OpenAI checkpoints use QuickGELU.

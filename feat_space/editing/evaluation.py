@@ -17,11 +17,10 @@ from typing import Protocol
 
 import torch
 
-from .editing.blending import resize_mask
-from .editing.edit import FeatEdit
-from .models.arcface import IRSE50ArcFace
-from .models.stylegan2 import Generator
-from .training.losses import face_crop_112
+from ..models.arcface import IRSE50ArcFace, face_crop_112
+from ..models.stylegan2 import Generator
+from .blending import resize_mask
+from .edit import FeatEdit
 
 
 class TextScorer(Protocol):

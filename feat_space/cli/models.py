@@ -1,43 +1,29 @@
-"""`python -m feat_space <command>`: model downloads and pins now; edits, training, publishing and
-evaluation register their commands here as they arrive.
+"""Model files: `download` (fetch and verify, or build the tiny ones) and `pin` (maintainers).
 
-    python -m feat_space download                 # pre-fetch every model of the profile (Spaces preload)
-    python -m feat_space --profile tiny download  # build the tiny profile's random models instead
-    python -m feat_space pin [--verify]           # resolve commits + sha256 for sources.py (needs the Hub)
-
-A command is a function `register(subparsers)` in `COMMANDS` that adds its parser and sets
-`handler=<function(args) -> exit code>`.
+feat-space download                 # pre-fetch every model of the profile (Spaces preload)
+feat-space --profile tiny download  # build the tiny profile's random models instead
+feat-space pin [--verify]           # resolve commits + sha256 for weights/sources.py (needs the Hub)
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
 
-from .edit_cli import EDIT_COMMANDS
-from .errors import FeatError
-from .profiles import PROFILE_ENV, PROFILES, get_profile
+from ..errors import FeatError
+from .base import SubParsers, profile_of
 
 
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    # SUPPRESS: `--profile` may come before or after the command without the later default erasing it.
-    common.add_argument(
-        "--profile",
-        choices=PROFILES,
-        default=argparse.SUPPRESS,
-        help=f"model profile (default: ${PROFILE_ENV}, else real); tiny = untrained random models, offline",
-    )
-    return common
+def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
+    _register_download(subparsers, common)
+    _register_pin(subparsers, common)
 
 
 # -- download ---------------------------------------------------------------------------------------
 
 
-def _register_download(subparsers, common) -> None:
+def _register_download(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
         "download",
         parents=[common],
@@ -53,9 +39,9 @@ def _register_download(subparsers, common) -> None:
 
 
 def _download(args: argparse.Namespace) -> int:
-    from .hub import SOURCES, UnpinnedSourceWarning, fetch, sources
+    from ..weights import SOURCES, UnpinnedSourceWarning, fetch, sources
 
-    profile = get_profile(getattr(args, "profile", None))
+    profile = profile_of(args)
     if args.list:
         for source in SOURCES.values():
             state = "pinned" if source.pinned else "UNPINNED"
@@ -98,7 +84,7 @@ def _download(args: argparse.Namespace) -> int:
 # -- pin --------------------------------------------------------------------------------------------
 
 
-def _register_pin(subparsers, common) -> None:
+def _register_pin(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
         "pin",
         parents=[common],
@@ -112,8 +98,8 @@ def _register_pin(subparsers, common) -> None:
 
 
 def _pin(args: argparse.Namespace) -> int:
-    from .hub import SOURCES
-    from .hub.pins import resolve_pin
+    from ..weights import SOURCES
+    from ..weights.pins import resolve_pin
 
     names = args.names or list(SOURCES)
     failures = 0
@@ -130,31 +116,3 @@ def _pin(args: argparse.Namespace) -> int:
         status = "changes the entry" if pin.differs() else "matches the entry"
         print(f"{pin.entry()}\n# ({status})\n")
     return 1 if failures else 0
-
-
-COMMANDS: list[Callable] = [_register_download, _register_pin, *EDIT_COMMANDS]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    common = _common()
-    parser = argparse.ArgumentParser(
-        prog="python -m feat_space", description="feat-space command line: model files, and more.", parents=[common]
-    )
-    subparsers = parser.add_subparsers(dest="command", metavar="command", required=True)
-    for register in COMMANDS:
-        register(subparsers, common)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if getattr(args, "profile", None):
-        os.environ[PROFILE_ENV] = args.profile  # the flag wins over the environment, for everything below
-    try:
-        return args.handler(args)
-    except FeatError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-
-
-__all__ = ["COMMANDS", "build_parser", "main"]

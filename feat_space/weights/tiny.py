@@ -1,4 +1,7 @@
-"""Deterministic random weights for the `tiny` profile, written in the official file layouts.
+"""The `tiny` profile's models: deterministic random weights, written in the official file layouts.
+
+For tests and offline smoke runs of the whole pipeline. Their outputs are meaningless, and everything
+shown to a person in this profile says so (`TINY_NOTICE`).
 
 Each model keeps the real one's interface and class, only narrower, so the files load through the
 same `load_generator` / `load_encoder` / `load_arcface` and open_clip paths as the downloaded ones:
@@ -29,6 +32,12 @@ from pathlib import Path
 import torch
 
 from ..models import Encoder4Editing, Generator, IRSE50ArcFace
+from .roles import ModelRole, model_role
+
+TINY_NOTICE = (
+    "Tiny profile (FEAT_PROFILE=tiny): every model here is UNTRAINED, with random weights, for tests and "
+    "offline smoke runs. The pictures it produces are meaningless noise, not edits of your photo."
+)
 
 SEED = 20220206  # FEAT's arXiv date; any fixed number would do
 VERSION = "v1"
@@ -45,19 +54,19 @@ CLIP_CONFIG = {
 }
 _SPEC = {
     "seed": SEED,
-    "generator": [GENERATOR_SIZE, sorted(GENERATOR_CHANNELS.items()), MAPPING_LAYERS],
+    ModelRole.GENERATOR.value: [GENERATOR_SIZE, sorted(GENERATOR_CHANNELS.items()), MAPPING_LAYERS],
     "irse": IRSE_STAGES,
-    "clip": CLIP_CONFIG,
+    ModelRole.CLIP.value: CLIP_CONFIG,
 }
 SPEC_DIGEST = hashlib.sha256(json.dumps(_SPEC, sort_keys=True).encode()).hexdigest()[:12]
 
-FILES = {
-    "generator": "stylegan2-tiny.pt",
-    "encoder": "e4e-tiny.pt",
-    "arcface": "arcface-tiny.pth",
-    "clip": "clip-tiny.safetensors",
-    "clip_config": f"{CLIP_MODEL_NAME}.json",
+FILES: dict[ModelRole, str] = {
+    ModelRole.GENERATOR: "stylegan2-tiny.pt",
+    ModelRole.ENCODER: "e4e-tiny.pt",
+    ModelRole.ARCFACE: "arcface-tiny.pth",
+    ModelRole.CLIP: "clip-tiny.safetensors",
 }
+CLIP_CONFIG_FILE = f"{CLIP_MODEL_NAME}.json"  # open_clip's model config beside the CLIP weights
 _MANIFEST = "manifest.json"
 _build_lock = threading.Lock()
 
@@ -66,9 +75,14 @@ _build_lock = threading.Lock()
 class TinyFiles:
     folder: Path
 
-    def path(self, role: str) -> Path:
-        """File of `role`: generator, encoder, arcface, clip or clip_config."""
-        return self.folder / FILES[role]
+    def path(self, role: ModelRole | str) -> Path:
+        """The weights file of `role`."""
+        return self.folder / FILES[model_role(role)]
+
+    @property
+    def clip_config(self) -> Path:
+        """open_clip's config of the tiny CLIP."""
+        return self.folder / CLIP_CONFIG_FILE
 
 
 def tiny_files(root: str | os.PathLike) -> TinyFiles:
@@ -108,7 +122,7 @@ def write_tiny_weights(folder: Path) -> None:
         with torch.no_grad():
             latent_avg = G.mapping(torch.randn(4096, G.style_dim)).mean(0)  # as rosinality's mean_latent
         generator_state = G.state_dict()
-        torch.save({"g_ema": generator_state, "latent_avg": latent_avg}, folder / FILES["generator"])
+        torch.save({"g_ema": generator_state, "latent_avg": latent_avg}, folder / FILES[ModelRole.GENERATOR])
 
         E = Encoder4Editing(n_styles=G.n_latent, stages=IRSE_STAGES)
         torch.save(
@@ -120,15 +134,16 @@ def write_tiny_weights(folder: Path) -> None:
                 "latent_avg": latent_avg.repeat(G.n_latent, 1),  # e4e stores one row per style
                 "opts": {"encoder_type": "Encoder4Editing", "stylegan_size": GENERATOR_SIZE, "tiny": True},
             },
-            folder / FILES["encoder"],
+            folder / FILES[ModelRole.ENCODER],
         )
 
-        torch.save(IRSE50ArcFace(stages=IRSE_STAGES).state_dict(), folder / FILES["arcface"])
+        torch.save(IRSE50ArcFace(stages=IRSE_STAGES).state_dict(), folder / FILES[ModelRole.ARCFACE])
 
         clip = _tiny_clip()
-        save_file({k: v.contiguous() for k, v in clip.state_dict().items()}, folder / FILES["clip"])
-    (folder / FILES["clip_config"]).write_text(json.dumps(CLIP_CONFIG, indent=1))
-    manifest = {role: _sha256(folder / name) for role, name in FILES.items()}
+        save_file({k: v.contiguous() for k, v in clip.state_dict().items()}, folder / FILES[ModelRole.CLIP])
+    (folder / CLIP_CONFIG_FILE).write_text(json.dumps(CLIP_CONFIG, indent=1))
+    files = {**{role.value: name for role, name in FILES.items()}, "clip_config": CLIP_CONFIG_FILE}
+    manifest = {role: _sha256(folder / name) for role, name in files.items()}
     (folder / _MANIFEST).write_text(json.dumps({"seed": SEED, "spec": SPEC_DIGEST, "sha256": manifest}, indent=1))
 
 
@@ -142,4 +157,4 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-__all__ = ["CLIP_MODEL_NAME", "FILES", "SEED", "TinyFiles", "tiny_files", "write_tiny_weights"]
+__all__ = ["CLIP_MODEL_NAME", "FILES", "SEED", "TINY_NOTICE", "TinyFiles", "tiny_files", "write_tiny_weights"]
