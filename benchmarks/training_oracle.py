@@ -28,7 +28,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 PRESETS = ("mouth", "hair", "hair colour")  # a 64² feature blend, a 32² feature blend, an rgb blend
-EFFECTS = ("brighter", "redder", "textured", "bluer", "darker")
+# Colour and brightness guides this generator can reach; "textured", "more red" and "lighter" (unbounded)
+# are run on request with --effects (see the README for what they show).
+EFFECTS = ("brighter", "redder", "bluer", "darker")
 
 
 def run_one(job: dict) -> dict:
@@ -38,7 +40,13 @@ def run_one(job: dict) -> dict:
     from feat_space.editing.recipe import REGION_PRESETS
     from feat_space.session import Session
     from feat_space.training.settings import TrainingSettings
-    from feat_space.training.synthetic import FeatureRegion, RegionGuide, measure, supervised_ceiling
+    from feat_space.training.synthetic import (
+        FeatureRegion,
+        RegionGuide,
+        inversion_like_latents,
+        measure,
+        supervised_ceiling,
+    )
     from feat_space.training.trainer import Trainer, TrainingFailed
 
     session = Session("tiny", device="cpu")
@@ -50,7 +58,10 @@ def run_one(job: dict) -> dict:
     torch.manual_seed(job["seed"])
     trainer = Trainer(G, guide, arcface, config, settings, preview_every=10**9)
     guide.bind_to_trainer(trainer)
-    held_out = torch.cat([trainer.sample_wplus(1_000_000 + k) for k in range(4)])
+    # Held out: sampled latents as in training, and W+ whose entries differ, as inverted photos' do.
+    held_out = torch.cat(
+        [*(trainer.sample_wplus(1_000_000 + k) for k in range(2)), inversion_like_latents(G, 4, seed=10**6)]
+    )
     start = time.perf_counter()
     warnings = []
     try:
@@ -74,13 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--presets", nargs="+", default=list(PRESETS))
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     p.add_argument("--scales", nargs="+", type=float, default=[0.1, 1.0, 10.0])
-    p.add_argument("--effects", nargs="+", default=None, help="default: one per seed, cycling through " + ", ".join(EFFECTS))
+    p.add_argument("--effects", nargs="+", default=None, help="default: one per seed, cycling through EFFECTS")
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--area", type=float, default=0.2, help="share of the image the region covers")
     p.add_argument("--region-layer", type=int, default=6, help="generator layer the region is read from (6 = 32²)")
-    p.add_argument("--offset", type=float, default=0.0, help="added to every guide loss (real CLIP's level is unknown)")
+    p.add_argument("--offset", type=float, default=0.0, help="added to every guide loss (CLIP's level is unknown)")
     p.add_argument("--no-ceiling", action="store_true", help="skip the supervised reference")
-    p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="override TrainingSettings (experiments)")
+    p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="override TrainingSettings")
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--json", type=Path, help="write every row here")
     args = p.parse_args(argv)

@@ -34,9 +34,11 @@ class AttentionNetwork(nn.Module):
         self.resolution = resolution
         self.reduce = nn.ModuleList(nn.Conv2d(c, channels, 1) for c in in_channels)
         self.mix = nn.Conv2d(channels * len(in_channels), 1, 1)
+        bias = self.mix.bias
+        assert bias is not None
         with torch.no_grad():
             self.mix.weight.mul_(0.1)
-            self.mix.bias.fill_(math.log(initial / (1 - initial)))
+            bias.fill_(math.log(initial / (1 - initial)))
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Feature maps (one per configured layer, in order) → mask [B, 1, resolution, resolution]."""

@@ -22,6 +22,7 @@ _ADAPT_STEP = 1.05  # per step outside the band: ~x2.7 in 20 steps
 _ADAPT_RANGE = (1 / 256, 256.0)
 
 Status = Literal["warming up", "ok", "collapsing", "global"]
+FAILED: tuple[Status, ...] = ("collapsing", "global")
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class MaskHealth:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("ok", "warming up")
+        return self.status not in FAILED
 
     @property
     def warning(self) -> str | None:
@@ -82,7 +83,11 @@ class MaskMonitor:
 
     def summary(self) -> dict:
         h = self.health
-        return {"status": h.status if h else "untrained", "mask_mean": h.mask_mean if h else None, "area_scale": self.adapt}
+        return {
+            "status": h.status if h else "untrained",
+            "mask_mean": h.mask_mean if h else None,
+            "area_scale": self.adapt,
+        }
 
     def state_dict(self) -> dict:
         return {"mean": self.mean, "adapt": self.adapt, "health": None if self.health is None else vars(self.health)}
@@ -90,3 +95,11 @@ class MaskMonitor:
     def load_state_dict(self, state: dict) -> None:
         self.mean, self.adapt = state["mean"], float(state["adapt"])
         self.health = None if state["health"] is None else MaskHealth(**state["health"])
+
+
+def failure_in_log(log: dict | None) -> str | None:
+    """Why a trained edit's `training.json` (as a dict) says it is not usable, or None."""
+    mask = (log or {}).get("mask") or {}
+    if mask.get("status") not in FAILED:
+        return None
+    return MaskHealth(mask["status"], float(mask["mask_mean"]), float(mask["area_scale"])).warning

@@ -133,6 +133,19 @@ class Measurement:
         return self.change_inside / max(self.change_outside, 1e-8)
 
 
+@torch.no_grad()
+def inversion_like_latents(G: Generator, n: int, seed: int, psi: float = 0.7, jitter: float = 0.1) -> torch.Tensor:
+    """W+ [n, n_latent, D] whose entries differ, as an encoder's are (sampled latents repeat one w): the
+    coarse, medium and fine entries come from three latents, plus a small per-entry jitter."""
+    g = torch.Generator().manual_seed(seed)
+    device = G.input.input.device
+    w = G.mapping(torch.randn(3 * n, G.style_dim, generator=g).to(device), psi=psi).view(3, n, G.style_dim)
+    bounds = (0, 4, 8, G.n_latent)
+    wplus = torch.cat([w[i].unsqueeze(1).expand(-1, bounds[i + 1] - bounds[i], -1) for i in range(3)], dim=1)
+    spread = w.std(dim=(0, 1)).mean()
+    return wplus + jitter * spread * torch.randn(wplus.shape, generator=g).to(device)
+
+
 def iou(mask: torch.Tensor, region: torch.Tensor) -> float:
     hit = mask > 0.5
     union = (hit | region).sum().item()
