@@ -42,6 +42,21 @@ def test_train_then_evaluate_from_the_command_line(tmp_path, capsys, monkeypatch
     assert "no published checkpoint" in capsys.readouterr().err
 
 
+def test_train_says_when_the_mask_collapses_and_fails(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FEAT_PROFILE", "tiny")
+    entry = (edits_dir() / "smile.yaml").read_text().replace(
+        "training:\n  steps: 2000",
+        "training:\n  steps: 60\n  area_weight: 10000\n  area_warmup: 0\n  attention_learning_rate: 0.2",
+    )
+    assert "area_weight: 10000" in entry
+    (tmp_path / "smile.yaml").write_text(entry)
+    out = tmp_path / "smile"
+    assert main(["train", str(tmp_path / "smile.yaml"), "--output", str(out)]) == 1
+    printed = capsys.readouterr()
+    assert "The mask is closing" in printed.err and "area_weight" in printed.err
+    assert "mask closed" in printed.out and "cannot be published" in printed.out
+
+
 def test_evaluation_of_an_rgb_edit_changes_nothing_outside_its_mask(session):
     G = session.generator
     torch.manual_seed(0)

@@ -83,6 +83,16 @@ def test_publish_refuses_an_untrained_folder(hub, tmp_path):
         publish_edit(tmp_path, "someone/x", TOKEN)
 
 
+def test_publish_refuses_an_edit_whose_mask_failed(hub, trained, tmp_path):
+    folder = shutil.copytree(trained[0], tmp_path / "collapsed")
+    log = json.loads((folder / "training.json").read_text())
+    log["mask"] = {"status": "collapsing", "mask_mean": 0.004, "area_scale": 0.01}
+    (folder / "training.json").write_text(json.dumps(log))
+    with pytest.raises(PublishError, match="failed mask.*closing"):
+        publish_edit(folder, "someone/feat-smile", TOKEN)
+    assert "someone/feat-smile" not in hub.repos
+
+
 def test_publish_command_writes_a_new_registry_entry(hub, trained, tmp_path, capsys):
     folder, _ = trained
     draft = (edits_dir() / "smile.yaml").read_text().replace("name: smile", "name: grin")

@@ -34,7 +34,7 @@ def _train(args: argparse.Namespace) -> int:
     from ..registry.drafts import entry_from_prompt, write_draft
     from ..registry.registry import RegistryError, load_registry
     from ..session import Session
-    from ..training.trainer import Trainer
+    from ..training.trainer import Trainer, TrainingFailed
 
     if bool(args.yaml) == bool(args.prompt):
         print("Give either an edit YAML or --prompt (not both).", file=sys.stderr)
@@ -60,12 +60,24 @@ def _train(args: argparse.Namespace) -> int:
     output.mkdir(parents=True, exist_ok=True)
     write_draft(output, entry)
     print(f"Training “{entry.prompt}” for {settings.steps} steps into {output}/ (Ctrl-C stops and keeps it)")
+    warned = None
     try:
         for progress in trainer.run():
+            health = progress.health
+            if health is not None and health.warning and health.status != warned:
+                print(f"warning at step {progress.step}: {health.warning}", file=sys.stderr, flush=True)
+            warned = health.status if health is not None and health.warning else None
             if progress.step % args.every == 0 or progress.done:
                 losses = "  ".join(f"{k} {v:.4f}" for k, v in progress.losses.items())
-                print(f"step {progress.step}/{progress.total}  {losses}", flush=True)
+                mask = f"  | mask {health.mask_mean:.3f} ({health.status})" if health is not None else ""
+                print(f"step {progress.step}/{progress.total}  {losses}{mask}", flush=True)
     except KeyboardInterrupt:
         print(f"\nStopped at step {trainer.step}; resume with --resume.")
+    except TrainingFailed as e:
+        print(f"{e}\nThe checkpoint in {output}/ is kept for a look, marked as failed; it cannot be published.")
+        return 1
+    if trainer.health is not None and not trainer.health.ok:
+        print(f"The edit is not usable yet: {trainer.health.warning}", file=sys.stderr)
+        return 1
     print(f"Saved {output}/. Publish: python -m feat_space publish {output} --repo <you>/feat-{entry.name}")
     return 0

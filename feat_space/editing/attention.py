@@ -1,29 +1,50 @@
 """FEAT's attention network: where should the edit apply?
 
-It reads generator features of the *original* latent: each chosen layer is reduced by a 1x1 conv to a
-few channels and resized to the mask resolution; the stack is mixed by a final 1x1 conv and a sigmoid
-gives the mask m in [0, 1].
+It reads generator features of the *original* latent: each chosen layer is standardised (per image and
+channel, over space), reduced by a 1x1 conv to a few channels and resized to the mask resolution; the
+stack is mixed by a final 1x1 conv and a sigmoid gives the mask m in [0, 1].
+
+Why standardise: a generator's feature scales differ by layer and by model (FFHQ's vs a random test
+generator's by orders of magnitude); standardised inputs make the initial logits, and so the initial
+mask, the same everywhere. The final conv starts with small weights and a bias of logit(`initial`),
+so an untrained mask is close to `initial` everywhere: neither closed (no gradient reaches the mapper
+through m = 0) nor saturated.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 
+def standardize(feature: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Zero mean, unit variance per image and channel over the spatial dims."""
+    feature = feature.float()
+    mean = feature.mean(dim=(-2, -1), keepdim=True)
+    var = feature.var(dim=(-2, -1), keepdim=True, unbiased=False)
+    return (feature - mean) * torch.rsqrt(var + eps)
+
+
 class AttentionNetwork(nn.Module):
-    def __init__(self, in_channels: list[int], channels: int = 8, resolution: int = 64):
+    def __init__(self, in_channels: list[int], channels: int = 8, resolution: int = 64, initial: float = 0.5):
         super().__init__()
         self.resolution = resolution
         self.reduce = nn.ModuleList(nn.Conv2d(c, channels, 1) for c in in_channels)
         self.mix = nn.Conv2d(channels * len(in_channels), 1, 1)
+        bias = self.mix.bias
+        assert bias is not None
+        with torch.no_grad():
+            self.mix.weight.mul_(0.1)
+            bias.fill_(math.log(initial / (1 - initial)))
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Feature maps (one per configured layer, in order) → mask [B, 1, resolution, resolution]."""
         size = (self.resolution, self.resolution)
         reduced = [
-            F.interpolate(conv(f.float()), size=size, mode="bilinear", align_corners=False)
+            F.interpolate(conv(standardize(f)), size=size, mode="bilinear", align_corners=False)
             for conv, f in zip(self.reduce, features, strict=True)
         ]
         return torch.sigmoid(self.mix(torch.cat(reduced, dim=1)))

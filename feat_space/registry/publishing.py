@@ -19,6 +19,7 @@ from huggingface_hub.errors import HfHubHTTPError
 from ..editing.edit import EditConfig
 from ..editing.storage import CONFIG_NAME, TRAINING_LOG, WEIGHTS_NAME
 from ..errors import FeatError
+from ..training.monitor import failure_in_log
 from ..weights.settings import hub_settings
 from .registry import dump_entry
 from .schema import REPO_ID_PATTERN, EditEntry
@@ -62,6 +63,9 @@ def model_card(config: EditConfig, training_log: dict | None, name: str) -> str:
         history = training_log.get("history", [])
         lines += ["", "## Training", ""]
         lines += [f"- {k}: {v}" for k, v in settings.items()]
+        mask = training_log.get("mask") or {}
+        if mask.get("mask_mean") is not None:
+            lines += [f"- mask at the end: {mask['mask_mean']:.3f} of the image ({mask['status']})"]
         if history:
             last = history[-1]
             lines += ["", f"Losses at step {last.get('step')}:", ""]
@@ -96,6 +100,9 @@ def publish_edit(
     config = EditConfig.model_validate_json((folder / CONFIG_NAME).read_text())
     log_path = folder / TRAINING_LOG
     log = json.loads(log_path.read_text()) if log_path.is_file() else None
+    problem = failure_in_log(log)
+    if problem:
+        raise PublishError(f"{folder} is not published: its training ended with a failed mask. {problem}")
     (folder / CARD_NAME).write_text(model_card(config, log, name or folder.name))
     api = HfApi(endpoint=hub_settings().endpoint, token=token)
     try:

@@ -43,3 +43,27 @@ def total_variation(mask: torch.Tensor) -> torch.Tensor:
     dy = (mask[..., 1:, :] - mask[..., :-1, :]).abs().sum(dim=(-2, -1))
     dx = (mask[..., :, 1:] - mask[..., :, :-1]).abs().sum(dim=(-2, -1))
     return (dx + dy).mean()
+
+
+class _UnitGradient(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, images: torch.Tensor) -> torch.Tensor:
+        return images.view_as(images)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        batch, per_image = grad.shape[0], grad[0].numel()
+        rms = grad.pow(2).flatten(1).mean(1).sqrt().view(-1, *[1] * (grad.dim() - 1))
+        # As if each image's loss were a mean over its values with unit slope per value.
+        scale = torch.where(rms > 0, 1 / (rms * per_image * batch), torch.zeros_like(rms))
+        return grad * scale
+
+
+def unit_gradient(images: torch.Tensor) -> torch.Tensor:
+    """Identity forward; backward rescales each image's gradient to a fixed size (RMS 1 / numel / batch).
+
+    Why: the guide's gradient scale is unknown (real CLIP's cannot be measured here) and a fixed mask-area
+    weight only works within a narrow window of it. Keeping only the direction of the guide's gradient
+    makes training invariant to the guide's scale and level by construction.
+    """
+    return _UnitGradient.apply(images)

@@ -1,4 +1,8 @@
-"""Training hyper-parameters of one edit (also the `training:` block of an edit's YAML)."""
+"""Training hyper-parameters of one edit (also the `training:` block of an edit's YAML).
+
+The recipe and why it holds across guidance scales is in the README ("Training recipe"); the numbers
+come from `benchmarks/training_oracle.py`.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,26 @@ class TrainingSettings(BaseModel):
 
     steps: int = Field(default=2000, ge=1, le=100_000)
     batch_size: int = Field(default=2, ge=1, le=64)
-    learning_rate: float = Field(default=0.005, gt=0, le=1)
+    # Two speeds: the mapper's EqualLinear layers scale their weights by lr_mul = 0.01, so under Adam
+    # (whose step ignores the gradient's size) they need a learning rate ~100x the attention network's.
+    mapper_learning_rate: float = Field(default=0.5, gt=0, le=10)
+    attention_learning_rate: float = Field(default=0.01, gt=0, le=1)
     truncation: float = Field(default=0.7, gt=0, le=1, description="ψ of the sampled training latents")
+    style_mixing: float = Field(
+        default=0.0, ge=0, le=1, description="share of training latents whose W+ entries come from two latents"
+    )
+    # Guidance gradients are normalised per image before they reach the edit (see `unit_gradient`), so
+    # `clip_weight` sets the guide's pull relative to the other terms whatever the guide's own scale.
+    normalize_guidance: bool = True
+    normalize_mask_gradient: bool = True
     clip_weight: float = Field(default=1.0, ge=0)
     l2_weight: float = Field(default=0.8, ge=0)
     id_weight: float = Field(default=0.1, ge=0)
-    area_weight: float = Field(default=0.005, ge=0)
+    area_weight: float = Field(default=0.5, ge=0)
     tv_weight: float = Field(default=1e-5, ge=0)
+    # The area term starts after this share of the steps: first the mapper finds a direction through
+    # the half-open initial mask, then the mask shrinks to where that direction helps.
+    area_warmup: float = Field(default=0.1, ge=0, lt=1)
     # Losses look at 224² (CLIP) and 112² (ArcFace): synthesis stops at the RGB of this resolution,
     # which skips the two most expensive blocks of a 1024² generator.
     resolution: int = Field(default=256, ge=16)

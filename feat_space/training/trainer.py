@@ -28,11 +28,28 @@ from ..errors import CheckpointError, FeatError
 from ..models.arcface import IRSE50ArcFace, face_crop_112
 from ..models.loading import read_checkpoint
 from ..models.stylegan2 import Generator
-from .losses import identity_loss, latent_l2, loss_weights, mask_area, total_variation
+from .losses import identity_loss, latent_l2, loss_weights, mask_area, total_variation, unit_gradient
+from .monitor import MaskHealth, MaskMonitor
 from .settings import TrainingSettings
 
 STATE_NAME = "trainer_state.pt"
 LOG_NAME = TRAINING_LOG
+
+
+class TrainingFailed(FeatError):
+    """Training ended with a mask that has collapsed or covers everything: the edit is not usable."""
+
+    def __init__(self, health: MaskHealth):
+        self.health = health
+        what = "closed (nothing would be edited)" if health.status == "collapsing" else "covers the whole face"
+        super().__init__(
+            f"Training finished but the edit's mask {what}: mean {health.mask_mean:.3f}. The edit was not "
+            "accepted. Try another region preset, or adjust area_weight (lower it if the mask closed, raise it "
+            "if it covered everything) and train again."
+        )
+
+    def __reduce__(self):  # picklable across processes (its one argument is not the message)
+        return (type(self), (self.health,))
 
 
 class TextGuide(Protocol):
@@ -50,6 +67,7 @@ class TrainProgress:
     preview_mask: torch.Tensor | None = None  # [1, m, m] its mask
     checkpoint: Path | None = None  # set when a checkpoint was written after this step
     done: bool = False
+    health: MaskHealth | None = None  # how the mask is doing; its `warning` is for the person watching
     history: list[dict[str, float]] = field(default_factory=list, repr=False)
 
 
@@ -79,11 +97,12 @@ class Trainer:
         self.top = top if config.blend_layer == "rgb" else max(top, config.blend_layer + config.blend_layer % 2)
         self.step = 0
         self.history: list[dict[str, float]] = []
+        self.monitor = MaskMonitor(settings)
         if resume:
             self.edit = self._resume(config)
         else:
             self.edit = FeatEdit(config).to(self.device)
-            self.optimizer = torch.optim.Adam(self.edit.parameters(), lr=settings.learning_rate)
+            self.optimizer = self._optimizer(self.edit)
         self.edit.check_generator(G)
         if self.step > settings.steps:
             raise FeatError(f"The checkpoint is at step {self.step}, beyond the {settings.steps} steps asked for.")
@@ -100,22 +119,45 @@ class Trainer:
             raise FeatError(f"The checkpoint in {self.output_dir} was trained with another setup; start a new one.")
         edit.train()
         state = read_checkpoint(self.output_dir / STATE_NAME)
-        self.optimizer = torch.optim.Adam(edit.parameters(), lr=self.settings.learning_rate)
+        self.optimizer = self._optimizer(edit)
         try:
             self.optimizer.load_state_dict(state["optimizer"])
             self.step = int(state["step"])
+            self.monitor.load_state_dict(state["monitor"])
         except (KeyError, ValueError, TypeError) as e:
             raise CheckpointError(f"{self.output_dir / STATE_NAME} is damaged ({e}); start a new training.") from None
         log = self.output_dir / LOG_NAME
         self.history = json.loads(log.read_text())["history"] if log.is_file() else []
         return edit
 
+    def _optimizer(self, edit: FeatEdit) -> torch.optim.Optimizer:
+        s = self.settings
+        return torch.optim.Adam(
+            [
+                {"params": edit.mapper.parameters(), "lr": s.mapper_learning_rate},
+                {"params": edit.attention.parameters(), "lr": s.attention_learning_rate},
+            ]
+        )
+
+    @property
+    def health(self) -> MaskHealth | None:
+        """The mask's state as of the last step (None before the first)."""
+        return self.monitor.health
+
     def save(self) -> Path:
         if self.output_dir is None:
             raise FeatError("No output folder was given for checkpoints.")
         save_edit(self.edit, self.output_dir)
-        torch.save({"step": self.step, "optimizer": self.optimizer.state_dict()}, self.output_dir / STATE_NAME)
-        log = {"prompt": self.edit.config.prompt, "settings": self.settings.model_dump(), "history": self.history}
+        torch.save(
+            {"step": self.step, "optimizer": self.optimizer.state_dict(), "monitor": self.monitor.state_dict()},
+            self.output_dir / STATE_NAME,
+        )
+        log = {
+            "prompt": self.edit.config.prompt,
+            "settings": self.settings.model_dump(),
+            "mask": self.monitor.summary(),
+            "history": self.history,
+        }
         (self.output_dir / LOG_NAME).write_text(json.dumps(log, indent=1))
         return self.output_dir
 
@@ -123,10 +165,20 @@ class Trainer:
 
     def sample_wplus(self, step: int) -> torch.Tensor:
         """Training latents of `step`: deterministic per (seed, step), so a resumed run continues alike."""
-        g = torch.Generator().manual_seed(self.settings.seed * 1_000_003 + step)
-        z = torch.randn(self.settings.batch_size, self.G.style_dim, generator=g).to(self.device)
+        s, G = self.settings, self.G
+        g = torch.Generator().manual_seed(s.seed * 1_000_003 + step)
+        z = torch.randn(2, s.batch_size, G.style_dim, generator=g)
+        # Style mixing: inverted photos have W+ entries that differ; sampled ones are all equal.
+        mixed = torch.rand(s.batch_size, generator=g) < s.style_mixing
+        crossover = torch.randint(1, G.n_latent, (s.batch_size,), generator=g)
         with torch.no_grad():
-            return self.G.to_wplus(self.G.mapping(z, psi=self.settings.truncation)).clone()
+            w = G.mapping(z.flatten(0, 1).to(self.device), psi=s.truncation).view(2, s.batch_size, -1)
+            wplus = G.to_wplus(w[0]).clone()
+            if mixed.any():
+                later = torch.arange(G.n_latent).view(1, -1) >= crossover.view(-1, 1)
+                take = (mixed.view(-1, 1) & later).to(self.device).unsqueeze(-1)
+                wplus = torch.where(take, G.to_wplus(w[1]), wplus)
+            return wplus
 
     def render(self, wplus: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(edited image, original image, mask, Δ) at the training resolution."""
@@ -136,13 +188,16 @@ class Trainer:
             stop = self.top if layer == "rgb" else layer
             features, original = original_pass(G, wplus, config.attention_layers, stop)
         mask = self.edit.mask(features)
+        # The image losses tell the mask where the edit helps; with their gradient normalised per image
+        # they meet the area term at fixed odds, however strong the guide or the current edit is.
+        shown = unit_gradient(mask) if self.settings.normalize_mask_gradient else mask
         delta = self.edit.mapper(wplus)
         wplus_edit = wplus + config.strength * delta
         if layer == "rgb":
-            edited = mix(mask, G.synthesize_until(wplus_edit, self.top).skip, original.skip)
+            edited = mix(shown, G.synthesize_until(wplus_edit, self.top).skip, original.skip)
             original_image = original.skip
         else:
-            blended = blend_states(original, G.synthesize_until(wplus_edit, layer), mask)
+            blended = blend_states(original, G.synthesize_until(wplus_edit, layer), shown)
             edited = G.continue_to(blended, wplus, self.top).skip
             with torch.no_grad():
                 original_image = G.continue_to(original, wplus, self.top).skip
@@ -153,14 +208,16 @@ class Trainer:
         edited, original, mask, delta = self.render(wplus)
         with torch.no_grad():
             original_embedding = self.arcface(face_crop_112(original))
+        guided = unit_gradient(edited) if s.normalize_guidance else edited
         parts = {
-            "clip": self.guide.loss(edited, self.edit.config.prompt).mean(),
+            "clip": self.guide.loss(guided, self.edit.config.prompt).mean(),
             "l2": latent_l2(delta[:, slice(*self.edit.config.mapped_layers)]),
             "id": identity_loss(self.arcface, edited, original_embedding),
             "area": mask_area(mask),
             "tv": total_variation(mask),
         }
         weights = loss_weights(s)
+        weights["area"] *= self.monitor.area_scale(self.step)  # warm-up and the monitor's correction
         parts["total"] = cast(torch.Tensor, sum(weights[k] * v for k, v in parts.items()))
         return parts
 
@@ -172,6 +229,7 @@ class Trainer:
         self.optimizer.step()
         self.step += 1
         values = {k: float(v.detach()) for k, v in parts.items()}
+        self.monitor.update(self.step, values["area"])
         self.history.append({"step": self.step, **values})
         return values
 
@@ -192,12 +250,16 @@ class Trainer:
                 if stop is not None and stop.is_set():
                     break
                 losses = self.train_step()
-                progress = TrainProgress(self.step, total, losses, history=self.history)
+                progress = TrainProgress(self.step, total, losses, history=self.history, health=self.health)
                 if self.step % self.preview_every == 0 or self.step == total:
                     progress.preview, progress.preview_mask = self.preview()
                 if self.output_dir is not None and (self.step % self.checkpoint_every == 0 or self.step == total):
                     progress.checkpoint = self.save()
                 progress.done = self.step == total
+                if progress.done and self.health is not None and not self.health.ok:
+                    if self.output_dir is not None:
+                        self.save()  # kept for a look and for resuming, marked as failed in training.json
+                    raise TrainingFailed(self.health)
                 yield progress
         finally:
             # Stopped early (event, or the consumer closed the generator): keep what was learned.

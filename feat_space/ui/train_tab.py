@@ -228,6 +228,10 @@ def make_train_handler(ctx: AppContext, edit_choices: gr.CheckboxGroup, gallery:
                     f"{p.losses['total']:.4f} · {elapsed / p.step:.2f} s/step · about {_duration(left)} left. "
                     "**Stop** keeps what is learned."
                 )
+                if p.health is not None:
+                    status += f"\n\nMask: {p.health.status}, {p.health.mask_mean:.0%} of the face."
+                    if p.health.warning:
+                        status += f" ⚠️ {p.health.warning}"
                 preview = (
                     tensor_to_image(p.preview).resize((PREVIEW_SIDE, PREVIEW_SIDE)) if p.preview is not None else skip
                 )
@@ -240,6 +244,10 @@ def make_train_handler(ctx: AppContext, edit_choices: gr.CheckboxGroup, gallery:
         if done == 0:
             shutil.rmtree(folder, ignore_errors=True)
             yield f"{notice}Stopped before the first step finished: nothing was trained.", *[skip] * 6
+            return
+        if trainer.health is not None and not trainer.health.ok:  # stopped while the mask was failing
+            shutil.rmtree(folder, ignore_errors=True)
+            yield f"{notice}Stopped at step {done}, but the edit is not usable: {trainer.health.warning}", *[skip] * 6
             return
         key = user_value(entry.name)
         # Retrained: the new edit replaces the old one (moving to the end), whose files go only now.
