@@ -88,7 +88,7 @@ def test_publish_refuses_an_edit_whose_mask_failed(hub, trained, tmp_path):
     log = json.loads((folder / "training.json").read_text())
     log["mask"] = {"status": "collapsing", "mask_mean": 0.004, "area_scale": 0.01}
     (folder / "training.json").write_text(json.dumps(log))
-    with pytest.raises(PublishError, match="failed mask.*closing"):
+    with pytest.raises(PublishError, match=r"failed mask.*closing"):
         publish_edit(folder, "someone/feat-smile", TOKEN)
     assert "someone/feat-smile" not in hub.repos
 
