@@ -44,9 +44,13 @@ def test_train_then_evaluate_from_the_command_line(tmp_path, capsys, monkeypatch
 
 def test_train_says_when_the_mask_collapses_and_fails(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("FEAT_PROFILE", "tiny")
-    entry = (edits_dir() / "smile.yaml").read_text().replace(
-        "training:\n  steps: 2000",
-        "training:\n  steps: 60\n  area_weight: 10000\n  area_warmup: 0\n  attention_learning_rate: 0.2",
+    entry = (
+        (edits_dir() / "smile.yaml")
+        .read_text()
+        .replace(
+            "training:\n  steps: 2000",
+            "training:\n  steps: 60\n  area_weight: 10000\n  area_warmup: 0\n  attention_learning_rate: 0.2",
+        )
     )
     assert "area_weight: 10000" in entry
     (tmp_path / "smile.yaml").write_text(entry)
