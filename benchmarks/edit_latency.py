@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,28 +29,16 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from feat_space.image_input import load_image
-from feat_space.models import Encoder4Editing, Generator
-from feat_space.session import AlignOptions, PreparedPhoto, Session, photo_key, tensor_to_image
-
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.random_models import random_encoder  # noqa: E402
+from feat_space.image_input import load_image  # noqa: E402
+from feat_space.models import Generator  # noqa: E402
+from feat_space.session import AlignOptions, PreparedPhoto, Session, photo_key, tensor_to_image  # noqa: E402
+
 TARGETS = {"first edit": 4.0, "re-edit": 2.0}  # seconds, on the 2-core development CPU
-
-
-def random_encoder() -> Encoder4Editing:
-    """e4e at random init without its slow default initialisation (which takes seconds at this size)."""
-    with torch.device("meta"):
-        E = Encoder4Editing(18)
-    E = E.to_empty(device="cpu")
-    g = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in E.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.02)
-        for name, b in E.named_buffers():
-            if b.is_floating_point():
-                b.fill_(1.0 if "running_var" in name else 0.0)
-    E.set_latent_avg(torch.zeros(512))
-    return E
 
 
 class Stages:

@@ -60,12 +60,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.random_models import random_encoder  # noqa: E402
 from feat_space.editing.edit import FeatEdit  # noqa: E402
 from feat_space.editing.recipe import REGION_PRESETS  # noqa: E402
 from feat_space.editing.storage import load_edit_folder  # noqa: E402
 from feat_space.image_input import load_image  # noqa: E402
 from feat_space.ops import extension, fused_leaky_relu, fused_leaky_relu_reference, upfirdn2d  # noqa: E402
 from feat_space.ops.fused_act import fused_bias_act_cuda  # noqa: E402
+from feat_space.ops.stand_in import TorchKernels  # noqa: E402
 from feat_space.ops.upfirdn2d import upfirdn2d_cuda, upfirdn2d_params, upfirdn2d_reference  # noqa: E402
 from feat_space.session import Session  # noqa: E402
 from feat_space.session.photo_edit import edit_photo  # noqa: E402
@@ -343,25 +345,8 @@ def check_environment(setup: Setup) -> dict[str, Any]:
 # 2. ops: kernels against the PyTorch paths
 
 
-class StandInKernels:
-    """What the compiled module computes, in PyTorch: drives the ops' CUDA autograd functions on the CPU."""
-
-    @staticmethod
-    def fused_bias_act(x, bias, slope, scale):
-        return fused_leaky_relu_reference(x, bias, slope, scale)
-
-    @staticmethod
-    def fused_bias_act_grad(grad, ref, bias, slope, scale):
-        pre = ref if bias is None else ref + bias.view(1, -1, *[1] * (ref.dim() - 2))
-        return grad * torch.where(pre > 0, scale, slope * scale).to(grad.dtype)
-
-    @staticmethod
-    def upfirdn2d(x, kernel, upx, upy, downx, downy, px0, px1, py0, py1):
-        return upfirdn2d_reference(x, kernel, up=(upx, upy), down=(downx, downy), pad=(px0, px1, py0, py1))
-
-
 def stand_in_kernels() -> contextlib.AbstractContextManager:
-    return extension.substitute(StandInKernels())
+    return extension.substitute(TorchKernels())
 
 
 def kernels(setup: Setup) -> contextlib.AbstractContextManager:
@@ -749,7 +734,7 @@ def build_models(setup: Setup) -> Models:
         from feat_space.weights.tiny import GENERATOR_CHANNELS, IRSE_STAGES, MAPPING_LAYERS
 
         G = Generator(256, n_mlp=MAPPING_LAYERS, channels=GENERATOR_CHANNELS)
-        E = random_encoder(G.n_latent, IRSE_STAGES, dev)
+        E = random_encoder(G.n_latent, IRSE_STAGES, dev).eval().requires_grad_(False)
         arcface = IRSE50ArcFace(stages=IRSE_STAGES)
         from feat_space.guidance.clip import load_clip
 
@@ -763,7 +748,7 @@ def build_models(setup: Setup) -> Models:
         with torch.device(dev):
             G = Generator(1024, channel_multiplier=2)
             arcface = IRSE50ArcFace()
-        E = random_encoder(G.n_latent, None, dev)
+        E = random_encoder(G.n_latent, None, dev).eval().requires_grad_(False)
         model = open_clip.create_model("ViT-B-32-quickgelu", device=dev).eval()
         cfg = open_clip.get_model_preprocess_cfg(model)
         tokenizer = open_clip.get_tokenizer("ViT-B-32-quickgelu")
@@ -774,24 +759,6 @@ def build_models(setup: Setup) -> Models:
         G.set_latent_avg(G.mapping(torch.randn(4096, G.style_dim, device=dev)).mean(0))
     arcface = arcface.to(dev).eval().requires_grad_(False)
     return Models(G, E, arcface, guide, label)
-
-
-def random_encoder(n_styles: int, stages, device: torch.device):
-    """e4e at random init without its slow default initialisation (seconds at full size)."""
-    from feat_space.models import Encoder4Editing
-
-    with torch.device("meta"):
-        E = Encoder4Editing(n_styles) if stages is None else Encoder4Editing(n_styles, stages=stages)
-    E = E.to_empty(device=device)
-    g = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for p in E.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.02)
-        for name, b in E.named_buffers():
-            if b.is_floating_point():
-                b.fill_(1.0 if "running_var" in name else 0.0)
-    E.set_latent_avg(torch.zeros(512, device=device))
-    return E.eval().requires_grad_(False)
 
 
 def measure(setup: Setup, fn: Callable[[], Any], batch: int = 1, warmup: int = 1) -> tuple[dict[str, Any], Any]:

@@ -14,6 +14,7 @@ import torch
 
 from feat_space.ops import extension, fused_leaky_relu, fused_leaky_relu_reference, upfirdn2d, upfirdn2d_reference
 from feat_space.ops.fused_act import fused_bias_act_cuda
+from feat_space.ops.stand_in import TorchKernels
 from feat_space.ops.upfirdn2d import _upfirdn2d_torch, adjoint_params, upfirdn2d_cuda, upfirdn2d_params
 
 HAS_CUDA = torch.cuda.is_available()
@@ -173,26 +174,9 @@ def test_fused_leaky_relu_torch_path_matches_reference(shape, channels_last, wit
 # The autograd wiring of the CUDA path, with the kernels stood in by PyTorch (everywhere)
 
 
-class _TorchKernels:
-    """What the compiled module computes, in PyTorch, for running the ops' CUDA autograd on CPU."""
-
-    @staticmethod
-    def fused_bias_act(x, bias, slope, scale):
-        return fused_leaky_relu_reference(x, bias, slope, scale)
-
-    @staticmethod
-    def fused_bias_act_grad(grad, ref, bias, slope, scale):
-        pre = ref if bias is None else ref + bias.view(1, -1, *[1] * (ref.dim() - 2))
-        return grad * torch.where(pre > 0, scale, slope * scale).to(grad.dtype)
-
-    @staticmethod
-    def upfirdn2d(x, kernel, upx, upy, downx, downy, px0, px1, py0, py1):
-        return upfirdn2d_reference(x, kernel, up=(upx, upy), down=(downx, downy), pad=(px0, px1, py0, py1))
-
-
 @pytest.fixture
 def torch_kernels():
-    with extension.substitute(_TorchKernels()):
+    with extension.substitute(TorchKernels()):
         yield
 
 
