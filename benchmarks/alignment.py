@@ -13,12 +13,16 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+# Run from anywhere, the package uninstalled: the checkout root first on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from feat_space.alignment import align_crop, align_face
 from feat_space.alignment.landmarks import Photo, find_faces, refine_face

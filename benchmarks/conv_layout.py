@@ -9,10 +9,15 @@ three highest resolutions in both memory formats, and prints the NHWC speed-up o
 from __future__ import annotations
 
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+
+# Run from anywhere, the package uninstalled: the checkout root first on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from feat_space.models.stylegan2 import make_kernel
 from feat_space.ops import upfirdn2d

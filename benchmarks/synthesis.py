@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
+
+# Run from anywhere, the package uninstalled: the checkout root first on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from feat_space.models import Generator
 

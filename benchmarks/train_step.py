@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import open_clip
 import torch
+
+# Run from anywhere, the package uninstalled: the checkout root first on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.guidance.clip import ClipGuide
