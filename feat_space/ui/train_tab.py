@@ -259,6 +259,8 @@ def make_train_handler(ctx: AppContext, edit_choices: gr.CheckboxGroup, gallery:
             f"{notice}**Done.** {how} “{entry.title}” is ready: it is in your edits on the **Edit** tab as "
             f"“★ {entry.title}” (for this browser tab only). Export its YAML or publish it below."
         )
+        if trainer.health is not None:
+            status += f" Its mask covers {trainer.health.mask_mean:.0%} of the face (moving average at the end)."
         mine = gr.Dropdown(choices=[(t.entry.title, t.key) for t in visitor.edits()], value=key)
         yield (
             status,
