@@ -67,6 +67,7 @@ from feat_space.editing.storage import load_edit_folder  # noqa: E402
 from feat_space.image_input import load_image  # noqa: E402
 from feat_space.ops import extension, fused_leaky_relu, fused_leaky_relu_reference, upfirdn2d  # noqa: E402
 from feat_space.ops.fused_act import fused_bias_act_cuda  # noqa: E402
+from feat_space.ops.stand_in import UPFIRDN2D_CASES as UPFIRDN_CASES  # noqa: E402
 from feat_space.ops.stand_in import TorchKernels  # noqa: E402
 from feat_space.ops.upfirdn2d import upfirdn2d_cuda, upfirdn2d_params, upfirdn2d_reference  # noqa: E402
 from feat_space.session import Session  # noqa: E402
@@ -80,19 +81,6 @@ PHOTO = ROOT / "tests" / "data" / "astronaut.png"
 WARMUP_PHOTO = ROOT / "tests" / "data" / "grace_hopper.jpg"
 PROMPT = "a face with a big smile"
 
-# The cases of tests/test_ops.py: (up, down, pad, kernel shape), StyleGAN2's uses first.
-UPFIRDN_CASES = {
-    "upsample": (2, 1, (2, 1), (4, 4)),
-    "blur_after_transposed_conv": (1, 1, (1, 1), (4, 4)),
-    "blur_before_strided_conv": (1, 1, (2, 2), (4, 4)),
-    "downsample": (1, 2, (1, 1), (4, 4)),
-    "asymmetric_xy": ((2, 1), (1, 2), (1, 2, 0, 1), (3, 5)),
-    "up3_down2": (3, 2, (2, 0, 1, 3), (5, 2)),
-    "negative_pads": (1, 1, (-1, -1, -2, -1), (3, 3)),
-    "up_with_crop": (2, 1, (-1, 2, 3, -2), (4, 3)),
-    "down3_remainder": (1, 3, (0, 1, 2, 0), (2, 4)),
-    "one_tap": (2, 2, 0, (1, 1)),
-}
 # (shape, channels_last, with_bias, slope)
 FUSED_CASES = [
     ((4, 8), False, True, 0.2),

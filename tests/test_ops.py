@@ -14,25 +14,12 @@ import torch
 
 from feat_space.ops import extension, fused_leaky_relu, fused_leaky_relu_reference, upfirdn2d, upfirdn2d_reference
 from feat_space.ops.fused_act import fused_bias_act_cuda
+from feat_space.ops.stand_in import UPFIRDN2D_CASES as UPFIRDN_CASES
 from feat_space.ops.stand_in import TorchKernels
 from feat_space.ops.upfirdn2d import _upfirdn2d_torch, adjoint_params, upfirdn2d_cuda, upfirdn2d_params
 
 HAS_CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device: the CUDA kernels cannot run here")
-
-# (up, down, pad, kernel shape): StyleGAN2's uses first, then asymmetric and cropping cases.
-UPFIRDN_CASES = {
-    "upsample": (2, 1, (2, 1), (4, 4)),  # Upsample: pad (p // 2 + up - 1, p // 2), p = 4 - 2
-    "blur_after_transposed_conv": (1, 1, (1, 1), (4, 4)),
-    "blur_before_strided_conv": (1, 1, (2, 2), (4, 4)),
-    "downsample": (1, 2, (1, 1), (4, 4)),
-    "asymmetric_xy": ((2, 1), (1, 2), (1, 2, 0, 1), (3, 5)),
-    "up3_down2": (3, 2, (2, 0, 1, 3), (5, 2)),
-    "negative_pads": (1, 1, (-1, -1, -2, -1), (3, 3)),
-    "up_with_crop": (2, 1, (-1, 2, 3, -2), (4, 3)),
-    "down3_remainder": (1, 3, (0, 1, 2, 0), (2, 4)),
-    "one_tap": (2, 2, 0, (1, 1)),
-}
 
 
 def _random(shape, seed, dtype=torch.float64, device="cpu"):

@@ -29,3 +29,19 @@ class TorchKernels:
     @staticmethod
     def upfirdn2d(x, kernel, upx, upy, downx, downy, px0, px1, py0, py1):
         return upfirdn2d_reference(x, kernel, up=(upx, upy), down=(downx, downy), pad=(px0, px1, py0, py1))
+
+
+# The upfirdn2d cases the kernels are checked on (tests/test_ops.py, benchmarks/gpu_check.py):
+# (up, down, pad, kernel shape), StyleGAN2's uses first, then asymmetric and cropping cases.
+UPFIRDN2D_CASES: dict[str, tuple] = {
+    "upsample": (2, 1, (2, 1), (4, 4)),  # Upsample: pad (p // 2 + up - 1, p // 2), p = 4 - 2
+    "blur_after_transposed_conv": (1, 1, (1, 1), (4, 4)),
+    "blur_before_strided_conv": (1, 1, (2, 2), (4, 4)),
+    "downsample": (1, 2, (1, 1), (4, 4)),
+    "asymmetric_xy": ((2, 1), (1, 2), (1, 2, 0, 1), (3, 5)),
+    "up3_down2": (3, 2, (2, 0, 1, 3), (5, 2)),
+    "negative_pads": (1, 1, (-1, -1, -2, -1), (3, 3)),
+    "up_with_crop": (2, 1, (-1, 2, 3, -2), (4, 3)),
+    "down3_remainder": (1, 3, (0, 1, 2, 0), (2, 4)),
+    "one_tap": (2, 2, 0, (1, 1)),
+}
