@@ -127,3 +127,13 @@ def test_a_collapsed_edit_is_reported_and_not_passed_as_finished(models, tmp_pat
     assert not any(p.done for p in seen)
     log = json.loads((tmp_path / "training.json").read_text())
     assert log["mask"]["status"] == "collapsing"
+
+
+def test_style_mixed_training_latents_differ_across_entries_and_repeat_per_step(models):
+    plain, _ = guided_trainer(models, steps=1)
+    mixed, _ = guided_trainer(models, steps=1, style_mixing=1.0)
+    w, m = plain.sample_wplus(7), mixed.sample_wplus(7)
+    assert torch.equal(w, w[:, :1].expand_as(w))  # sampled latents: one w repeated
+    assert torch.equal(m[:, 0], w[:, 0])  # the same first latent, then a second one after the crossover
+    assert not torch.equal(m, m[:, :1].expand_as(m))
+    assert torch.equal(m, mixed.sample_wplus(7))

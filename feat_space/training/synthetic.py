@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from ..editing.attention import AttentionNetwork
-from ..editing.edit import EditConfig
+from ..editing.edit import EditConfig, FeatEdit
 from ..models.stylegan2 import Generator
 from .trainer import Trainer
 
@@ -185,8 +185,6 @@ def supervised_ceiling(
 ) -> float:
     """IoU on `held_out` of the attention network trained on the region itself (binary cross-entropy)."""
     torch.manual_seed(seed)
-    from ..editing.edit import FeatEdit
-
     attention: AttentionNetwork = FeatEdit(config).attention.to(held_out.device)
     optimizer = torch.optim.Adam(attention.parameters(), lr=lr)
     layers = list(config.attention_layers)

@@ -172,12 +172,12 @@ class Trainer:
         mixed = torch.rand(s.batch_size, generator=g) < s.style_mixing
         crossover = torch.randint(1, G.n_latent, (s.batch_size,), generator=g)
         with torch.no_grad():
-            w = G.mapping(z.flatten(0, 1).to(self.device), psi=s.truncation).view(2, s.batch_size, -1)
-            wplus = G.to_wplus(w[0]).clone()
-            if mixed.any():
+            wplus = G.to_wplus(G.mapping(z[0].to(self.device), psi=s.truncation)).clone()
+            if mixed.any():  # the second latents are drawn always (same stream), mapped only when used
                 later = torch.arange(G.n_latent).view(1, -1) >= crossover.view(-1, 1)
                 take = (mixed.view(-1, 1) & later).to(self.device).unsqueeze(-1)
-                wplus = torch.where(take, G.to_wplus(w[1]), wplus)
+                second = G.to_wplus(G.mapping(z[1].to(self.device), psi=s.truncation))
+                wplus = torch.where(take, second, wplus)
             return wplus
 
     def render(self, wplus: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
