@@ -21,6 +21,7 @@ DOC = (ROOT / "docs" / "architecture.md").read_text()
 LAYERS = [
     {"__main__"},
     {"ui", "cli"},
+    {"jobs"},
     {"session", "registry"},
     {"training"},
     {"editing", "alignment"},

@@ -6,6 +6,7 @@ layer indices, so one recipe fits the 1024² FFHQ generator and the small test g
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -73,14 +74,74 @@ class Recipe(BaseModel):
         )
 
 
-# Presets for training a new prompt from the UI: shape edits blend features at 64² (later layers
-# clean the seam), colour edits blend the final RGB (nothing outside the mask moves at all).
-REGION_PRESETS: dict[str, Recipe] = {
-    "mouth": Recipe(mapped=("medium",), blend=64, attention=(16, 32, 64)),
-    "eyes": Recipe(mapped=("medium",), blend=64, attention=(16, 32, 64)),
-    "lower face": Recipe(mapped=("coarse", "medium"), blend=32, attention=(16, 32)),
-    "hair": Recipe(mapped=("medium",), blend=32, attention=(16, 32)),
-    "hair colour": Recipe(mapped=("fine",), blend="rgb", attention=(16, 32, 64), mask_resolution=128),
-    "lips colour": Recipe(mapped=("fine",), blend="rgb", attention=(32, 64), mask_resolution=128),
-    "skin": Recipe(mapped=("fine",), blend="rgb", attention=(16, 32, 64), mask_resolution=128),
+@dataclass(frozen=True)
+class Preset:
+    """A recipe for new prompts, with what it changes said in words (shown where it is chosen)."""
+
+    name: str
+    recipe: Recipe
+    changes: str  # what the preset changes, for the person choosing it
+    suits: str  # the kind of prompt it is for
+
+
+# Presets for training a new prompt: shape edits blend features (later layers clean the seam), colour
+# edits blend the final RGB (nothing outside the mask moves at all). Each recipe appears once: the
+# former "mouth" and "eyes" presets were the same recipe and are one preset now, as are "hair colour"
+# and "skin" (region words still find them through REGION_PRESETS).
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            "face features",
+            Recipe(mapped=("medium",), blend=64, attention=(16, 32, 64)),
+            "shape at 64²: maps the medium W+ layers (features and expression) and blends the generator's "
+            "features at 64², so the finer layers after it smooth the seam",
+            "mouth, eyes, nose, eyebrows, expressions (a smile, closed eyes)",
+        ),
+        Preset(
+            "lower face",
+            Recipe(mapped=("coarse", "medium"), blend=32, attention=(16, 32)),
+            "larger shape at 32²: also maps the coarse W+ layers (structure), blends at 32²",
+            "beard, jaw, chin, cheeks",
+        ),
+        Preset(
+            "hair",
+            Recipe(mapped=("medium",), blend=32, attention=(16, 32)),
+            "shape at 32²: maps the medium W+ layers, blends at 32², where the hair's outline forms",
+            "hairstyle, length, curls, baldness",
+        ),
+        Preset(
+            "colour",
+            Recipe(mapped=("fine",), blend="rgb", attention=(16, 32, 64), mask_resolution=128),
+            "colour only: maps the fine W+ layers (colour and texture, not shape) and blends the final image, "
+            "so nothing outside the mask changes at all",
+            "hair colour, skin, freckles, make-up, tan",
+        ),
+        Preset(
+            "small colour",
+            Recipe(mapped=("fine",), blend="rgb", attention=(32, 64), mask_resolution=128),
+            "colour of a small part: like colour, but the mask reads only the 32² and 64² features, "
+            "which resolve small parts",
+            "lips, lipstick, eye colour",
+        ),
+    )
 }
+
+# Region words of earlier versions (and of the registry's `region:` labels) → the preset's recipe.
+_REGION_WORDS = {
+    "mouth": "face features",
+    "eyes": "face features",
+    "hair colour": "colour",
+    "skin": "colour",
+    "lips colour": "small colour",
+}
+# `REGION_PRESETS[name].config_for(G, prompt)`: a preset or a region word → its recipe.
+REGION_PRESETS: dict[str, Recipe] = {
+    **{name: p.recipe for name, p in PRESETS.items()},
+    **{word: PRESETS[preset].recipe for word, preset in _REGION_WORDS.items()},
+}
+
+
+def preset_for(name: str) -> Preset:
+    """The preset a preset name or a region word stands for; KeyError if neither."""
+    return PRESETS[_REGION_WORDS.get(name, name)]

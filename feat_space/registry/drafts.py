@@ -52,7 +52,29 @@ def entry_yaml(entry: EditEntry) -> str:
         head.append(
             "# Not published yet: publish the weights (Train tab or `python -m feat_space publish`) to pin them."
         )
-    return "\n".join(head) + "\n" + dump_entry(entry.model_dump(mode="json"))
+    return "\n".join(head) + "\n" + dump_entry(entry_data(entry))
+
+
+def entry_data(entry: EditEntry) -> dict:
+    """The entry as plain data holding only what differs from the defaults, plus what a reader must
+    see whatever its value: the steps trained and the mask threshold the edit was previewed with."""
+    data = entry.model_dump(mode="json")
+    for block in ("recipe", "defaults", "training"):
+        data[block] = getattr(entry, block).model_dump(mode="json", exclude_defaults=True)
+    data["recipe"] = {**{k: data["recipe"][k] for k in ("mapped", "blend", "attention")}, **data["recipe"]}
+    data["defaults"]["mask_threshold"] = entry.defaults.mask_threshold
+    data["training"] = {"steps": entry.training.steps, **data["training"]}
+    if not data["defaults"]:
+        del data["defaults"]
+    return data
+
+
+def trained_entry(entry: EditEntry, steps_done: int, mask_threshold: float | None = None) -> EditEntry:
+    """`entry` as trained: the steps it actually had and, when given, the threshold it was previewed with."""
+    update: dict = {"training": entry.training.model_copy(update={"steps": max(1, steps_done)})}
+    if mask_threshold is not None:
+        update["defaults"] = entry.defaults.model_copy(update={"mask_threshold": mask_threshold})
+    return EditEntry.model_validate({**entry.model_dump(), **update})
 
 
 def write_draft(folder: str | Path, entry: EditEntry) -> Path:

@@ -155,6 +155,7 @@ class Trainer:
         log = {
             "prompt": self.edit.config.prompt,
             "settings": self.settings.model_dump(),
+            "steps_trained": self.step,  # settings.steps is what was asked for; a stopped run trained fewer
             "mask": self.monitor.summary(),
             "history": self.history,
         }

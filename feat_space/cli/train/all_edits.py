@@ -1,0 +1,137 @@
+"""`train --all`: every unpublished registry edit, trained here one after another or as Hugging Face
+Jobs side by side (one job each), ending with a summary table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from dataclasses import dataclass
+
+from ...errors import FeatError, first_line
+from ...registry.registry import edits_dir, load_registry, yaml_files
+from . import TRAINED_DIR
+
+
+@dataclass
+class Row:
+    name: str
+    where: str  # a job's URL or a local folder
+    outcome: str = "not started"
+    detail: str = ""
+
+
+def summary_table(rows: list[Row]) -> str:
+    header = ("edit", "outcome", "where", "result")
+    cells = [header, *[(r.name, r.outcome, r.where, r.detail) for r in rows]]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(header))]
+    lines = ["  ".join(c[i].ljust(widths[i]) for i in range(len(header))).rstrip() for c in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _unpublished(args: argparse.Namespace):
+    from . import with_overrides
+
+    files = {path.stem: path for path in yaml_files([edits_dir()])}
+    entries = [with_overrides(e, args) for e in load_registry(files.values()).values() if not e.published]
+    return entries, files
+
+
+def train_all(args: argparse.Namespace) -> int:
+    if args.publish and "/" in args.publish:
+        raise FeatError(
+            f"With --all, --publish takes an owner (each edit goes to <owner>/feat-<name>), not {args.publish!r}."
+        )
+    entries, files = _unpublished(args)
+    if not entries:
+        print(f"Every edit in {edits_dir()} is published: nothing to train.")
+        return 0
+    names = ", ".join(e.name for e in entries)
+    print(f"{len(entries)} unpublished edit(s): {names}")
+    rows = _on_jobs(args, entries, files) if args.on == "hf-jobs" else _here(args, entries)
+    print("\n" + summary_table(rows))
+    return 0 if all(r.outcome in ("published", "downloaded", "trained") for r in rows) else 1
+
+
+def _here(args: argparse.Namespace, entries) -> list[Row]:
+    from . import train_here
+
+    rows = []
+    for entry in entries:
+        folder = TRAINED_DIR / entry.name
+        row = Row(entry.name, f"{folder}/")
+        rows.append(row)
+        publish = f"{args.publish}/feat-{entry.name}" if args.publish else None
+        one = argparse.Namespace(**{**vars(args), "publish": publish, "yaml": str(edits_dir() / f"{entry.name}.yaml")})
+        try:
+            code = train_here(one, entry, folder)
+        except FeatError as e:
+            row.outcome, row.detail = "failed", first_line(e)
+            continue
+        row.outcome = ("published" if publish else "trained") if code == 0 else "failed"
+        row.detail = publish or ""
+    return rows
+
+
+def _on_jobs(args: argparse.Namespace, entries, files) -> list[Row]:
+    from ...jobs.client import HubJobs, JobFailed
+    from .on_jobs import ask_to_cancel, describe, remote_for
+
+    jobs = HubJobs()
+    remotes, rows = [], []
+    for entry in entries:
+        publish = f"{args.publish}/feat-{entry.name}" if args.publish else None
+        remote = remote_for(args, jobs, entry, publish)
+        row = Row(entry.name, "")
+        try:
+            job_id = remote.start()
+        except FeatError as e:
+            row.outcome, row.detail = "not started", first_line(e)
+        else:
+            row.where, row.outcome = jobs.url(job_id), "running"
+            print(f"[{entry.name}] started job {job_id}: {row.where}", flush=True)
+            remotes.append((remote, row))
+        rows.append(row)
+    print_lock = threading.Lock()
+
+    def follow(remote, row: Row) -> None:
+        try:
+            for event in remote.events():
+                line = describe(event, prefix=f"[{row.name}] ")
+                if line:
+                    with print_lock:
+                        print(line, flush=True)
+            if args.publish:
+                done = remote.finish(yaml_path=files.get(row.name, edits_dir() / f"{row.name}.yaml"))
+                row.outcome, row.detail = "published", f"{done.published.repo_id}@{done.published.revision[:12]}"
+            else:
+                folder = TRAINED_DIR / row.name
+                remote.finish(download_to=folder)
+                row.outcome, row.detail = "downloaded", f"{folder}/"
+        except JobFailed as e:
+            row.outcome, row.detail = "failed", first_line(e)
+        except FeatError as e:
+            row.outcome, row.detail = "error", first_line(e)
+
+    threads = [threading.Thread(target=follow, args=pair, daemon=True) for pair in remotes]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)
+    except KeyboardInterrupt:
+        running = [(remote, row) for remote, row in remotes if row.outcome == "running"]
+        if running and ask_to_cancel(f"the {len(running)} running job(s)"):
+            for remote, row in running:
+                try:
+                    remote.cancel()
+                    row.outcome = "canceled"
+                except FeatError as e:
+                    row.detail = f"cancel failed: {first_line(e)}"
+        else:
+            for _, row in running:
+                row.outcome = "left running"
+        print("(interrupted)", file=sys.stderr)
+    return rows

@@ -1,0 +1,99 @@
+"""Which code a training job runs: this project installed from git at one exact commit.
+
+Why not the Space's own image: a Space's image is whatever the Space last built (not a commit one can
+name or reproduce), it exists only for people who have a Space, and its hardware build need not fit a
+GPU job. An install of the repository at a commit is the same for the command line and the app, is
+recorded in the job (and so beside the published edit), and needs nothing but a public git URL. The
+cost is the install at the start of every job (about a minute; PyTorch comes with the image).
+
+Where the commit comes from, first match wins:
+1. `FEAT_JOB_CODE` (or `--code`): `git+<url>@<40-hex commit>`, e.g. a fork's commit;
+2. on a Hugging Face Space: the Space's own repository at its current commit (`git+https://huggingface.co/spaces/<id>`);
+3. in a git checkout: its `origin` at `HEAD`, refused when feat_space/ has uncommitted changes (the job
+   would run other code than yours) or `HEAD` is on no remote branch (the job could not fetch it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import FeatError
+
+CODE_ENV = "FEAT_JOB_CODE"
+_PATTERN = re.compile(r"^git\+(?P<url>\S+)@(?P<commit>[0-9a-f]{40})$")
+_CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+class CodeSourceError(FeatError):
+    """The code a job should run cannot be pinned."""
+
+
+@dataclass(frozen=True)
+class CodeSource:
+    url: str  # a git URL pip can clone
+    commit: str  # 40 hex digits
+
+    @property
+    def requirement(self) -> str:
+        """What `pip install` is given."""
+        return f"git+{self.url}@{self.commit}"
+
+    @classmethod
+    def parse(cls, text: str) -> CodeSource:
+        m = _PATTERN.match(text.strip())
+        if m is None:
+            raise CodeSourceError(
+                f"{text!r} is not a pinned code source: write it as git+<url>@<40-character commit>, e.g. "
+                "git+https://github.com/you/feat-space@<commit> (a branch name could move while the job runs)."
+            )
+        return cls(m["url"], m["commit"])
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", "-C", str(_CHECKOUT), *args], capture_output=True, text=True, timeout=30)
+    if done.returncode != 0:
+        raise CodeSourceError(f"git {' '.join(args)} failed: {done.stderr.strip() or done.returncode}")
+    return done.stdout.strip()
+
+
+def checkout_source() -> CodeSource:
+    """This checkout's `origin` at `HEAD`, when the job can fetch exactly that code."""
+    if not (_CHECKOUT / ".git").exists():
+        raise CodeSourceError(
+            f"This feat-space is not a git checkout, so the job's code cannot be pinned: set {CODE_ENV} "
+            "(or --code) to git+<url>@<commit>."
+        )
+    try:
+        url = _git("remote", "get-url", "origin")
+        commit = _git("rev-parse", "HEAD")
+        dirty = _git("status", "--porcelain", "--", "feat_space")
+        remote_branches = _git("branch", "-r", "--contains", commit)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise CodeSourceError(
+            f"Cannot read this checkout with git ({e}): set {CODE_ENV} to git+<url>@<commit>."
+        ) from None
+    if dirty:
+        raise CodeSourceError(
+            "feat_space/ has uncommitted changes, which a job would not run: commit and push them, or set "
+            f"{CODE_ENV} to the commit you want."
+        )
+    if not remote_branches:
+        raise CodeSourceError(f"Commit {commit[:12]} is on no branch of {url}: push it first, so the job can fetch it.")
+    return CodeSource(url, commit)
+
+
+def code_source(explicit: str | None = None, space: tuple[str, str] | None = None) -> CodeSource:
+    """The code a job runs (see the module docstring for the order); `space`: (the Space's git URL, its commit)."""
+    text = explicit or os.environ.get(CODE_ENV)
+    if text:
+        return CodeSource.parse(text)
+    if space is not None:
+        return CodeSource(*space)
+    return checkout_source()
+
+
+__all__ = ["CODE_ENV", "CodeSource", "CodeSourceError", "checkout_source", "code_source"]

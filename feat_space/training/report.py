@@ -1,0 +1,88 @@
+"""Machine-readable progress lines: what a training prints for a watcher that only sees its log.
+
+A Hugging Face Job's only channel back is its log, so the job's training prints one line per reported
+step (`FEAT-PROGRESS {json}`) and one at the end (`FEAT-RESULT {json}`); the client reads them back
+with `parse_line`. Everything else in the log stays text for people. One home for the format: both
+ends import it from here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+PROGRESS = "FEAT-PROGRESS "
+RESULT = "FEAT-RESULT "
+
+
+@dataclass(frozen=True)
+class ProgressReport:
+    step: int
+    total: int
+    losses: dict[str, float]
+    seconds_per_step: float
+    mask_mean: float | None = None
+    mask_status: str | None = None
+    warning: str | None = None
+
+
+@dataclass(frozen=True)
+class ResultReport:
+    """How the job's training ended: `outcome` (done, stopped, failed) and where the edit went."""
+
+    outcome: str
+    steps: int
+    data: dict[str, Any] = field(default_factory=dict)  # repo, revision, url when it was uploaded
+
+
+def progress_line(
+    step: int,
+    total: int,
+    losses: dict[str, float],
+    seconds_per_step: float,
+    mask_mean: float | None = None,
+    mask_status: str | None = None,
+    warning: str | None = None,
+) -> str:
+    payload = {
+        "step": step,
+        "total": total,
+        "losses": {k: round(float(v), 6) for k, v in losses.items()},
+        "seconds_per_step": round(seconds_per_step, 4),
+        "mask_mean": None if mask_mean is None else round(mask_mean, 4),
+        "mask_status": mask_status,
+        "warning": warning,
+    }
+    return PROGRESS + json.dumps(payload, ensure_ascii=False)
+
+
+def result_line(outcome: str, steps: int, **data: Any) -> str:
+    return RESULT + json.dumps({"outcome": outcome, "steps": steps, **data}, ensure_ascii=False)
+
+
+def parse_line(line: str) -> ProgressReport | ResultReport | None:
+    """The report a log line carries, or None for a line meant for people (or a damaged one)."""
+    line = line.strip()
+    try:
+        if line.startswith(PROGRESS):
+            d = json.loads(line[len(PROGRESS) :])
+            return ProgressReport(
+                step=int(d["step"]),
+                total=int(d["total"]),
+                losses={k: float(v) for k, v in d["losses"].items()},
+                seconds_per_step=float(d["seconds_per_step"]),
+                mask_mean=d.get("mask_mean"),
+                mask_status=d.get("mask_status"),
+                warning=d.get("warning"),
+            )
+        if line.startswith(RESULT):
+            d = json.loads(line[len(RESULT) :])
+            outcome, steps = str(d.pop("outcome")), int(d.pop("steps"))
+            return ResultReport(outcome, steps, d)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None  # a cut or garbled line is skipped, as a person would skip it
+    return None
+
+
+__all__ = ["PROGRESS", "RESULT", "ProgressReport", "ResultReport", "parse_line", "progress_line", "result_line"]

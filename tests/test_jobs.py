@@ -1,0 +1,221 @@
+"""Training on Hugging Face Jobs, against a local stand-in of the Jobs API (tests/jobs_server.py):
+submission in the user's namespace with their token, status changes, streamed progress, a failing
+job, Ctrl-C → cancel, `train --all`, and the clear errors of a missing login or an unreachable Hub."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from jobs_server import Job, JobsServer, scripted
+
+from feat_space.cli import main
+from feat_space.editing.storage import load_edit_folder
+from feat_space.jobs import client as jobs_client
+from feat_space.jobs.client import HubJobs, JobsError, Stage
+from feat_space.jobs.code import CodeSource, CodeSourceError
+from feat_space.jobs.remote import RemoteTraining
+from feat_space.jobs.spec import ENTRY_ENV, argv_of
+from feat_space.registry.drafts import entry_from_prompt
+from feat_space.registry.registry import load_registry
+from feat_space.registry.schema import EditEntry
+from feat_space.training.report import ProgressReport, parse_line, progress_line, result_line
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "hf_user_token"
+CODE = "git+https://example.org/feat-space.git@" + "a" * 40
+REVISION = "b" * 40
+
+
+@pytest.fixture
+def hub_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    for name in ("HF_HUB_CACHE", "HF_HUB_OFFLINE", "HF_TOKEN", "FEAT_JOB_CODE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(jobs_client, "POLL_SECONDS", 0.05)
+    return monkeypatch
+
+
+def serve(hub_env, behaviour, token: str | None = TOKEN) -> JobsServer:
+    server = JobsServer(token=TOKEN, user="someone", behaviour=behaviour)
+    hub_env.setenv("HF_ENDPOINT", server.url)
+    if token:
+        hub_env.setenv("HF_TOKEN", token)
+    return server
+
+
+def progress(step: int, total: int = 4) -> str:
+    return progress_line(step, total, {"clip": 0.9, "total": 1.0 / step}, 0.25, 0.3, "ok")
+
+
+def published_result(job: Job, steps: int = 4) -> str:
+    argv = argv_of(job.spec["command"])
+    repo = argv[argv.index("--publish") + 1]
+    return result_line("done", steps, repo=repo, revision=REVISION, url=f"https://hub/{repo}/commit/{REVISION}")
+
+
+def test_progress_lines_round_trip_and_people_lines_are_skipped():
+    report = parse_line(progress_line(3, 10, {"clip": 0.5, "total": 0.6}, 1.5, 0.2, "ok", None))
+    assert report == ProgressReport(3, 10, {"clip": 0.5, "total": 0.6}, 1.5, 0.2, "ok", None)
+    result = parse_line(result_line("done", 10, repo="a/b", revision=REVISION))
+    assert result.outcome == "done" and result.data == {"repo": "a/b", "revision": REVISION}
+    assert parse_line("step 3/10 loss 0.5") is None and parse_line('FEAT-PROGRESS {"step": 3') is None
+
+
+def test_no_login_says_how_to_log_in(hub_env):
+    with serve(hub_env, None, token=None):
+        with pytest.raises(JobsError, match=r"hf auth login.*HF_TOKEN"):
+            HubJobs()
+        hub_env.setenv("HF_TOKEN", "hf_wrong")
+        with pytest.raises(JobsError, match=r"refused your token \(HTTP 401\).*hf auth login"):
+            HubJobs()
+
+
+def test_an_unreachable_hub_says_so(hub_env):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    hub_env.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    hub_env.setenv("HF_TOKEN", TOKEN)
+    with pytest.raises(JobsError, match=r"Cannot reach the Hugging Face Hub at http://127\.0\.0\.1.*hf auth login"):
+        HubJobs()
+    code = main(["train", "--prompt", "a face with freckles", "--on", "hf-jobs", "--code", CODE])
+    assert code == 1
+
+
+def test_a_job_is_submitted_followed_and_its_yaml_pinned(hub_env, tmp_path):
+    def behave(job: Job) -> None:
+        scripted("installing", *(progress(s) for s in (1, 2, 3, 4)), published_result(job), pause=0.1)(job)
+
+    with serve(hub_env, behave) as hub:
+        jobs = HubJobs()
+        entry = entry_from_prompt("a face with freckles", "colour", steps=4)
+        remote = RemoteTraining(jobs, entry, CodeSource.parse(CODE), publish="someone/feat-freckles", flavor="t4-small")
+        job_id = remote.start()
+        events = list(remote.events())
+        spec = hub.jobs[job_id].spec
+    # Submitted in the user's namespace, running this project's train command on the pinned code.
+    assert ("POST", "/api/jobs/someone") in hub.requests
+    assert spec["flavor"] == "t4-small" and spec["dockerImage"].startswith("pytorch/pytorch:")
+    assert CodeSource.parse(CODE).requirement in spec["command"]
+    assert argv_of(spec["command"])[:3] == ["train", "--entry-env", ENTRY_ENV]
+    assert EditEntry.model_validate(yaml.safe_load(spec["environment"][ENTRY_ENV])) == entry
+    assert set(spec["secrets"]) == {"HF_TOKEN"} and "HF_TOKEN" not in spec["environment"]
+    # Status changes, then progress parsed from the streamed log.
+    stages = [e.stage for e in events if isinstance(e, Stage)]
+    assert stages[-1] == "COMPLETED" and "RUNNING" in stages
+    assert [e.step for e in events if isinstance(e, ProgressReport)] == [1, 2, 3, 4]
+    yaml_path = tmp_path / "freckles.yaml"
+    done = remote.finish(yaml_path=yaml_path)
+    pinned = EditEntry.model_validate(yaml.safe_load(yaml_path.read_text()))
+    assert pinned.checkpoint.revision == REVISION and pinned.checkpoint.repo == "someone/feat-freckles"
+    assert pinned.training.steps == 4 and done.entry == pinned
+
+
+def test_a_failing_job_ends_with_its_last_log_lines(hub_env, capsys):
+    lines = [progress(1), "Traceback (most recent call last):", "torch.OutOfMemoryError: CUDA out of memory"]
+    with serve(hub_env, scripted(*lines, stage="ERROR", message="exit code 1")):
+        code = main(["train", "--prompt", "a face with freckles", "--on", "hf-jobs", "--code", CODE, "--steps", "4"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "failed (ERROR: exit code 1)" in err and "CUDA out of memory" in err and "Last lines of its log" in err
+
+
+def test_ctrl_c_asks_and_cancels_the_job(hub_env, monkeypatch, capsys):
+    from feat_space.cli.train import on_jobs as train_jobs
+
+    shown = train_jobs.describe
+
+    def interrupt_on_progress(event, prefix=""):
+        if isinstance(event, ProgressReport):
+            raise KeyboardInterrupt
+        return shown(event, prefix)
+
+    monkeypatch.setattr(train_jobs, "describe", interrupt_on_progress)
+    asked = []
+    monkeypatch.setattr("builtins.input", lambda question: asked.append(question) or "y")
+    endless = scripted(*(progress(s, 1000) for s in range(1, 1000)), pause=0.02)
+    with serve(hub_env, endless) as hub:
+        code = main(["train", "--prompt", "a face with freckles", "--on", "hf-jobs", "--code", CODE])
+        job = next(iter(hub.jobs.values()))
+    assert code == 130 and asked and "Cancel job" in asked[0]
+    assert job.canceled.is_set() and job.stage == "CANCELED"
+    assert "Canceled job" in capsys.readouterr().out
+
+
+def test_train_all_runs_one_job_per_unpublished_edit_and_tabulates(hub_env, tmp_path, capsys):
+    edits = tmp_path / "edits"
+    edits.mkdir()
+    for name in ("smile", "beard"):
+        (edits / f"{name}.yaml").write_text((ROOT / "edits" / f"{name}.yaml").read_text())
+    hub_env.setenv("FEAT_EDITS_DIR", str(edits))
+
+    def behave(job: Job) -> None:
+        name = json.loads(json.dumps(job.spec["labels"]))["feat-space"]
+        if name == "beard":
+            return scripted("CUDA error: no kernel image", stage="ERROR", message="exit code 1")(job)
+        return scripted(progress(1, 1), published_result(job, steps=1))(job)
+
+    with serve(hub_env, behave) as hub:
+        code = main(["train", "--all", "--on", "hf-jobs", "--publish", "someone", "--code", CODE, "--steps", "1"])
+    out = capsys.readouterr().out
+    assert len(hub.jobs) == 2, "one job each"
+    assert code == 1, "one of them failed"
+    table = out[out.index("edit ") :]
+    assert "smile" in table and "published" in table and "someone/feat-smile@bbbbbbbbbbbb" in table
+    assert "beard" in table and "failed" in table
+    registry = load_registry([edits])
+    assert registry["smile"].published and registry["smile"].checkpoint.revision == REVISION
+    assert not registry["beard"].published
+
+
+def test_code_must_be_pinned_to_a_commit():
+    with pytest.raises(CodeSourceError, match="40-character commit"):
+        CodeSource.parse("git+https://example.org/feat-space.git@main")
+
+
+def test_a_job_trains_for_real_and_the_edit_is_downloaded(hub_env, tmp_path):
+    """The job's side runs this project's own `train` command (tiny profile) and uploads with the
+    user's token; the client then downloads the edit, as when not publishing."""
+
+    def run_the_command(job: Job) -> None:
+        job.set_stage("RUNNING")
+        env = {
+            **os.environ,
+            **job.spec["environment"],
+            **{k: TOKEN for k in job.spec["secrets"]},
+            "PYTHONPATH": str(ROOT),
+        }
+        argv = argv_of(job.spec["command"])
+        argv[argv.index("--output") + 1] = str(tmp_path / "job-output")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feat_space", *argv],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            job.log(line.rstrip("\n"))
+        job.set_stage("COMPLETED" if proc.wait() == 0 else "ERROR", f"exit code {proc.returncode}")
+
+    output = tmp_path / "trained"
+    with serve(hub_env, run_the_command) as hub:
+        hub_env.setenv("FEAT_PROFILE", "tiny")
+        args = ["--steps", "2", "--every", "1", "--on", "hf-jobs", "--code", CODE, "--output", str(output)]
+        code = main(["train", "--prompt", "a face with freckles", *args])
+        job = next(iter(hub.jobs.values()))
+    assert code == 0, job.logs[-10:]
+    assert job.spec["environment"]["FEAT_PROFILE"] == "tiny", "the profile travels to the job"
+    assert hub.repos["someone/feat-a-face-with-freckles"].files.keys() >= {"config.json", "model.safetensors"}
+    load_edit_folder(output)  # the downloaded weights load
+    draft = EditEntry.model_validate(yaml.safe_load((output / "edit.yaml").read_text()))
+    assert draft.published and draft.training.steps == 2 and draft.recipe == entry_from_prompt("x", "colour").recipe
+    assert json.loads((output / "training.json").read_text())["steps_trained"] == 2
