@@ -119,18 +119,18 @@ def test_missing_inputs_say_what_to_do(app):
 
 def test_training_streams_progress_and_the_edit_is_usable_at_once(app):
     client = connect(app[1])
-    job = client.submit("a face with freckles", "Freckles", "skin", 3, None, api_name="/train")
+    job = client.submit("a face with freckles", "Freckles", "colour", 3, 0.2, api_name="/train")
     updates = list(job)
     statuses = [u[0] for u in updates]
     assert len(updates) >= 3, "progress is streamed, not only the end"
     assert any("step **1/3**" in s for s in statuses) and any("step **3/3**" in s for s in statuses)
     assert all("UNTRAINED" in s for s in statuses)
-    plots = [u[1] for u in updates if isinstance(u[1], dict) and u[1].get("data")]
-    assert plots and {row[1] for row in plots[-1]["data"]} >= {"total", "clip", "id"}
-    assert any(isinstance(u[2], str) and Path(u[2]).is_file() for u in updates), "a preview image is shown"
+    panels = updates[-1][1:7]  # one loss panel per term: total, clip, l2, id, area, tv
+    assert all(isinstance(p, dict) and len(p["data"]) == 3 for p in panels), "every term has its own readable panel"
+    assert any(isinstance(u[7], str) and Path(u[7]).is_file() for u in updates), "a preview image is shown"
     final = updates[-1]
     assert "is ready" in final[0]
-    assert ["★ Freckles · skin (yours)", "user:freckles"] in final[4]["choices"], "listed in this visitor's edits"
+    assert ["★ Freckles · colour (yours)", "user:freckles"] in final[9]["choices"], "listed in this visitor's edits"
 
     result, *_, info = edit(client, HOPPER, ["user:freckles", FAST_EDIT])
     assert "Freckles, Purple hair" in info and Image.open(result).size == Image.open(HOPPER).size
@@ -143,23 +143,28 @@ def test_training_streams_progress_and_the_edit_is_usable_at_once(app):
     with pytest.raises(AppError, match="not among this tab's edits"):
         edit(connect(app[1]), HOPPER, ["user:freckles"])
 
-    code, yaml_file, weights = client.predict("user:freckles", api_name="/export_yaml")
-    entry = EditEntry.model_validate(yaml.safe_load(code["value"]))
+    code, yaml_file, weights = client.predict("user:freckles", 0.35, api_name="/export_yaml")
+    data = yaml.safe_load(code["value"])
+    entry = EditEntry.model_validate(data)
     assert entry.name == "freckles" and entry.prompt == "a face with freckles" and entry.training.steps == 3
+    assert data["training"] == {"steps": 3} and data["defaults"] == {"mask_threshold": 0.35}, "only non-defaults"
     assert not entry.published and Path(yaml_file["value"]).read_text().strip() == code["value"].strip()
     assert Path(weights["value"]).suffix == ".zip"
 
 
 def test_stop_ends_training_early_and_keeps_the_edit(app):
     client = connect(app[1])
-    job = client.submit("a face with a big smile", "", "lips colour", 40, None, api_name="/train")
+    job = client.submit("a face with a big smile", "", "small colour", 40, 0.0, api_name="/train")
     for update in job:
         if "step **" in update[0]:
             break
     assert "Stopping" in client.predict(api_name="/stop_training")
     final = job.result()
     assert "Stopped at step" in final[0] and "of 40" in final[0]
-    assert any(value == "user:a-face-with-a-big-smile" for _, value in final[4]["choices"])
+    assert any(value == "user:a-face-with-a-big-smile" for _, value in final[9]["choices"])
+    code, *_ = client.predict("user:a-face-with-a-big-smile", 0.0, api_name="/export_yaml")
+    steps = yaml.safe_load(code["value"])["training"]["steps"]
+    assert 1 <= steps < 40 and f"Stopped at step {steps} " in final[0], "the YAML has the steps actually trained"
 
 
 def test_four_concurrent_visitors_each_get_their_own_result(app):

@@ -167,7 +167,7 @@ def test_train_all_runs_one_job_per_unpublished_edit_and_tabulates(hub_env, tmp_
     out = capsys.readouterr().out
     assert len(hub.jobs) == 2, "one job each"
     assert code == 1, "one of them failed"
-    table = out[out.index("edit ") :]
+    table = out[out.index("\nedit ") + 1 :]
     assert "smile" in table and "published" in table and "someone/feat-smile@bbbbbbbbbbbb" in table
     assert "beard" in table and "failed" in table
     registry = load_registry([edits])
@@ -219,3 +219,22 @@ def test_a_job_trains_for_real_and_the_edit_is_downloaded(hub_env, tmp_path):
     draft = EditEntry.model_validate(yaml.safe_load((output / "edit.yaml").read_text()))
     assert draft.published and draft.training.steps == 2 and draft.recipe == entry_from_prompt("x", "colour").recipe
     assert json.loads((output / "training.json").read_text())["steps_trained"] == 2
+
+
+def test_train_all_here_trains_one_after_another_and_tabulates(monkeypatch, tmp_path, capsys):
+    edits = tmp_path / "edits"
+    edits.mkdir()
+    for name in ("purple-hair", "red-lipstick"):
+        (edits / f"{name}.yaml").write_text((ROOT / "edits" / f"{name}.yaml").read_text())
+    monkeypatch.setenv("FEAT_EDITS_DIR", str(edits))
+    monkeypatch.setenv("FEAT_PROFILE", "tiny")
+    monkeypatch.chdir(tmp_path)  # trained/<name>/ lands here
+    assert main(["train", "--all", "--steps", "1"]) == 0
+    out = capsys.readouterr().out
+    table = out[out.index("\nedit ") + 1 :].splitlines()
+    assert table[0].split() == ["edit", "outcome", "where", "result"]
+    assert {line.split()[0]: line.split()[1] for line in table[2:]} == {
+        "purple-hair": "trained",
+        "red-lipstick": "trained",
+    }
+    assert (tmp_path / "trained" / "purple-hair" / "model.safetensors").is_file()

@@ -11,7 +11,8 @@ from feat_space.registry.registry import load_registry
 from feat_space.session import Session
 from feat_space.ui.context import AppContext, Limits
 from feat_space.ui.state import TrainedEdit, Visitor, Visitors
-from feat_space.ui.train_tab import make_train_handler
+from feat_space.ui.training_local import make_local_handler
+from feat_space.ui.training_view import LocalSpeed
 
 PROMPT = "a face with freckles"
 
@@ -25,8 +26,8 @@ def context() -> AppContext:
 
 @pytest.fixture
 def train(context):
-    handler = make_train_handler(context, None, None)
-    return lambda request, steps=2: handler(PROMPT, "freckles", "skin", steps, None, request, lambda *a, **k: None)
+    handler = make_local_handler(context, LocalSpeed(context))
+    return lambda request, steps=2: handler(PROMPT, "freckles", "skin", steps, None, 0.0, request, lambda *a, **k: None)
 
 
 def request(name: str):
@@ -67,7 +68,7 @@ def test_a_failed_retrain_keeps_the_old_edit(context, train, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("feat_space.ui.train_tab.Trainer.run", broken)
+    monkeypatch.setattr("feat_space.training.trainer.Trainer.run", broken)
     with pytest.raises(Exception, match="went wrong"):
         for _ in train(req):
             pass

@@ -102,7 +102,7 @@ def test_handlers_that_run_models_are_decorated_and_work_through_the_decorator(m
     url = serve(demo)
     result, *_, info = edit(url, [FAST_EDIT])
     assert Image.open(result).size == Image.open(ASTRONAUT).size and "Purple hair" in info
-    job = Client(url, verbose=False).submit("a face with freckles", "Freckles", "skin", 2, None, api_name="/train")
+    job = Client(url, verbose=False).submit("a face with freckles", "Freckles", "colour", 2, 0.0, api_name="/train")
     updates = list(job)
     assert "is ready" in updates[-1][0] and len(updates) >= 2
     assert fake.calls.count("run_edit") == 1 and fake.calls.count("train") == 1

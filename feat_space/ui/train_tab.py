@@ -1,40 +1,31 @@
-"""The Train tab: a prompt and a region preset → a new edit, trained live, usable at once, exportable."""
+"""The Train tab's layout and wiring: a prompt and a region preset → a new edit, trained here or on
+Hugging Face Jobs, watched live, usable at once, exportable.
+
+The handlers live beside it: the form (`training_form`), training here (`training_local`), on Jobs
+(`training_remote`), what is shown of a run (`training_view`), export and publishing (`training_export`).
+"""
 
 from __future__ import annotations
 
-import shutil
-import time
-import uuid
-import zipfile
 from dataclasses import dataclass
 
 import gradio as gr
-import pandas as pd
-import yaml
-from PIL import Image
-from pydantic import ValidationError
 
-from ..editing.recipe import REGION_PRESETS
-from ..editing.storage import CONFIG_NAME, TRAINING_LOG, WEIGHTS_NAME
 from ..errors import FeatError
-from ..registry.drafts import DRAFT_NAME, entry_from_prompt, entry_yaml, slug, write_draft
-from ..registry.publishing import Published, pin_in_registry, publish_edit
-from ..registry.schema import EditEntry
-from ..session import tensor_to_image
-from ..training.losses import loss_weights
-from ..training.settings import TrainingSettings
-from ..training.trainer import Trainer
-from ..weights.roles import ModelRole
 from .catalogue import user_value
 from .context import GPU, AppContext
 from .errors import user_errors
-from .spaces import gpu, oauth_enabled
-from .state import TrainedEdit, Visitor
+from .spaces import oauth_enabled
+from .training_export import export_files, publish_trained, set_threshold, trained_of
+from .training_form import preset_help, presets_table, recipe_label, region_choices, suggested_region
+from .training_local import make_local_handler
+from .training_remote import FLAVORS, make_jobs_handler
+from .training_view import LOSS_PANELS, LocalSpeed, panel_title
 
-TRAIN_MODELS = (ModelRole.GENERATOR, ModelRole.ARCFACE, ModelRole.CLIP)
-MAX_PLOT_POINTS = 300  # per loss: long runs are thinned so each update stays small
-STREAM_EVERY = 0.5  # s: the fastest the status and plot are refreshed (previews and the end always are)
-PREVIEW_SIDE = 256
+HERE = "Here (this machine)"
+ON_JOBS = "Hugging Face Jobs (a GPU on your account)"
+
+__all__ = ["TrainTab", "build_train_tab", "recipe_label", "region_choices", "wire_train_tab"]
 
 
 @dataclass
@@ -42,12 +33,20 @@ class TrainTab:
     prompt: gr.Textbox
     name: gr.Textbox
     region: gr.Dropdown
+    chosen_by_hand: gr.State  # the visitor picked a preset: typing no longer changes it
+    help: gr.Markdown
     steps: gr.Slider
+    threshold: gr.Slider
     base: gr.State  # the registry edit the form was filled from, if any
+    where: gr.Radio | None
+    flavor: gr.Dropdown | None
+    estimate: gr.Markdown
+    timer: gr.Timer
     start: gr.Button
+    start_jobs: gr.Button | None
     stop: gr.Button
-    status: gr.Markdown
-    plot: gr.LinePlot
+    feedback: gr.Markdown
+    plots: list[gr.LinePlot]
     preview: gr.Image
     preview_mask: gr.Image
     mine: gr.Dropdown
@@ -58,262 +57,69 @@ class TrainTab:
     repo: gr.Textbox | None
     publish: gr.Button | None
     publish_status: gr.Markdown
-
-
-def recipe_label(entry: EditEntry) -> str:
-    """The region choice that keeps a registry edit's own recipe."""
-    return f"{entry.region} (recipe of {entry.name}.yaml)"
-
-
-def region_choices(base: EditEntry | None = None) -> list[str]:
-    presets = sorted(REGION_PRESETS)
-    return [recipe_label(base), *presets] if base is not None else presets
-
-
-def training_entry(
-    ctx: AppContext, prompt: str, name: str | None, region: str, steps: int, base_name: str | None
-) -> EditEntry:
-    """The registry entry a training run produces: the base registry edit's (same prompt), else a new one."""
-    prompt = (prompt or "").strip()
-    if not prompt:
-        raise FeatError("Write a prompt first, e.g. “a face with freckles”: it says what the edit should do.")
-    if not 1 <= steps <= ctx.limits.max_steps:
-        raise FeatError(f"Steps must be between 1 and {ctx.limits.max_steps} on this hardware.")
-    base = ctx.registry.get(base_name) if base_name else None
-    if base is not None and base.prompt == prompt:
-        if region == recipe_label(base):
-            recipe, region_name = base.recipe, base.region
-        elif region in REGION_PRESETS:
-            recipe, region_name = REGION_PRESETS[region], region
-        else:
-            raise FeatError("Choose a region preset from the list.")
-        data = base.model_dump(mode="json")
-        data.update(
-            recipe=recipe.model_dump(mode="json"),
-            region=region_name,
-            training={**data["training"], "steps": steps},
-            checkpoint={"status": "unpublished"},
-        )
-        if name and name.strip():
-            data["name"] = slug(name)
-    else:
-        try:
-            return entry_from_prompt(prompt, region, name=name, steps=steps, where="the feat-space app")
-        except ValidationError as e:
-            problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
-            raise FeatError(f"This edit cannot be set up: {problems}. Change the name or prompt.") from None
-    try:
-        return EditEntry.model_validate(data)
-    except ValidationError as e:
-        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
-        raise FeatError(f"This edit cannot be set up: {problems}. Change the name or prompt.") from None
-
-
-def loss_frame(history: list[dict[str, float]], settings: TrainingSettings) -> pd.DataFrame:
-    """Long-format weighted losses (what the total is made of) for the line plot, thinned for long runs."""
-    stride = max(1, len(history) // MAX_PLOT_POINTS)
-    picked = history[::stride]
-    if picked and picked[-1] is not history[-1]:
-        picked.append(history[-1])  # always show the latest step
-    rows = []
-    for record in picked:
-        step = record["step"]
-        rows.append({"step": step, "loss": "total", "value": record["total"]})
-        for name, weight in loss_weights(settings).items():
-            if name in record:
-                rows.append({"step": step, "loss": name, "value": record[name] * weight})
-    # Typed even when empty: the plot takes "loss" as categories (one line each) only if it is text.
-    frame = pd.DataFrame(rows, columns=["step", "loss", "value"])
-    return frame.astype({"step": "int64", "loss": "string", "value": "float64"})
-
-
-def _mask_image(mask, side: int) -> Image.Image:
-    pixels = mask[0].clamp(0, 1).mul(255).round().byte().cpu().numpy()
-    return Image.fromarray(pixels, "L").resize((side, side), Image.Resampling.BILINEAR)
-
-
-def publish_trained(trained: TrainedEdit, repo_id: str, token: str) -> Published:
-    """Upload a visitor's trained edit with *their* token and pin its draft to the new commit."""
-    published = publish_edit(trained.folder, repo_id, token, name=trained.name)
-    draft = pin_in_registry(trained.folder / DRAFT_NAME, published)
-    trained.entry = EditEntry.model_validate(yaml.safe_load(draft.read_text()))
-    return published
-
-
-def _trained(ctx: AppContext, key: str | None, visitor: Visitor | None) -> TrainedEdit:
-    trained = visitor.trained.get(key) if visitor and key else None
-    if trained is None:
-        raise FeatError("Train an edit first (above): exporting and publishing work on the edits you trained here.")
-    return trained
-
-
-def make_train_handler(ctx: AppContext, edit_choices: gr.CheckboxGroup, gallery: gr.HTML):
-    session = ctx.session
-
-    @gpu(duration=300)
-    @user_errors
-    def train(
-        prompt: str,
-        name: str | None,
-        region: str,
-        steps: float,
-        base: str | None,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for progress
-    ):
-        steps = int(steps)
-        entry = training_entry(ctx, prompt, name, region, steps, base)
-        visitor = ctx.visitors.get(request)
-        with visitor.lock:
-            if visitor.training:
-                raise FeatError("An edit is already training in this tab. Stop it, or wait for it to finish.")
-            if visitor.closed:
-                raise FeatError("This tab's session has ended: reload the page to train an edit.")
-            visitor.training = True
-            visitor.stop.clear()  # under the lock: a `close` after this point still stops the training
-        try:
-            if not ctx.training_slots.acquire(blocking=False):
-                raise FeatError(
-                    "Another visitor is training an edit right now, and this hardware trains one at a time. Try "
-                    "again in a few minutes, or train on your own machine: "
-                    f'python -m feat_space train --prompt "{entry.prompt}" --region "{entry.region}".'
-                )
-            try:
-                yield from _run(entry, visitor, progress)
-            finally:
-                ctx.training_slots.release()
-        finally:
-            with visitor.lock:
-                visitor.training = False
-                closed = visitor.closed
-            if closed:  # the tab closed (or was dropped) while training: its files were left for us to delete
-                shutil.rmtree(visitor.root, ignore_errors=True)
-
-    def _run(entry: EditEntry, visitor: Visitor, progress: gr.Progress):
-        notice = f"⚠️ **{ctx.notice}**\n\n" if ctx.notice else ""
-        skip = gr.skip()
-        ctx.ensure_models(TRAIN_MODELS, progress)
-        G = session.generator
-        config = entry.recipe.config_for(G, entry.prompt, strength=entry.defaults.strength)
-        settings = entry.training
-        # A fresh folder each run: retraining an edit keeps the old one, files and all, until this run has a step.
-        folder = visitor.root / "edits" / f"{entry.name}-{uuid.uuid4().hex[:8]}"
-        folder.mkdir(parents=True)
-        try:
-            write_draft(folder, entry)
-            trainer = Trainer(
-                G,
-                guide=session.clip,
-                arcface=session.arcface,
-                config=config,
-                settings=settings,
-                output_dir=folder,
-                preview_every=max(1, settings.steps // 20),
-                checkpoint_every=max(200, settings.steps),
-            )
-            progress((0, settings.steps), desc="First step", unit="steps")
-            yield f"{notice}Training “{entry.prompt}” ({settings.steps} steps)…", skip, skip, skip, skip, skip, skip
-            started = time.monotonic()
-            last_yield = 0.0
-            for p in trainer.run(visitor.stop):
-                elapsed = time.monotonic() - started
-                left = elapsed / p.step * (p.total - p.step)
-                progress((p.step, p.total), desc=f"Training “{entry.prompt}”", unit="steps")
-                now = time.monotonic()
-                if p.preview is None and not p.done and now - last_yield < STREAM_EVERY:
-                    continue
-                last_yield = now
-                status = (
-                    f"{notice}Training “{entry.prompt}”: step **{p.step}/{p.total}** · total loss "
-                    f"{p.losses['total']:.4f} · {elapsed / p.step:.2f} s/step · about {_duration(left)} left. "
-                    "**Stop** keeps what is learned."
-                )
-                if p.health is not None:
-                    status += f"\n\nMask: {p.health.status}, {p.health.mask_mean:.0%} of the face."
-                    if p.health.warning:
-                        status += f" ⚠️ {p.health.warning}"
-                preview = (
-                    tensor_to_image(p.preview).resize((PREVIEW_SIDE, PREVIEW_SIDE)) if p.preview is not None else skip
-                )
-                mask = _mask_image(p.preview_mask, PREVIEW_SIDE) if p.preview_mask is not None else skip
-                yield status, loss_frame(p.history, settings), preview, mask, skip, skip, skip
-        except BaseException:  # failed, or the stream was closed: an edit of this name stays as it was
-            shutil.rmtree(folder, ignore_errors=True)
-            raise
-        done = trainer.step
-        if done == 0:
-            shutil.rmtree(folder, ignore_errors=True)
-            yield f"{notice}Stopped before the first step finished: nothing was trained.", *[skip] * 6
-            return
-        if trainer.health is not None and not trainer.health.ok:  # stopped while the mask was failing
-            shutil.rmtree(folder, ignore_errors=True)
-            yield f"{notice}Stopped at step {done}, but the edit is not usable: {trainer.health.warning}", *[skip] * 6
-            return
-        key = user_value(entry.name)
-        # Retrained: the new edit replaces the old one (moving to the end), whose files go only now.
-        old = visitor.add(TrainedEdit(key=key, entry=entry, folder=folder, steps_done=done))
-        if old is not None:
-            shutil.rmtree(old.folder, ignore_errors=True)
-        how = "Trained" if done == settings.steps else f"Stopped at step {done} of {settings.steps};"
-        status = (
-            f"{notice}**Done.** {how} “{entry.title}” is ready: it is in your edits on the **Edit** tab as "
-            f"“★ {entry.title}” (for this browser tab only). Export its YAML or publish it below."
-        )
-        if trainer.health is not None:
-            status += f" Its mask covers {trainer.health.mask_mean:.0%} of the face (moving average at the end)."
-        mine = gr.Dropdown(choices=[(t.entry.title, t.key) for t in visitor.edits()], value=key)
-        yield (
-            status,
-            loss_frame(trainer.history, settings),
-            skip,
-            skip,
-            gr.CheckboxGroup(choices=ctx.catalogue.choices(visitor)),
-            ctx.catalogue.gallery_html(visitor),
-            mine,
-        )
-
-    return train
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+    speed: LocalSpeed
 
 
 def build_train_tab(ctx: AppContext) -> TrainTab:
     tiny = not ctx.session.profile.trained
+    jobs = oauth_enabled()
+    speed = LocalSpeed(ctx)
+    on_cpu = not speed.on_gpu
     gr.Markdown(
         "Describe a change in words; the app trains a small FEAT module (a latent mapper and an attention mask) "
-        "for it. Pick the region preset that fits: it chooses which generator layers change and where blending "
-        "happens. No data set is needed."
+        "for it. No data set is needed. The region preset decides which generator layers change and where the "
+        "result is blended in: one is suggested from your prompt's words, and you can pick another."
     )
     with gr.Row(equal_height=False):
-        with gr.Column(scale=5):
+        with gr.Column(scale=5, min_width=300):
             prompt = gr.Textbox(label="Prompt", placeholder="a face with freckles", elem_id="train-prompt")
             name = gr.Textbox(label="Name (optional)", placeholder="Freckles")
-            region = gr.Dropdown(choices=region_choices(), value="mouth", label="Region preset")
+            region = gr.Dropdown(
+                choices=region_choices(), value="face features", label="Region preset", elem_id="train-region"
+            )
+            chosen_by_hand = gr.State(False)
+            help_text = gr.Markdown(preset_help("face features", ""), elem_id="train-preset-help")
+            with gr.Accordion("What the presets do", open=False):
+                gr.Markdown(presets_table())
             default_steps = min(10 if tiny else 2000, ctx.limits.max_steps)
             steps = gr.Slider(1, ctx.limits.max_steps, value=default_steps, step=1, label="Steps")
-            base = gr.State(None)
-            with gr.Row():
-                start = gr.Button("Start training", variant="primary")
-                stop = gr.Button("Stop", variant="stop")
-        with gr.Column(scale=6):
-            status = gr.Markdown(f"⚠️ **{ctx.notice}**" if ctx.notice else "")
-            plot = gr.LinePlot(
-                None,  # not an empty frame: Gradio 6 then draws no lines for later updates
-                x="step",
-                y="value",
-                color="loss",
-                title="Weighted losses",
-                height=260,
+            threshold = gr.Slider(
+                0,
+                0.9,
+                value=0.0,
+                step=0.05,
+                label="Mask threshold",
+                info="Below it nothing changes; the preview and the exported YAML use it.",
             )
+            base = gr.State(None)
+            where = flavor = None
+            if jobs:
+                where = gr.Radio([HERE, ON_JOBS], value=ON_JOBS if on_cpu else HERE, label="Where to train")
+                flavor = gr.Dropdown(list(FLAVORS), value="a10g-small", label="GPU for the job", visible=on_cpu)
+            estimate = gr.Markdown(speed.text(default_steps, jobs), elem_id="train-estimate")
             with gr.Row():
-                preview = gr.Image(label="Preview: a sampled face, edited", interactive=False, format="png")
-                preview_mask = gr.Image(label="Its attention mask", interactive=False, format="png")
+                start = gr.Button("Start training", variant="primary", visible=not (jobs and on_cpu))
+                start_jobs = (
+                    gr.Button("Start on Hugging Face Jobs", variant="primary", visible=on_cpu) if jobs else None
+                )
+                stop = gr.Button("Stop", variant="stop")
+            feedback = gr.Markdown(f"⚠️ **{ctx.notice}**" if ctx.notice else "", elem_id="train-feedback")
+            timer = gr.Timer(2.0, active=on_cpu)
+        with gr.Column(scale=6, min_width=300):
+            plots = []
+            with gr.Row():
+                for loss in LOSS_PANELS:
+                    # One panel per term, each on its own scale: small terms stay readable next to CLIP.
+                    plots.append(
+                        gr.LinePlot(None, x="step", y="value", title=panel_title(loss), height=150, min_width=180)
+                    )
+            with gr.Row():
+                preview = gr.Image(
+                    label="Sampled face, edited", interactive=False, format="png", min_width=160, height=256
+                )
+                preview_mask = gr.Image(
+                    label="Its mask (at the threshold)", interactive=False, format="png", min_width=160, height=256
+                )
     with gr.Accordion("Your trained edits: export or publish", open=True):
         mine = gr.Dropdown(choices=[], label="Trained edit", interactive=True)
         with gr.Row():
@@ -322,7 +128,7 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
             weights_file = gr.DownloadButton("Download the weights (zip)", visible=False)
         yaml_text = gr.Code(label="edits/<name>.yaml", language="yaml", visible=False, interactive=False)
         repo = publish = None
-        if oauth_enabled():
+        if jobs:
             gr.Markdown("Publish to the Hugging Face Hub **under your own account**: sign in, then publish.")
             with gr.Row():
                 gr.LoginButton()
@@ -330,21 +136,30 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
                 publish = gr.Button("Publish to Hub")
         else:
             gr.Markdown(
-                "**Publish to Hub** needs “Sign in with Hugging Face”, which this app offers when it runs as a "
-                "Hugging Face Space; it never uses the server's own token. Here, download the weights and publish "
-                "them with your own token: `python -m feat_space publish <folder> --repo <you>/feat-<name>`."
+                "**Publish to Hub** and **training on Hugging Face Jobs** need “Sign in with Hugging Face”, which this "
+                "app offers when it runs as a Hugging Face Space; it never uses the server's own token. Here, download "
+                "the weights and publish them with your own token: `python -m feat_space publish <folder> --repo "
+                "<you>/feat-<name>`, or train on a GPU from your machine with `--on hf-jobs`."
             )
         publish_status = gr.Markdown()
     return TrainTab(
         prompt,
         name,
         region,
+        chosen_by_hand,
+        help_text,
         steps,
+        threshold,
         base,
+        where,
+        flavor,
+        estimate,
+        timer,
         start,
+        start_jobs,
         stop,
-        status,
-        plot,
+        feedback,
+        plots,
         preview,
         preview_mask,
         mine,
@@ -355,14 +170,51 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
         repo,
         publish,
         publish_status,
+        speed,
     )
 
 
 def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGroup, gallery: gr.HTML) -> None:
+    jobs_offered = tab.where is not None
+    form = [tab.prompt, tab.name, tab.region, tab.steps, tab.base, tab.threshold]
+    outputs = [tab.feedback, *tab.plots, tab.preview, tab.preview_mask, edit_choices, gallery, tab.mine]
+
+    # The preset follows the prompt's words until the visitor picks one.
+    def on_prompt(prompt: str, region: str, by_hand: bool):
+        chosen = suggested_region(prompt, region, by_hand)
+        return chosen, preset_help(chosen, prompt)
+
+    tab.prompt.input(
+        on_prompt,
+        [tab.prompt, tab.region, tab.chosen_by_hand],
+        [tab.region, tab.help],
+        queue=False,
+        api_visibility="private",
+    )
+    tab.region.input(
+        lambda region, prompt: (True, preset_help(region, prompt)),
+        [tab.region, tab.prompt],
+        [tab.chosen_by_hand, tab.help],
+        queue=False,
+        api_visibility="private",
+    )
+
+    def estimate(steps: float) -> str:
+        return tab.speed.text(int(steps), jobs_offered)
+
+    tab.steps.change(estimate, [tab.steps], [tab.estimate], queue=False, api_visibility="private")
+
+    def tick(steps: float):
+        tab.speed.start()
+        measuring = tab.speed.seconds is None and tab.speed.error is None
+        return estimate(steps), gr.Timer(active=measuring)
+
+    tab.timer.tick(tick, [tab.steps], [tab.estimate, tab.timer], api_visibility="private", show_progress="hidden")
+
     tab.start.click(
-        make_train_handler(ctx, edit_choices, gallery),
-        inputs=[tab.prompt, tab.name, tab.region, tab.steps, tab.base],
-        outputs=[tab.status, tab.plot, tab.preview, tab.preview_mask, edit_choices, gallery, tab.mine],
+        make_local_handler(ctx, tab.speed),
+        inputs=form,
+        outputs=outputs,
         api_name="train",
         api_description=(
             f"Train an edit from a prompt, streaming progress; it is then usable in /edit as {user_value('<name>')}."
@@ -370,6 +222,23 @@ def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGrou
         concurrency_id=GPU,
         concurrency_limit=ctx.limits.gpu_slots,
     )
+    if tab.start_jobs is not None and tab.where is not None and tab.flavor is not None:
+        # Waiting on a remote job uses no GPU here: not in the GPU group.
+        tab.start_jobs.click(
+            make_jobs_handler(ctx),
+            inputs=[*form, tab.flavor],
+            outputs=outputs,
+            api_name="train_on_jobs",
+            concurrency_limit=8,
+        )
+
+        def where_changed(where: str):
+            jobs = where == ON_JOBS
+            return gr.Button(visible=not jobs), gr.Button(visible=jobs), gr.Dropdown(visible=jobs)
+
+        tab.where.change(
+            where_changed, [tab.where], [tab.start, tab.start_jobs, tab.flavor], queue=False, api_visibility="private"
+        )
 
     @user_errors
     def stop_training(request: gr.Request) -> str:
@@ -377,34 +246,28 @@ def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGrou
         if visitor is None or not visitor.training:
             return "Nothing is training in this tab."
         visitor.stop.set()
-        return "Stopping after the current step; what was learned so far is kept."
+        return "Stopping after the current step (a job is canceled); what was learned here so far is kept."
 
-    # Not in the GPU group: it must get through while this visitor's training holds a slot.
-    tab.stop.click(stop_training, None, tab.publish_status, api_name="stop_training", concurrency_limit=None)
+    # Not in the GPU group: it must get through while this visitor's training holds a slot. Its answer
+    # shows beside the buttons, where the training's own feedback is.
+    tab.stop.click(stop_training, None, tab.feedback, api_name="stop_training", concurrency_limit=None)
 
     @user_errors
-    def export_yaml(key: str | None, request: gr.Request):
+    def export_yaml(key: str | None, threshold: float | None, request: gr.Request):
         visitor = ctx.visitors.peek(request)
-        trained = _trained(ctx, key, visitor)
-        assert visitor is not None  # _trained found its edit
-        text = entry_yaml(trained.entry)
-        out = visitor.root / "exports" / trained.name
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"{trained.name}.yaml").write_text(text)
-        archive = out / f"feat-{trained.name}.zip"
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
-            for file in (CONFIG_NAME, WEIGHTS_NAME, TRAINING_LOG, DRAFT_NAME):
-                if (trained.folder / file).is_file():
-                    z.write(trained.folder / file, f"{trained.name}/{file}")
+        trained = trained_of(key, visitor)
+        assert visitor is not None  # trained_of found its edit
+        set_threshold(trained, threshold)
+        text, yaml_path, archive = export_files(trained, visitor.root / "exports" / trained.name)
         return (
             gr.Code(value=text, visible=True, label=f"edits/{trained.name}.yaml"),
-            gr.DownloadButton(value=str(out / f"{trained.name}.yaml"), visible=True),
+            gr.DownloadButton(value=str(yaml_path), visible=True),
             gr.DownloadButton(value=str(archive), visible=True),
         )
 
     tab.export.click(
         export_yaml,
-        [tab.mine],
+        [tab.mine, tab.threshold],
         [tab.yaml_text, tab.yaml_file, tab.weights_file],
         api_name="export_yaml",
         concurrency_limit=None,
@@ -424,7 +287,7 @@ def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGrou
             # Only the visitor's own OAuth token is ever used: never HF_TOKEN or the Space's secrets.
             if oauth_token is None or profile is None:
                 raise FeatError("Sign in with Hugging Face first (the button above): the edit goes to your account.")
-            trained = _trained(ctx, key, ctx.visitors.peek(request))
+            trained = trained_of(key, ctx.visitors.peek(request))
             repo_id = (repo or "").strip() or f"{profile.username}/feat-{trained.name}"
             progress(0.1, desc=f"Uploading to {repo_id}")
             published = publish_trained(trained, repo_id, oauth_token.token)

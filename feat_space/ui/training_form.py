@@ -1,0 +1,104 @@
+"""The Train tab's form → a registry entry, and the words around the preset choice.
+
+A typed prompt gets a suggested preset (`editing.preset_suggestion`); the visitor may pick another,
+and then the suggestion no longer moves the choice. Each preset says what it changes where it is chosen.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from ..editing.preset_suggestion import suggest_preset
+from ..editing.recipe import PRESETS
+from ..errors import FeatError
+from ..registry.drafts import entry_from_prompt, slug
+from ..registry.schema import EditEntry
+from .context import AppContext
+
+
+def recipe_label(entry: EditEntry) -> str:
+    """The region choice that keeps a registry edit's own recipe."""
+    return f"{entry.region} (recipe of {entry.name}.yaml)"
+
+
+def region_choices(base: EditEntry | None = None) -> list[str]:
+    presets = list(PRESETS)
+    return [recipe_label(base), *presets] if base is not None else presets
+
+
+def presets_table() -> str:
+    """Every preset and what it changes, as a Markdown table (the accordion under the choice)."""
+    rows = [f"| **{p.name}** | {p.changes} | {p.suits} |" for p in PRESETS.values()]
+    return "\n".join(["| preset | what it changes | for |", "| --- | --- | --- |", *rows])
+
+
+def preset_help(region: str, prompt: str) -> str:
+    """What the chosen preset changes, and what the prompt's words suggest."""
+    suggestion = suggest_preset(prompt) if (prompt or "").strip() else None
+    if region in PRESETS:
+        p = PRESETS[region]
+        said = f"**{p.name}**: {p.changes}. For {p.suits}."
+    else:
+        said = f"**{region}**: the registry edit's own recipe."
+    if suggestion is not None:
+        if suggestion.preset == region:
+            said += f" ✓ Suggested for this prompt ({suggestion.reason.split(':')[0]})."
+        else:
+            said += f" Suggested for this prompt: **{suggestion.preset}** ({suggestion.reason})."
+    return said
+
+
+def suggested_region(prompt: str, region: str, chosen_by_hand: bool) -> str:
+    """The preset to show after the prompt changed: the suggestion, unless the visitor picked one."""
+    if chosen_by_hand or region not in PRESETS:
+        return region
+    return suggest_preset(prompt).preset if (prompt or "").strip() else region
+
+
+def _problems(e: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+
+
+def training_entry(
+    ctx: AppContext,
+    prompt: str,
+    name: str | None,
+    region: str,
+    steps: int,
+    base_name: str | None,
+    threshold: float = 0.0,
+) -> EditEntry:
+    """The registry entry a training run produces: the base registry edit's (same prompt), else a new one."""
+    prompt = (prompt or "").strip()
+    if not prompt:
+        raise FeatError("Write a prompt first, e.g. “a face with freckles”: it says what the edit should do.")
+    if not 1 <= steps <= ctx.limits.max_steps:
+        raise FeatError(f"Steps must be between 1 and {ctx.limits.max_steps} on this hardware.")
+    if not 0 <= threshold < 1:
+        raise FeatError("The mask threshold must be at least 0 and below 1.")
+    base = ctx.registry.get(base_name) if base_name else None
+    try:
+        if base is None or base.prompt != prompt:
+            entry = entry_from_prompt(prompt, region, name=name, steps=steps, where="the feat-space app")
+            return entry.model_copy(
+                update={"defaults": entry.defaults.model_copy(update={"mask_threshold": threshold})}
+            )
+        if region == recipe_label(base):
+            recipe, region_name = base.recipe, base.region
+        elif region in PRESETS:
+            recipe, region_name = PRESETS[region].recipe, region
+        else:
+            raise FeatError("Choose a region preset from the list.")
+        data = base.model_dump(mode="json")
+        data.update(
+            recipe=recipe.model_dump(mode="json"),
+            region=region_name,
+            defaults={**data["defaults"], "mask_threshold": threshold},
+            training={**data["training"], "steps": steps},
+            checkpoint={"status": "unpublished"},
+        )
+        if name and name.strip():
+            data["name"] = slug(name)
+        return EditEntry.model_validate(data)
+    except ValidationError as e:
+        raise FeatError(f"This edit cannot be set up: {_problems(e)}. Change the name or prompt.") from None

@@ -1,0 +1,167 @@
+"""Training on this machine from the Train tab: the shared entry point (`registry.entry_training`)
+streamed to the page, one visitor at a time per training slot.
+
+Every update is (feedback, *loss panels, preview, mask, edit choices, gallery, trained-edit list);
+`gr.skip()` leaves a component as it is.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+import uuid
+
+import gradio as gr
+
+from ..errors import FeatError
+from ..registry.entry_training import EntryTraining
+from ..registry.schema import EditEntry
+from ..session import tensor_to_image
+from .catalogue import user_value
+from .context import AppContext
+from .errors import user_errors
+from .spaces import gpu
+from .state import TrainedEdit, Visitor
+from .training_form import training_entry
+from .training_view import LOSS_PANELS, TRAIN_MODELS, LocalSpeed, duration, loss_frames, mask_image
+
+STREAM_EVERY = 0.5  # s: the fastest the status and plots are refreshed (previews and the end always are)
+PREVIEW_SIDE = 256
+SKIP_PLOTS = len(LOSS_PANELS)
+
+
+def status_only(text: str) -> tuple:
+    """An update that changes the feedback text and nothing else."""
+    return (text, *[gr.skip()] * (SKIP_PLOTS + 5))
+
+
+def finish_update(ctx: AppContext, visitor: Visitor, key: str) -> tuple:
+    """The edit choices, gallery and trained-edit list once `key` joined this visitor's edits."""
+    mine = gr.Dropdown(choices=[(t.entry.title, t.key) for t in visitor.edits()], value=key)
+    return gr.CheckboxGroup(choices=ctx.catalogue.choices(visitor)), ctx.catalogue.gallery_html(visitor), mine
+
+
+def begin(ctx: AppContext, visitor: Visitor) -> None:
+    """Mark `visitor` as training (one training per tab)."""
+    with visitor.lock:
+        if visitor.training:
+            raise FeatError("An edit is already training in this tab. Stop it, or wait for it to finish.")
+        if visitor.closed:
+            raise FeatError("This tab's session has ended: reload the page to train an edit.")
+        visitor.training = True
+        visitor.stop.clear()  # under the lock: a `close` after this point still stops the training
+
+
+def end(visitor: Visitor) -> None:
+    with visitor.lock:
+        visitor.training = False
+        closed = visitor.closed
+    if closed:  # the tab closed (or was dropped) while training: its files were left for us to delete
+        shutil.rmtree(visitor.root, ignore_errors=True)
+
+
+def make_local_handler(ctx: AppContext, speed: LocalSpeed):
+    session = ctx.session
+
+    @gpu(duration=300)
+    @user_errors
+    def train(
+        prompt: str,
+        name: str | None,
+        region: str,
+        steps: float,
+        base: str | None,
+        threshold: float,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for progress
+    ):
+        entry = training_entry(ctx, prompt, name, region, int(steps), base, float(threshold or 0))
+        visitor = ctx.visitors.get(request)
+        begin(ctx, visitor)
+        try:
+            if not ctx.training_slots.acquire(blocking=False):
+                raise FeatError(
+                    "Another visitor is training an edit right now, and this hardware trains one at a time. Try "
+                    "again in a few minutes, or train on your own machine: "
+                    f'python -m feat_space train --prompt "{entry.prompt}" --region "{entry.region}".'
+                )
+            try:
+                yield from _run(entry, visitor, progress)
+            finally:
+                ctx.training_slots.release()
+        finally:
+            end(visitor)
+
+    def _run(entry: EditEntry, visitor: Visitor, progress: gr.Progress):
+        notice = f"⚠️ **{ctx.notice}**\n\n" if ctx.notice else ""
+        skip = gr.skip()
+        ctx.ensure_models(TRAIN_MODELS, progress)
+        settings = entry.training
+        threshold = entry.defaults.mask_threshold
+        # A fresh folder each run: retraining an edit keeps the old one, files and all, until this run has a step.
+        folder = visitor.root / "edits" / f"{entry.name}-{uuid.uuid4().hex[:8]}"
+        try:
+            training = EntryTraining(
+                session.generator,
+                session.clip,
+                session.arcface,
+                entry,
+                folder,
+                checkpoint_every=max(200, settings.steps),
+            )
+            progress((0, settings.steps), desc="First step", unit="steps")
+            yield status_only(f"{notice}Training “{entry.prompt}” ({settings.steps} steps)…")
+            last_yield = 0.0
+            for s in training.steps(visitor.stop, mask_threshold=threshold):
+                p = s.progress
+                progress((p.step, p.total), desc=f"Training “{entry.prompt}”", unit="steps")
+                now = time.monotonic()
+                if p.preview is None and not p.done and now - last_yield < STREAM_EVERY:
+                    continue
+                last_yield = now
+                status = (
+                    f"{notice}Training “{entry.prompt}”: step **{p.step}/{p.total}** · total loss "
+                    f"{p.losses['total']:.4f} · {s.seconds_per_step:.2f} s/step · about {duration(s.seconds_left)} "
+                    "left. **Stop** keeps what is learned."
+                )
+                if p.health is not None:
+                    status += f"\n\nMask: {p.health.status}, {p.health.mask_mean:.0%} of the face."
+                    if p.health.warning:
+                        status += f" ⚠️ {p.health.warning}"
+                preview = (
+                    tensor_to_image(p.preview).resize((PREVIEW_SIDE, PREVIEW_SIDE)) if p.preview is not None else skip
+                )
+                mask = mask_image(p.preview_mask, PREVIEW_SIDE, threshold) if p.preview_mask is not None else skip
+                yield status, *loss_frames(p.history, settings), preview, mask, skip, skip, skip
+        except BaseException:  # failed, or the stream was closed: an edit of this name stays as it was
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        result = training.result
+        assert result is not None  # the loop ended, so the run recorded how
+        if result.steps_done > 1:
+            speed.record(result.seconds / result.steps_done, f"your last training here, {result.steps_done} steps")
+        if result.outcome == "nothing":
+            shutil.rmtree(folder, ignore_errors=True)
+            yield status_only(f"{notice}Stopped before the first step finished: nothing was trained.")
+            return
+        if not result.usable:  # stopped while the mask was failing
+            shutil.rmtree(folder, ignore_errors=True)
+            warning = result.health.warning if result.health else ""
+            yield status_only(f"{notice}Stopped at step {result.steps_done}, but the edit is not usable: {warning}")
+            return
+        key = user_value(entry.name)
+        trained = TrainedEdit(key=key, entry=training.entry, folder=folder, steps_done=result.steps_done)
+        # Retrained: the new edit replaces the old one (moving to the end), whose files go only now.
+        old = visitor.add(trained)
+        if old is not None:
+            shutil.rmtree(old.folder, ignore_errors=True)
+        how = "Trained" if result.outcome == "done" else f"Stopped at step {result.steps_done} of {result.total};"
+        status = (
+            f"{notice}**Done.** {how} “{entry.title}” is ready: it is in your edits on the **Edit** tab as "
+            f"“★ {entry.title}” (for this browser tab only). Export its YAML or publish it below."
+        )
+        if result.health is not None:
+            status += f" Its mask covers {result.health.mask_mean:.0%} of the face (moving average at the end)."
+        yield status, *loss_frames(training.trainer.history, settings), skip, skip, *finish_update(ctx, visitor, key)
+
+    return train

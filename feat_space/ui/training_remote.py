@@ -1,0 +1,116 @@
+"""Training on Hugging Face Jobs from the Train tab, on the signed-in visitor's own account.
+
+Only the visitor's OAuth token is used (never HF_TOKEN or the Space's secrets): the job runs in their
+namespace, billed to them, installs this Space's repository at its current commit (`jobs.code`),
+uploads the edit privately to `<visitor>/feat-<name>`, and the app downloads it from there into the
+visitor's edits. Progress comes from the job's log (no preview images travel back). Stop cancels the job.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import gradio as gr
+
+from ..errors import FeatError
+from ..jobs.client import HubJobs, LogLine, Stage
+from ..jobs.code import code_source
+from ..jobs.remote import RemoteTraining
+from ..jobs.spec import DEFAULT_FLAVOR
+from ..training.report import ProgressReport, ResultReport
+from .catalogue import user_value
+from .context import AppContext
+from .errors import user_errors
+from .state import TrainedEdit
+from .training_form import training_entry
+from .training_local import SKIP_PLOTS, begin, end, finish_update, status_only
+from .training_view import duration, loss_frames
+
+# GPU flavors offered in the tab (huggingface_hub's JobHardware names), cheapest first.
+FLAVORS = ("t4-small", "l4x1", "a10g-small", "a10g-large", "a100-large")
+
+
+def make_jobs_handler(ctx: AppContext):
+    @user_errors
+    def train_on_jobs(
+        prompt: str,
+        name: str | None,
+        region: str,
+        steps: float,
+        base: str | None,
+        threshold: float,
+        flavor: str | None,
+        request: gr.Request,
+        oauth_token: gr.OAuthToken | None,
+    ):
+        if oauth_token is None:
+            raise FeatError(
+                "Sign in with Hugging Face first (the button above): the job runs on your account and is billed to it."
+            )
+        entry = training_entry(ctx, prompt, name, region, int(steps), base, float(threshold or 0))
+        if (flavor or DEFAULT_FLAVOR) not in FLAVORS:
+            raise FeatError(f"Choose a GPU from the list ({', '.join(FLAVORS)}).")
+        visitor = ctx.visitors.get(request)
+        begin(ctx, visitor)
+        skip = gr.skip()
+        try:
+            jobs = HubJobs(token=oauth_token.token)
+            space = os.environ.get("SPACE_ID")
+            code = code_source(space=jobs.space_code(space) if space else None)
+            remote = RemoteTraining(jobs, entry, code, flavor=flavor or DEFAULT_FLAVOR)
+            job_id = remote.start()
+            link = f"[job {job_id[:8]}]({jobs.url(job_id)})"
+            yield status_only(f"Started {link} on **{remote.job.flavor}** in your account ({jobs.namespace}).")
+            history: list[dict[str, float]] = []
+            stage = "SCHEDULING"
+            for event in remote.events():
+                if visitor.stop.is_set():
+                    remote.cancel()
+                    yield status_only(f"Canceled {link}: nothing was trained.")
+                    return
+                if isinstance(event, Stage):
+                    stage = event.stage
+                    status = f"{link}: {stage.lower()}" + (f" ({event.message})" if event.message else "")
+                    if stage == "RUNNING" and not history:
+                        status += " · installing feat-space and loading the models…"
+                    yield status_only(status + ". **Stop** cancels it.")
+                elif isinstance(event, ProgressReport):
+                    history.append({"step": event.step, **event.losses})
+                    left = duration(event.seconds_per_step * (event.total - event.step))
+                    status = (
+                        f"{link} on {remote.job.flavor}: step **{event.step}/{event.total}** · total loss "
+                        f"{event.losses.get('total', float('nan')):.4f} · {event.seconds_per_step:.2f} s/step · about "
+                        f"{left} left. **Stop** cancels the job."
+                    )
+                    if event.mask_mean is not None:
+                        status += f"\n\nMask: {event.mask_status}, {event.mask_mean:.0%} of the face."
+                    if event.warning:
+                        status += f" ⚠️ {event.warning}"
+                    yield status, *loss_frames(history, entry.training), *[skip] * 5
+                elif isinstance(event, (ResultReport, LogLine)):
+                    continue  # the result is read by `finish`; other lines stay in the job's log
+            folder = visitor.root / "edits" / f"{entry.name}-{uuid.uuid4().hex[:8]}"
+            try:
+                done = remote.finish(download_to=folder)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            key = user_value(entry.name)
+            # Kept unpublished here: the job's upload is private; "Publish to Hub" makes a public one.
+            unpinned = done.entry.model_copy(update={"checkpoint": entry.checkpoint})
+            old = visitor.add(TrainedEdit(key=key, entry=unpinned, folder=folder, steps_done=done.entry.training.steps))
+            if old is not None:
+                shutil.rmtree(old.folder, ignore_errors=True)
+            status = (
+                f"**Done.** {link} trained “{entry.title}” ({done.entry.training.steps} steps): it is in your edits "
+                f"on the **Edit** tab as “★ {entry.title}”. The job uploaded it privately to "
+                f"[{done.published.repo_id}]({jobs.endpoint}/{done.published.repo_id}); export its YAML or publish "
+                "it below."
+            )
+            yield status, *[skip] * SKIP_PLOTS, skip, skip, *finish_update(ctx, visitor, key)
+        finally:
+            end(visitor)
+
+    return train_on_jobs

@@ -1,0 +1,128 @@
+"""The Train tab on Hugging Face Jobs: a signed-in visitor trains on their own account (their OAuth
+token, never the Space's), watches progress from the job's log, and gets the edit into their gallery
+and a YAML. Handlers are called directly, against the local Jobs stand-in (tests/jobs_server.py)."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+import torch
+import yaml
+from jobs_server import Job, JobsServer, scripted
+
+from feat_space.editing.edit import FeatEdit
+from feat_space.editing.recipe import PRESETS
+from feat_space.editing.storage import CONFIG_NAME, WEIGHTS_NAME, save_edit
+from feat_space.jobs import client as jobs_client
+from feat_space.jobs.spec import argv_of
+from feat_space.registry.registry import load_registry
+from feat_space.session import Session
+from feat_space.training.report import progress_line, result_line
+from feat_space.ui import build_app
+from feat_space.ui.context import AppContext, Limits
+
+VISITOR_TOKEN = "hf_visitor_write"
+OWNER_TOKEN = "hf_space_owner_secret"
+SPACE_COMMIT = "c" * 40
+
+
+@pytest.fixture(scope="module")
+def session() -> Session:
+    return Session("tiny", device="cpu")
+
+
+def api_fn(demo: gr.Blocks, name: str):
+    return next(fn.fn for fn in demo.fns.values() if fn.api_name == name)
+
+
+@pytest.fixture
+def space(monkeypatch, tmp_path):
+    """What a Space with `hf_oauth: true` has in its environment, its secret token included."""
+    pytest.importorskip("authlib", reason="Sign in with Hugging Face needs gradio[oauth]")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    for name in ("HF_HUB_OFFLINE", "FEAT_JOB_CODE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_TOKEN", OWNER_TOKEN)  # the Space's own secret: must never be used for a job
+    monkeypatch.setenv("SYSTEM", "spaces")
+    monkeypatch.setenv("SPACE_ID", "someone/feat-space")
+    for name, value in [("CLIENT_ID", "id"), ("CLIENT_SECRET", "secret"), ("SCOPES", "openid profile write-repos")]:
+        monkeypatch.setattr(gr.oauth, f"OAUTH_{name}", value)
+        monkeypatch.setenv(f"OAUTH_{name}", value)
+    monkeypatch.setattr(gr.oauth, "OPENID_PROVIDER_URL", "https://huggingface.co")
+    monkeypatch.setattr(jobs_client, "POLL_SECONDS", 0.05)
+    return monkeypatch
+
+
+def test_a_signed_in_visitor_trains_on_their_own_account(space, session, tmp_path):
+    G = session.generator
+    torch.manual_seed(0)
+    folder = save_edit(FeatEdit(PRESETS["colour"].recipe.config_for(G, "a face with freckles")), tmp_path / "edit")
+    (folder / "training.json").write_text('{"steps_trained": 4, "history": []}')
+
+    def the_job(job: Job) -> None:
+        argv = argv_of(job.spec["command"])
+        repo = argv[argv.index("--publish") + 1]
+        for name in (CONFIG_NAME, WEIGHTS_NAME, "training.json"):
+            commit = hub.add_file(repo, name, (folder / name).read_bytes())
+        lines = [progress_line(s, 4, {"clip": 1.0 / s, "total": 1.0 / s}, 0.1, 0.4, "ok") for s in (2, 4)]
+        scripted(*lines, result_line("done", 4, repo=repo, revision=commit), pause=0.05)(job)
+
+    hub = JobsServer(token=VISITOR_TOKEN, user="visitor", behaviour=the_job)
+    hub.spaces["someone/feat-space"] = SPACE_COMMIT
+    with hub:
+        space.setenv("HF_ENDPOINT", hub.url)
+        ctx = AppContext(session, load_registry(), Limits(max_steps=50))
+        demo = build_app(context=ctx)
+        train = api_fn(demo, "train_on_jobs")
+        request = SimpleNamespace(session_hash="visitor-jobs")
+        form = ("a face with freckles", "Freckles", "colour", 4, None, 0.3, "t4-small")
+
+        with pytest.raises(gr.Error, match="Sign in with Hugging Face first"):
+            list(train(*form, request, None))
+        assert not hub.jobs, "no job without the visitor's login"
+
+        token = gr.OAuthToken(token=VISITOR_TOKEN, scope="write-repos", expires_at=int(time.time()) + 3600)
+        updates = list(train(*form, request, token))
+        job = next(iter(hub.jobs.values()))
+
+    # The visitor's token ran the job (the stand-in accepts no other) and is its only secret.
+    assert job.spec["secrets"] == {"HF_TOKEN": VISITOR_TOKEN} and job.spec["flavor"] == "t4-small"
+    assert f"git+{hub.url}/spaces/someone/feat-space@{SPACE_COMMIT}" in job.spec["command"], "the Space's own commit"
+    statuses = [u[0] for u in updates if isinstance(u[0], str)]
+    assert any("step **2/4**" in s for s in statuses) and any("step **4/4**" in s for s in statuses)
+    assert any("scheduling" in s or "running" in s for s in statuses), "the job's stage is shown"
+    final = updates[-1]
+    assert "**Done.**" in final[0] and "visitor/feat-freckles" in final[0]
+    assert ["★ Freckles · colour (yours)", "user:freckles"] in [list(c) for c in final[9].choices]
+
+    code, *_ = api_fn(demo, "export_yaml")("user:freckles", 0.3, request)
+    data = yaml.safe_load(code.value)
+    assert data["training"] == {"steps": 4} and data["defaults"] == {"mask_threshold": 0.3}
+    assert data["checkpoint"] == {"status": "unpublished"}, "the job's private upload is not a publication"
+
+
+def test_the_stop_button_cancels_the_job(space, session):
+    endless = scripted(*(progress_line(s, 999, {"total": 1.0}, 0.1) for s in range(1, 999)), pause=0.05)
+    hub = JobsServer(token=VISITOR_TOKEN, user="visitor", behaviour=endless)
+    hub.spaces["someone/feat-space"] = SPACE_COMMIT
+    with hub:
+        space.setenv("HF_ENDPOINT", hub.url)
+        ctx = AppContext(session, load_registry(), Limits(max_steps=1000))
+        demo = build_app(context=ctx)
+        request = SimpleNamespace(session_hash="visitor-stop")
+        token = gr.OAuthToken(token=VISITOR_TOKEN, scope="write-repos", expires_at=int(time.time()) + 3600)
+        run = api_fn(demo, "train_on_jobs")(
+            "a face with freckles", "", "colour", 999, None, 0.0, "t4-small", request, token
+        )
+        for update in run:
+            if "step **" in str(update[0]):
+                break
+        assert "Stopping" in api_fn(demo, "stop_training")(request)
+        rest = list(run)
+        job = next(iter(hub.jobs.values()))
+    assert job.canceled.is_set() and job.stage == "CANCELED"
+    assert "Canceled" in rest[-1][0]
+    assert not ctx.visitors.peek(request).training
