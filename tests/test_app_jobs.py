@@ -120,7 +120,7 @@ def test_the_stop_button_cancels_the_job(space, session):
         for update in run:
             if "step **" in str(update[0]):
                 break
-        assert "Stopping" in api_fn(demo, "stop_training")(request)
+        assert "Canceling the job" in api_fn(demo, "stop_training")(request)
         rest = list(run)
         job = next(iter(hub.jobs.values()))
     assert job.canceled.is_set() and job.stage == "CANCELED"

@@ -104,6 +104,10 @@ def test_train_a_prompt_and_watch_it_progress(page, tmp_path):
     sync = sync_api
     page.get_by_role("tab", name="Train").click()
     page.locator("#train-prompt textarea").fill("a face with freckles")
+    # The prompt's words suggest a preset, which says what it changes; the time here is said before Start.
+    sync.expect(page.locator("#train-region input")).to_have_value("colour")
+    sync.expect(page.locator("#train-preset-help")).to_contain_text("colour only")
+    sync.expect(page.locator("#train-estimate")).to_contain_text("s per step", timeout=120_000)
     page.get_by_role("button", name="Start training").click()
     sync.expect(page.get_by_text("is ready")).to_be_visible(timeout=180_000)
     screenshot(page, tmp_path, "train.png")

@@ -105,7 +105,7 @@ class HubJobs:
         except (httpx2.HTTPError, OSError) as e:
             raise JobsError(
                 f"Cannot reach the Hugging Face Hub at {self.endpoint} to {doing} ({e}). Check your network (and "
-                f"HF_ENDPOINT if you set it); you stay logged in with `hf auth login` or HF_TOKEN."
+                f"HF_ENDPOINT if you set it) and try again; your login is `hf auth login` or HF_TOKEN."
             ) from None
 
     def submit(self, job: TrainingJob) -> str:

@@ -56,7 +56,10 @@ class CodeSource:
 def _git(*args: str) -> str:
     done = subprocess.run(["git", "-C", str(_CHECKOUT), *args], capture_output=True, text=True, timeout=30)
     if done.returncode != 0:
-        raise CodeSourceError(f"git {' '.join(args)} failed: {done.stderr.strip() or done.returncode}")
+        raise CodeSourceError(
+            f"Cannot pin the job's code from this checkout (git {' '.join(args)}: "
+            f"{done.stderr.strip() or done.returncode}): set {CODE_ENV} (or --code) to git+<url>@<commit>."
+        )
     return done.stdout.strip()
 
 

@@ -11,12 +11,10 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from ..errors import FeatError
 from .catalogue import user_value
 from .context import GPU, AppContext
-from .errors import user_errors
 from .spaces import oauth_enabled
-from .training_export import export_files, publish_trained, set_threshold, trained_of
+from .training_export import make_export_handler, make_publish_handler, make_stop_handler
 from .training_form import preset_help, presets_table, recipe_label, region_choices, suggested_region
 from .training_local import make_local_handler
 from .training_remote import FLAVORS, make_jobs_handler
@@ -184,7 +182,9 @@ def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGrou
         chosen = suggested_region(prompt, region, by_hand)
         return chosen, preset_help(chosen, prompt)
 
-    tab.prompt.input(
+    # `change`, not `input`: a prompt filled in by "Train this edit" keeps that edit's own recipe
+    # (`suggested_region` leaves a non-preset choice alone).
+    tab.prompt.change(
         on_prompt,
         [tab.prompt, tab.region, tab.chosen_by_hand],
         [tab.region, tab.help],
@@ -240,33 +240,12 @@ def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGrou
             where_changed, [tab.where], [tab.start, tab.start_jobs, tab.flavor], queue=False, api_visibility="private"
         )
 
-    @user_errors
-    def stop_training(request: gr.Request) -> str:
-        visitor = ctx.visitors.peek(request)
-        if visitor is None or not visitor.training:
-            return "Nothing is training in this tab."
-        visitor.stop.set()
-        return "Stopping after the current step (a job is canceled); what was learned here so far is kept."
-
     # Not in the GPU group: it must get through while this visitor's training holds a slot. Its answer
     # shows beside the buttons, where the training's own feedback is.
-    tab.stop.click(stop_training, None, tab.feedback, api_name="stop_training", concurrency_limit=None)
-
-    @user_errors
-    def export_yaml(key: str | None, threshold: float | None, request: gr.Request):
-        visitor = ctx.visitors.peek(request)
-        trained = trained_of(key, visitor)
-        assert visitor is not None  # trained_of found its edit
-        set_threshold(trained, threshold)
-        text, yaml_path, archive = export_files(trained, visitor.root / "exports" / trained.name)
-        return (
-            gr.Code(value=text, visible=True, label=f"edits/{trained.name}.yaml"),
-            gr.DownloadButton(value=str(yaml_path), visible=True),
-            gr.DownloadButton(value=str(archive), visible=True),
-        )
+    tab.stop.click(make_stop_handler(ctx), None, tab.feedback, api_name="stop_training", concurrency_limit=None)
 
     tab.export.click(
-        export_yaml,
+        make_export_handler(ctx),
         [tab.mine, tab.threshold],
         [tab.yaml_text, tab.yaml_file, tab.weights_file],
         api_name="export_yaml",
@@ -274,26 +253,6 @@ def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGrou
     )
 
     if tab.publish is not None and tab.repo is not None:
-
-        @user_errors
-        def publish(
-            key: str | None,
-            repo: str | None,
-            request: gr.Request,
-            oauth_token: gr.OAuthToken | None,
-            profile: gr.OAuthProfile | None,
-            progress: gr.Progress = gr.Progress(),  # noqa: B008
-        ) -> str:
-            # Only the visitor's own OAuth token is ever used: never HF_TOKEN or the Space's secrets.
-            if oauth_token is None or profile is None:
-                raise FeatError("Sign in with Hugging Face first (the button above): the edit goes to your account.")
-            trained = trained_of(key, ctx.visitors.peek(request))
-            repo_id = (repo or "").strip() or f"{profile.username}/feat-{trained.name}"
-            progress(0.1, desc=f"Uploading to {repo_id}")
-            published = publish_trained(trained, repo_id, oauth_token.token)
-            return (
-                f"**Published** to [{published.repo_id}]({published.url}) at commit `{published.revision[:12]}`. "
-                f"**Export YAML** now pins this commit: add it as `edits/{trained.name}.yaml` in a pull request."
-            )
-
-        tab.publish.click(publish, [tab.mine, tab.repo], tab.publish_status, api_name="publish", concurrency_limit=4)
+        tab.publish.click(
+            make_publish_handler(ctx), [tab.mine, tab.repo], tab.publish_status, api_name="publish", concurrency_limit=4
+        )

@@ -42,7 +42,7 @@ def preset_help(region: str, prompt: str) -> str:
         said = f"**{region}**: the registry edit's own recipe."
     if suggestion is not None:
         if suggestion.preset == region:
-            said += f" ✓ Suggested for this prompt ({suggestion.reason.split(':')[0]})."
+            said += f" ✓ Suggested for this prompt ({suggestion.matched})."
         else:
             said += f" Suggested for this prompt: **{suggestion.preset}** ({suggestion.reason})."
     return said

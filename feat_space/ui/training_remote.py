@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 
 import gradio as gr
@@ -23,13 +24,28 @@ from ..training.report import ProgressReport, ResultReport
 from .catalogue import user_value
 from .context import AppContext
 from .errors import user_errors
-from .state import TrainedEdit
+from .state import TrainedEdit, Visitor
 from .training_form import training_entry
 from .training_local import SKIP_PLOTS, begin, end, finish_update, status_only
 from .training_view import duration, loss_frames
 
 # GPU flavors offered in the tab (huggingface_hub's JobHardware names), cheapest first.
 FLAVORS = ("t4-small", "l4x1", "a10g-small", "a10g-large", "a100-large")
+
+# The job each visitor is following, so that Stop cancels it at once: a job can be silent for
+# minutes (scheduling, installing), and the handler only looks at the stop request between events.
+_running: dict[int, RemoteTraining] = {}
+_running_lock = threading.Lock()
+
+
+def cancel_job_of(visitor: Visitor) -> bool:
+    """Cancel the job `visitor` is following, if any; True when there was one."""
+    with _running_lock:
+        remote = _running.get(id(visitor))
+    if remote is None or remote.job_id is None:
+        return False
+    remote.cancel()
+    return True
 
 
 def make_jobs_handler(ctx: AppContext):
@@ -61,6 +77,8 @@ def make_jobs_handler(ctx: AppContext):
             code = code_source(space=jobs.space_code(space) if space else None)
             remote = RemoteTraining(jobs, entry, code, flavor=flavor or DEFAULT_FLAVOR)
             job_id = remote.start()
+            with _running_lock:
+                _running[id(visitor)] = remote
             link = f"[job {job_id[:8]}]({jobs.url(job_id)})"
             yield status_only(f"Started {link} on **{remote.job.flavor}** in your account ({jobs.namespace}).")
             history: list[dict[str, float]] = []
@@ -111,6 +129,8 @@ def make_jobs_handler(ctx: AppContext):
             )
             yield status, *[skip] * SKIP_PLOTS, skip, skip, *finish_update(ctx, visitor, key)
         finally:
+            with _running_lock:
+                _running.pop(id(visitor), None)
             end(visitor)
 
     return train_on_jobs
