@@ -1,0 +1,125 @@
+"""What the Train tab shows of a run: one loss panel per term, the mask, durations, and how long
+training here would take (seconds per step measured on this machine × steps)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pandas as pd
+import torch
+from PIL import Image
+
+from ..editing.edit import threshold_mask
+from ..editing.recipe import PRESETS
+from ..training.losses import loss_weights
+from ..training.run import measure_seconds_per_step
+from ..training.settings import TrainingSettings
+from ..weights.roles import ModelRole
+from .context import AppContext
+
+TRAIN_MODELS = (ModelRole.GENERATOR, ModelRole.ARCFACE, ModelRole.CLIP)
+LOSS_PANELS = ("total", *loss_weights(TrainingSettings()))
+MAX_PLOT_POINTS = 300  # per loss: long runs are thinned so each update stays small
+PROBE_PRESET = "face features"  # a 64² feature blend: the middle of the presets' costs
+
+log = logging.getLogger("feat_space.ui")
+
+
+def panel_title(name: str, settings: TrainingSettings | None = None) -> str:
+    if name == "total":
+        return "total loss"
+    weight = loss_weights(settings or TrainingSettings())[name]
+    return f"{name} × {weight:g}"
+
+
+def loss_frames(history: list[dict[str, float]], settings: TrainingSettings) -> list[pd.DataFrame]:
+    """One frame per panel of `LOSS_PANELS` (each its own scale, so small terms stay readable):
+    the weighted term, i.e. what it adds to the total. Long runs are thinned."""
+    stride = max(1, len(history) // MAX_PLOT_POINTS)
+    picked = history[::stride]
+    if picked and picked[-1] is not history[-1]:
+        picked.append(history[-1])  # always show the latest step
+    weights = {"total": 1.0, **loss_weights(settings)}
+    frames = []
+    for name in LOSS_PANELS:
+        rows = [{"step": r["step"], "value": r[name] * weights[name]} for r in picked if name in r]
+        frame = pd.DataFrame(rows, columns=["step", "value"])
+        frames.append(frame.astype({"step": "int64", "value": "float64"}))
+    return frames
+
+
+def mask_image(mask: torch.Tensor, side: int, threshold: float = 0.0) -> Image.Image:
+    """The mask as the edit applies it at `threshold` (below it: nothing changes)."""
+    pixels = threshold_mask(mask[0].clamp(0, 1), threshold).mul(255).round().byte().cpu().numpy()
+    return Image.fromarray(pixels, "L").resize((side, side), Image.Resampling.BILINEAR)
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+class LocalSpeed:
+    """Seconds per training step on this machine: a short timed run once (in the background, the
+    first time the Train tab asks), then the rate of each finished training here."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.seconds: float | None = None
+        self.source = ""
+        self.error: str | None = None
+        self._started = False
+        self._lock = threading.Lock()
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.ctx.session.device.type == "cuda"
+
+    def record(self, seconds_per_step: float, source: str) -> None:
+        with self._lock:
+            self.seconds, self.source = seconds_per_step, source
+
+    def start(self) -> None:
+        """Measure once, in a background thread (the models load first if they have not)."""
+        with self._lock:
+            if self._started or self.seconds is not None:
+                return
+            self._started = True
+        threading.Thread(target=self._measure, name="feat-speed-probe", daemon=True).start()
+
+    def _measure(self) -> None:
+        try:
+            self.ctx.ensure_models(TRAIN_MODELS)
+            session = self.ctx.session
+            G = session.generator
+            config = PRESETS[PROBE_PRESET].recipe.config_for(G, "a face")
+            seconds = measure_seconds_per_step(G, session.clip, session.arcface, config, TrainingSettings())
+            self.record(seconds, f"two timed steps of the “{PROBE_PRESET}” preset")
+        except Exception as e:  # the estimate is a courtesy: say it failed, never break the tab
+            log.warning("Timing a training step failed: %r", e)
+            with self._lock:
+                self.error = type(e).__name__
+
+    def text(self, steps: int, jobs_offered: bool) -> str:
+        """The estimate shown before Start."""
+        where = "this machine's GPU" if self.on_gpu else "this machine's CPU"
+        if self.seconds is None:
+            if self.error:
+                return f"Training here runs on {where}; timing a step failed ({self.error}), so no estimate."
+            return f"Training here runs on {where}. Measuring how long a step takes here…"
+        total = self.seconds * steps
+        said = (
+            f"**Training here: about {duration(total)}** for {steps} steps ({self.seconds:.2f} s per step on "
+            f"{where}, measured: {self.source})."
+        )
+        if not self.on_gpu:
+            said += (
+                " On **Hugging Face Jobs** a GPU takes minutes, on your account."
+                if jobs_offered
+                else " For a GPU, train from your machine: `python -m feat_space train --prompt … --on hf-jobs`."
+            )
+        return said
