@@ -92,7 +92,13 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
             base = gr.State(None)
             where = flavor = None
             if jobs:
-                where = gr.Radio([HERE, ON_JOBS], value=ON_JOBS if on_cpu else HERE, label="Where to train")
+                where = gr.Radio(
+                    [HERE, ON_JOBS],
+                    value=ON_JOBS if on_cpu else HERE,
+                    label="Where to train",
+                    info="A job runs on your Hugging Face account, billed to it: sign in first.",
+                )
+                gr.LoginButton()  # one for the job and for publishing below
                 flavor = gr.Dropdown(list(FLAVORS), value="a10g-small", label="GPU for the job", visible=on_cpu)
             estimate = gr.Markdown(speed.text(default_steps, jobs), elem_id="train-estimate")
             with gr.Row():
@@ -127,9 +133,10 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
         yaml_text = gr.Code(label="edits/<name>.yaml", language="yaml", visible=False, interactive=False)
         repo = publish = None
         if jobs:
-            gr.Markdown("Publish to the Hugging Face Hub **under your own account**: sign in, then publish.")
+            gr.Markdown(
+                "Publish to the Hugging Face Hub **under your own account**: sign in (the button above), then publish."
+            )
             with gr.Row():
-                gr.LoginButton()
                 repo = gr.Textbox(label="Model repo", placeholder="your-name/feat-freckles (default)")
                 publish = gr.Button("Publish to Hub")
         else:

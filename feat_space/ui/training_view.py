@@ -118,7 +118,8 @@ class LocalSpeed:
         )
         if not self.on_gpu:
             said += (
-                " On **Hugging Face Jobs** a GPU takes minutes, on your account."
+                " **Hugging Face Jobs** train on a rented GPU on your account (no speed measured for it here: "
+                "the job reports its own seconds per step once it runs)."
                 if jobs_offered
                 else " For a GPU, train from your machine: `python -m feat_space train --prompt … --on hf-jobs`."
             )
