@@ -14,7 +14,7 @@ from pathlib import Path
 from ..models.arcface import IRSE50ArcFace
 from ..models.stylegan2 import Generator
 from ..training.run import RunResult, RunStep, TrainingRun
-from ..training.trainer import TextGuide
+from ..training.trainer import TextGuide, Trainer
 from .drafts import trained_entry, write_draft
 from .schema import EditEntry
 
@@ -50,7 +50,7 @@ class EntryTraining:
         write_draft(self.folder, entry)
 
     @property
-    def trainer(self):
+    def trainer(self) -> Trainer:
         return self.run.trainer
 
     def steps(self, stop: threading.Event | None = None, mask_threshold: float | None = None) -> Iterator[RunStep]:

@@ -4,6 +4,7 @@ weights, and publishing to the Hub with the visitor's own token; and the Stop bu
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
@@ -56,7 +57,7 @@ def publish_trained(trained: TrainedEdit, repo_id: str, token: str) -> Published
     return published
 
 
-def make_stop_handler(ctx: AppContext):
+def make_stop_handler(ctx: AppContext) -> Callable[[gr.Request], str]:
     @user_errors
     def stop_training(request: gr.Request) -> str:
         visitor = ctx.visitors.peek(request)
@@ -70,9 +71,9 @@ def make_stop_handler(ctx: AppContext):
     return stop_training
 
 
-def make_export_handler(ctx: AppContext):
+def make_export_handler(ctx: AppContext) -> Callable[..., tuple]:
     @user_errors
-    def export_yaml(key: str | None, threshold: float | None, request: gr.Request):
+    def export_yaml(key: str | None, threshold: float | None, request: gr.Request) -> tuple:
         visitor = ctx.visitors.peek(request)
         trained = trained_of(key, visitor)
         assert visitor is not None  # trained_of found its edit
@@ -87,7 +88,7 @@ def make_export_handler(ctx: AppContext):
     return export_yaml
 
 
-def make_publish_handler(ctx: AppContext):
+def make_publish_handler(ctx: AppContext) -> Callable[..., str]:
     @user_errors
     def publish(
         key: str | None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
+from collections.abc import Callable, Iterator
 
 import gradio as gr
 
@@ -60,7 +61,7 @@ def end(visitor: Visitor) -> None:
         shutil.rmtree(visitor.root, ignore_errors=True)
 
 
-def make_local_handler(ctx: AppContext, speed: LocalSpeed):
+def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iterator[tuple]]:
     session = ctx.session
 
     @gpu(duration=300)

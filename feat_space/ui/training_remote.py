@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 import uuid
+from collections.abc import Callable, Iterator
 
 import gradio as gr
 
@@ -48,7 +49,7 @@ def cancel_job_of(visitor: Visitor) -> bool:
     return True
 
 
-def make_jobs_handler(ctx: AppContext):
+def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
     @user_errors
     def train_on_jobs(
         prompt: str,

@@ -13,8 +13,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..base import SubParsers, profile_of
+
+if TYPE_CHECKING:
+    from ...registry.schema import EditEntry
 
 TRAINED_DIR = Path("trained")  # default output: trained/<name>/ (git-ignored)
 WHERE = ("local", "hf-jobs")
@@ -79,7 +83,7 @@ def _train(args: argparse.Namespace) -> int:
     return train_here(args, entry, args.output or TRAINED_DIR / entry.name)
 
 
-def entry_of(args: argparse.Namespace):
+def entry_of(args: argparse.Namespace) -> EditEntry:
     """The registry entry to train, from the YAML, the prompt, or (in a job) the environment."""
     import yaml
     from pydantic import ValidationError
@@ -107,7 +111,7 @@ def entry_of(args: argparse.Namespace):
     return with_overrides(entry, args)
 
 
-def with_overrides(entry, args: argparse.Namespace):
+def with_overrides(entry: EditEntry, args: argparse.Namespace) -> EditEntry:
     if args.steps:
         entry = entry.model_copy(update={"training": entry.training.model_copy(update={"steps": args.steps})})
     if args.threshold is not None:
@@ -117,7 +121,7 @@ def with_overrides(entry, args: argparse.Namespace):
     return entry
 
 
-def train_here(args: argparse.Namespace, entry, output: Path) -> int:
+def train_here(args: argparse.Namespace, entry: EditEntry, output: Path) -> int:
     """Train `entry` on this machine into `output` (the same code a job runs); publish if asked."""
     from ...registry.entry_training import EntryTraining
     from ...session import Session
