@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from ..editing.recipe import REGION_PRESETS
+from ..editing.recipe import PRESETS, REGION_PRESETS
 from ..errors import FeatError
 from ..training.settings import TrainingSettings
 from .registry import dump_entry
@@ -28,7 +28,7 @@ def entry_from_prompt(
     """An unpublished entry for `prompt` with the `region` preset's recipe and default training."""
     prompt = prompt.strip()
     if region not in REGION_PRESETS:
-        raise FeatError(f"Unknown region {region!r}; choose one of: {', '.join(sorted(REGION_PRESETS))}.")
+        raise FeatError(f"Unknown region {region!r}; choose a preset: {', '.join(PRESETS)}.")
     training = TrainingSettings() if steps is None else TrainingSettings(steps=steps)
     return EditEntry(
         name=slug(name or prompt),

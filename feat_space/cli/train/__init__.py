@@ -25,7 +25,7 @@ WHERE = ("local", "hf-jobs")
 
 
 def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
-    from ...editing.recipe import REGION_PRESETS
+    from ...editing.recipe import PRESETS
     from ...jobs.spec import DEFAULT_FLAVOR, DEFAULT_IMAGE
 
     p = subparsers.add_parser("train", parents=[common], help="train an edit from a registry YAML or a prompt")
@@ -34,8 +34,9 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--all", action="store_true", help="train every unpublished edit of the registry")
     p.add_argument(
         "--region",
-        choices=sorted(REGION_PRESETS),
-        help="preset for --prompt (default: suggested from the prompt's words)",
+        type=_preset,
+        metavar="PRESET",
+        help=f"preset for --prompt: {', '.join(PRESETS)} (default: suggested from the prompt's words)",
     )
     p.add_argument("--name", help="name of a --prompt edit (default: from the prompt)")
     p.add_argument("--steps", type=int, help="override the number of steps")
@@ -60,6 +61,15 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--entry-env", help=argparse.SUPPRESS)
     p.add_argument("--progress-lines", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(handler=_train)
+
+
+def _preset(name: str) -> str:
+    """A preset name (or a region word of earlier versions, which names one)."""
+    from ...editing.recipe import PRESETS, REGION_PRESETS
+
+    if name not in REGION_PRESETS:
+        raise argparse.ArgumentTypeError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+    return name
 
 
 def _train(args: argparse.Namespace) -> int:
