@@ -1,0 +1,78 @@
+"""The Train tab's own rules: where training runs by default, the time estimate before Start, and
+the form's entry (preset, threshold)."""
+
+from __future__ import annotations
+
+import time
+
+import gradio as gr
+import pytest
+
+from feat_space.errors import FeatError
+from feat_space.registry.registry import load_registry
+from feat_space.session import Session
+from feat_space.ui import build_app
+from feat_space.ui.context import AppContext, Limits
+from feat_space.ui.train_tab import HERE, ON_JOBS
+from feat_space.ui.training_form import preset_help, suggested_region, training_entry
+from feat_space.ui.training_view import LocalSpeed
+
+
+@pytest.fixture(scope="module")
+def context() -> AppContext:
+    return AppContext(Session("tiny", device="cpu"), load_registry(), Limits(max_steps=2000))
+
+
+def test_the_estimate_is_measured_seconds_per_step_times_steps(context):
+    speed = LocalSpeed(context)
+    assert "Measuring" in speed.text(2000, jobs_offered=True)
+    speed.record(4.6, "a test")
+    said = speed.text(2000, jobs_offered=True)
+    assert "about 2.6 h" in said and "4.60 s per step" in said and "CPU" in said and "Hugging Face Jobs" in said
+    assert "--on hf-jobs" in speed.text(2000, jobs_offered=False), "without a login, the CLI is the way to a GPU"
+
+
+def test_the_speed_is_measured_in_the_background(context):
+    speed = LocalSpeed(context)
+    speed.start()
+    deadline = time.monotonic() + 120
+    while speed.seconds is None and speed.error is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert speed.error is None and speed.seconds is not None and speed.seconds > 0
+    assert "s per step" in speed.text(10, jobs_offered=False)
+
+
+@pytest.mark.parametrize(("on_gpu", "default"), [(True, HERE), (False, ON_JOBS)])
+def test_gpu_hardware_trains_here_by_default_cpu_hardware_on_jobs(context, monkeypatch, on_gpu, default):
+    pytest.importorskip("authlib", reason="Sign in with Hugging Face needs gradio[oauth]")
+    monkeypatch.setenv("SYSTEM", "spaces")
+    monkeypatch.setenv("SPACE_ID", "someone/feat-space")
+    for name, value in [("CLIENT_ID", "id"), ("CLIENT_SECRET", "secret"), ("SCOPES", "openid profile write-repos")]:
+        monkeypatch.setattr(gr.oauth, f"OAUTH_{name}", value)
+        monkeypatch.setenv(f"OAUTH_{name}", value)
+    monkeypatch.setattr(gr.oauth, "OPENID_PROVIDER_URL", "https://huggingface.co")
+    monkeypatch.setattr(LocalSpeed, "on_gpu", property(lambda self: on_gpu))
+    demo = build_app(context=context)
+    where = next(b for b in demo.blocks.values() if isinstance(b, gr.Radio) and b.label == "Where to train")
+    buttons = {b.value: b.visible for b in demo.blocks.values() if isinstance(b, gr.Button)}
+    assert where.value == default
+    assert buttons["Start training"] is on_gpu and buttons["Start on Hugging Face Jobs"] is not on_gpu
+
+
+def test_the_form_keeps_a_hand_picked_preset_and_the_threshold(context):
+    assert suggested_region("a man with a beard", "face features", chosen_by_hand=False) == "lower face"
+    assert suggested_region("a man with a beard", "hair", chosen_by_hand=True) == "hair", "the visitor's choice wins"
+    assert "Suggested for this prompt: **lower face**" in preset_help("hair", "a man with a beard")
+    entry = training_entry(context, "a man with a beard", "", "hair", 30, None, 0.25)
+    assert (entry.region, entry.training.steps, entry.defaults.mask_threshold) == ("hair", 30, 0.25)
+    with pytest.raises(FeatError, match="threshold"):
+        training_entry(context, "a man with a beard", "", "hair", 30, None, 1.0)
+
+
+def test_a_registry_edit_keeps_its_own_recipe(context):
+    from feat_space.ui.training_form import recipe_label
+
+    smile = context.registry["smile"]
+    entry = training_entry(context, smile.prompt, None, recipe_label(smile), 10, "smile", 0.2)
+    assert entry.recipe == smile.recipe and entry.name == "smile" and entry.defaults.mask_threshold == 0.2
+    assert suggested_region(smile.prompt, recipe_label(smile), chosen_by_hand=False) == recipe_label(smile)
