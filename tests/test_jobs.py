@@ -238,3 +238,25 @@ def test_train_all_here_trains_one_after_another_and_tabulates(monkeypatch, tmp_
         "red-lipstick": "trained",
     }
     assert (tmp_path / "trained" / "purple-hair" / "model.safetensors").is_file()
+
+
+def test_ctrl_c_stops_train_all_here(monkeypatch, tmp_path, capsys):
+    from feat_space.registry.entry_training import EntryTraining
+
+    edits = tmp_path / "edits"
+    edits.mkdir()
+    for name in ("purple-hair", "red-lipstick"):
+        (edits / f"{name}.yaml").write_text((ROOT / "edits" / f"{name}.yaml").read_text())
+    monkeypatch.setenv("FEAT_EDITS_DIR", str(edits))
+    monkeypatch.setenv("FEAT_PROFILE", "tiny")
+    monkeypatch.chdir(tmp_path)
+
+    def interrupted(self, stop=None, mask_threshold=None):
+        raise KeyboardInterrupt
+        yield
+
+    monkeypatch.setattr(EntryTraining, "steps", interrupted)
+    assert main(["train", "--all", "--steps", "1"]) == 1
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split()[1] for line in out[out.index("\nedit ") + 1 :].splitlines()[2:]}
+    assert rows == {"purple-hair": "stopped", "red-lipstick": "not"}, "the first is stopped, the rest never start"

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 TRAINED_DIR = Path("trained")  # default output: trained/<name>/ (git-ignored)
 WHERE = ("local", "hf-jobs")
+INTERRUPTED = 130  # the shell's code for Ctrl-C
 
 
 def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
@@ -150,6 +151,7 @@ def train_here(args: argparse.Namespace, entry: EditEntry, output: Path) -> int:
         f"Training “{entry.prompt}” for {settings.steps} steps into {output}/ (Ctrl-C stops and keeps it)", flush=True
     )
     warned = None
+    interrupted = False
     try:
         for s in training.steps(mask_threshold=entry.defaults.mask_threshold):
             health = s.progress.health
@@ -176,6 +178,7 @@ def train_here(args: argparse.Namespace, entry: EditEntry, output: Path) -> int:
                     left = f"  | {s.seconds_per_step:.2f} s/step, {s.seconds_left / 60:.1f} min left"
                     print(f"step {s.step}/{s.total}  {losses}{mask}{left}", flush=True)
     except KeyboardInterrupt:
+        interrupted = True  # what was learned is saved (and published if asked); the exit code says it stopped
         print(f"\nStopped at step {training.trainer.step}; resume with --resume.")
     except TrainingFailed as e:
         print(f"{e}\nThe checkpoint in {output}/ is kept for a look, marked as failed; it cannot be published.")
@@ -188,10 +191,10 @@ def train_here(args: argparse.Namespace, entry: EditEntry, output: Path) -> int:
         print(f"The edit is not usable yet: {why}", file=sys.stderr)
         if lines:
             print(result_line("failed", training.trainer.step), flush=True)
-        return 1
+        return INTERRUPTED if interrupted else 1
     if not args.publish:
         print(f"Saved {output}/. Publish: python -m feat_space publish {output} --repo <you>/feat-{entry.name}")
-        return 0
+        return INTERRUPTED if interrupted else 0
     from huggingface_hub import get_token
 
     from ...registry.publishing import publish_edit
@@ -217,4 +220,4 @@ def train_here(args: argparse.Namespace, entry: EditEntry, output: Path) -> int:
         yaml_path = Path(args.yaml) if args.yaml else edits_dir() / f"{entry.name}.yaml"
         pin_in_registry(yaml_path, published, defaults=entry_data(training.entry))
         print(f"Pinned {yaml_path} to {published.repo_id}@{published.revision}.")
-    return 0
+    return INTERRUPTED if interrupted else 0

@@ -55,13 +55,11 @@ def train_all(args: argparse.Namespace) -> int:
 
 
 def _here(args: argparse.Namespace, entries) -> list[Row]:
-    from . import train_here
+    from . import INTERRUPTED, train_here
 
-    rows = []
-    for entry in entries:
+    rows = [Row(entry.name, f"{TRAINED_DIR / entry.name}/") for entry in entries]
+    for entry, row in zip(entries, rows, strict=True):
         folder = TRAINED_DIR / entry.name
-        row = Row(entry.name, f"{folder}/")
-        rows.append(row)
         publish = f"{args.publish}/feat-{entry.name}" if args.publish else None
         one = argparse.Namespace(**{**vars(args), "publish": publish, "yaml": str(edits_dir() / f"{entry.name}.yaml")})
         try:
@@ -69,6 +67,9 @@ def _here(args: argparse.Namespace, entries) -> list[Row]:
         except FeatError as e:
             row.outcome, row.detail = "failed", first_line(e)
             continue
+        if code == INTERRUPTED:  # Ctrl-C stops the whole run, not just this edit
+            row.outcome, row.detail = "stopped", "resume with --resume"
+            break
         row.outcome = ("published" if publish else "trained") if code == 0 else "failed"
         row.detail = publish or ""
     return rows
