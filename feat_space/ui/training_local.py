@@ -113,8 +113,10 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
             progress((0, settings.steps), desc="First step", unit="steps")
             yield status_only(f"{notice}Training “{entry.prompt}” ({settings.steps} steps)…")
             last_yield = 0.0
+            rate = None
             for s in training.steps(visitor.stop, mask_threshold=threshold):
                 p = s.progress
+                rate = s.seconds_per_step
                 progress((p.step, p.total), desc=f"Training “{entry.prompt}”", unit="steps")
                 now = time.monotonic()
                 if p.preview is None and not p.done and now - last_yield < STREAM_EVERY:
@@ -139,8 +141,8 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
             raise
         result = training.result
         assert result is not None  # the loop ended, so the run recorded how
-        if result.steps_done > 1:
-            speed.record(result.seconds / result.steps_done, f"your last training here, {result.steps_done} steps")
+        if rate is not None and result.steps_done > 1:  # the rate leaves out the first step's warm-up
+            speed.record(rate, f"your last training here, {result.steps_done} steps")
         if result.outcome == "nothing":
             shutil.rmtree(folder, ignore_errors=True)
             yield status_only(f"{notice}Stopped before the first step finished: nothing was trained.")
