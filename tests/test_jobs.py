@@ -103,6 +103,7 @@ def test_a_job_is_submitted_followed_and_its_yaml_pinned(hub_env, tmp_path):
     # Submitted in the user's namespace, running this project's train command on the pinned code.
     assert ("POST", "/api/jobs/someone") in hub.requests
     assert spec["flavor"] == "t4-small" and spec["dockerImage"].startswith("pytorch/pytorch:")
+    assert spec["timeoutSeconds"] == 4 * 3600, "the Hub stops a runaway job"
     assert CodeSource.parse(CODE).requirement in spec["command"]
     assert argv_of(spec["command"])[:3] == ["train", "--entry-env", ENTRY_ENV]
     assert EditEntry.model_validate(yaml.safe_load(spec["environment"][ENTRY_ENV])) == entry

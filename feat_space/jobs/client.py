@@ -165,8 +165,10 @@ class HubJobs:
         while True:
             try:
                 line = self._call("read the job's logs", lambda: next(iterator, None))
-            except JobsError:
-                return  # the log stream broke off: the final stage (read next) still tells how it ended
+            except JobsError as e:
+                # Said, not hidden: the final stage (read next) still tells how the job ended.
+                yield f"(the job's log stream broke off: {e} Waiting for the job to end.)"
+                return
             if line is None:
                 return
             yield line

@@ -21,7 +21,7 @@ from ..weights.download import hub_download
 from ..weights.sources import ModelSource
 from .client import HubJobs, JobEvent, Watch, ended_well
 from .code import CodeSource
-from .spec import DEFAULT_FLAVOR, DEFAULT_IMAGE, TrainingJob
+from .spec import DEFAULT_FLAVOR, DEFAULT_IMAGE, DEFAULT_TIMEOUT, TrainingJob
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class RemoteTraining:
         publish: str | None = None,
         flavor: str = DEFAULT_FLAVOR,
         image: str = DEFAULT_IMAGE,
+        timeout: str = DEFAULT_TIMEOUT,
         env: dict[str, str] | None = None,
     ) -> None:
         self.jobs, self.entry = jobs, entry
@@ -53,6 +54,7 @@ class RemoteTraining:
             private=not self.publishing,
             flavor=flavor,
             image=image,
+            timeout=timeout,
             env=dict(env or {}),
         )
         self.watch: Watch | None = None

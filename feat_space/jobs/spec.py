@@ -21,6 +21,7 @@ from .code import CodeSource
 # StyleGAN2 kernels build (their PyTorch path would also work, slower).
 DEFAULT_IMAGE = "pytorch/pytorch:2.6.0-cuda12.4-cudnn9-devel"
 DEFAULT_FLAVOR = "a10g-small"
+DEFAULT_TIMEOUT = "4h"  # the Hub stops the job (and its billing) after this, whatever happens in it
 ENTRY_ENV = "FEAT_EDIT_YAML"
 OUTPUT = "/tmp/feat-edit"
 # $1 is the pip requirement; the rest is the feat-space command line.
@@ -39,7 +40,7 @@ class TrainingJob:
     private: bool = False  # a private upload: the edit is only downloaded (no --publish)
     flavor: str = DEFAULT_FLAVOR
     image: str = DEFAULT_IMAGE
-    timeout: str = "4h"
+    timeout: str = DEFAULT_TIMEOUT
     env: dict[str, str] = field(default_factory=dict)  # extra environment (FEAT_PROFILE, HF_ENDPOINT)
 
     def argv(self) -> list[str]:
@@ -76,4 +77,4 @@ def argv_of(command: list[str]) -> list[str]:
     return command[5:]
 
 
-__all__ = ["DEFAULT_FLAVOR", "DEFAULT_IMAGE", "ENTRY_ENV", "TrainingJob", "argv_of"]
+__all__ = ["DEFAULT_FLAVOR", "DEFAULT_IMAGE", "DEFAULT_TIMEOUT", "ENTRY_ENV", "TrainingJob", "argv_of"]

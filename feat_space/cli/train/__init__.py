@@ -27,7 +27,7 @@ INTERRUPTED = 130  # the shell's code for Ctrl-C
 
 def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     from ...editing.recipe import PRESETS
-    from ...jobs.spec import DEFAULT_FLAVOR, DEFAULT_IMAGE
+    from ...jobs.spec import DEFAULT_FLAVOR, DEFAULT_IMAGE, DEFAULT_TIMEOUT
 
     p = subparsers.add_parser("train", parents=[common], help="train an edit from a registry YAML or a prompt")
     p.add_argument("yaml", nargs="?", help="an edit YAML (its prompt, recipe and training settings)")
@@ -54,6 +54,9 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--private", action="store_true", help="with --publish: create the repo private")
     p.add_argument("--flavor", default=DEFAULT_FLAVOR, help=f"hf-jobs hardware (default: {DEFAULT_FLAVOR})")
+    p.add_argument(
+        "--timeout", default=DEFAULT_TIMEOUT, help=f"hf-jobs: stop the job after this (default: {DEFAULT_TIMEOUT})"
+    )
     p.add_argument("--image", default=DEFAULT_IMAGE, help="hf-jobs Docker image (PyTorch with CUDA)")
     p.add_argument(
         "--code", help="hf-jobs: the code to run, git+<url>@<commit> (default: $FEAT_JOB_CODE or this checkout)"

@@ -18,7 +18,14 @@ from . import TRAINED_DIR
 
 def remote_for(args: argparse.Namespace, jobs: HubJobs, entry: EditEntry, publish: str | None) -> RemoteTraining:
     return RemoteTraining(
-        jobs, entry, code_source(args.code), publish=publish, flavor=args.flavor, image=args.image, env=job_env(args)
+        jobs,
+        entry,
+        code_source(args.code),
+        publish=publish,
+        flavor=args.flavor,
+        image=args.image,
+        timeout=args.timeout,
+        env=job_env(args),
     )
 
 
