@@ -128,7 +128,8 @@ def test_a_failing_job_ends_with_its_last_log_lines(hub_env, capsys):
     assert "failed (ERROR: exit code 1)" in err and "CUDA out of memory" in err and "Last lines of its log" in err
 
 
-def test_ctrl_c_asks_and_cancels_the_job(hub_env, monkeypatch, capsys):
+@pytest.mark.parametrize("answer", ["y", "n"])
+def test_ctrl_c_asks_whether_to_cancel_the_job(hub_env, monkeypatch, capsys, answer):
     from feat_space.cli.train import on_jobs as train_jobs
 
     shown = train_jobs.describe
@@ -140,14 +141,17 @@ def test_ctrl_c_asks_and_cancels_the_job(hub_env, monkeypatch, capsys):
 
     monkeypatch.setattr(train_jobs, "describe", interrupt_on_progress)
     asked = []
-    monkeypatch.setattr("builtins.input", lambda question: asked.append(question) or "y")
+    monkeypatch.setattr("builtins.input", lambda question: asked.append(question) or answer)
     endless = scripted(*(progress(s, 1000) for s in range(1, 1000)), pause=0.02)
     with serve(hub_env, endless) as hub:
         code = main(["train", "--prompt", "a face with freckles", "--on", "hf-jobs", "--code", CODE])
         job = next(iter(hub.jobs.values()))
     assert code == 130 and asked and "Cancel job" in asked[0]
-    assert job.canceled.is_set() and job.stage == "CANCELED"
-    assert "Canceled job" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    if answer == "y":
+        assert job.canceled.is_set() and job.stage == "CANCELED" and "Canceled job" in out
+    else:
+        assert not job.canceled.is_set() and "keeps running" in out and f"/jobs/someone/{job.id}" in out
 
 
 def test_train_all_runs_one_job_per_unpublished_edit_and_tabulates(hub_env, tmp_path, capsys):
