@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from feat_space.errors import FeatError, ImageReadError, ImageTooLargeError
 from feat_space import image_input
+from feat_space.errors import FeatError, ImageReadError, ImageTooLargeError
 from feat_space.image_input import human_bytes, human_pixels, load_image
 
 DATA = Path(__file__).parent / "data"
@@ -324,5 +324,5 @@ def test_eps_without_ghostscript_is_named_with_what_to_do(monkeypatch):
 
 def test_heic_names_the_missing_plugin():
     heic_header = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
-    with pytest.raises(ImageReadError, match="need the pillow-heif plugin.*pip install pillow-heif"):
+    with pytest.raises(ImageReadError, match=r"need the pillow-heif plugin.*pip install pillow-heif"):
         load_image(heic_header, name="IMG_0002.HEIC")
