@@ -2,12 +2,12 @@
 
 Keyed by Gradio's `session_hash` (one per browser tab, one per gradio_client `Client`), so a trained
 edit appears in that visitor's Edit tab at once and in nobody else's. Files live in a temporary
-folder per visitor, removed when the tab closes (`demo.unload`) or, at the latest, with the process.
+folder per visitor, removed when the tab closes (`demo.unload`) or, at the latest, when the process
+stops (`visitor_files`).
 """
 
 from __future__ import annotations
 
-import atexit
 import shutil
 import tempfile
 import threading
@@ -19,6 +19,7 @@ import gradio as gr
 
 from ..editing.edit import FeatEdit
 from ..registry.schema import EditEntry
+from .visitor_files import remove_at_shutdown
 
 MAX_VISITORS = 500  # tabs whose state is kept; the least recently seen is dropped beyond that
 
@@ -77,7 +78,7 @@ class Visitors:
         self._lock = threading.Lock()
         self.max_visitors = max_visitors
         self._base = Path(tempfile.mkdtemp(prefix="feat-space-visitors-"))
-        atexit.register(shutil.rmtree, self._base, ignore_errors=True)
+        remove_at_shutdown(self._base)  # also on SIGTERM, with Gradio's copies (see visitor_files)
 
     def get(self, request: gr.Request | None) -> Visitor:
         key = _session_key(request)
