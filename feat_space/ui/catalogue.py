@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import html
 import threading
-import zlib
 from dataclasses import dataclass
 
-from ..editing.edit import FeatEdit, untrained_edit
+from ..editing.edit import FeatEdit
 from ..editing.storage import load_edit_folder
 from ..errors import FeatError
+from ..registry.demo import demo_edit
 from ..registry.registry import load_published_edit
 from ..registry.schema import EditEntry
 from ..session import ComputeOnceCache, Session
@@ -33,9 +33,6 @@ def registry_value(name: str) -> str:
 def user_value(name: str) -> str:
     """The UI value of the edit `name` that a visitor trained."""
     return USER + name
-
-
-DEMO_GAIN = 30.0  # an untrained mapper barely moves W+; scaled so the demo edit visibly changes something
 
 
 @dataclass(frozen=True)
@@ -131,10 +128,7 @@ class Catalogue:
         return load_published_edit(entry).to(self.session.device).eval()
 
     def _demo_edit(self, entry: EditEntry) -> FeatEdit:
-        config = entry.recipe.config_for(self.session.generator, entry.prompt, strength=entry.defaults.strength)
-        # Seeded from the name: the same demo on every run.
-        edit = untrained_edit(config, seed=zlib.crc32(entry.name.encode()), gain=DEMO_GAIN)
-        return edit.to(self.session.device)
+        return demo_edit(entry, self.session.generator).to(self.session.device)
 
     def _user_edit(self, trained: TrainedEdit) -> FeatEdit:
         with self._user_lock:
