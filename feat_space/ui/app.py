@@ -19,6 +19,7 @@ from .about_tab import build_about_tab
 from .context import AppContext, Limits
 from .edit_tab import EDIT_MODELS, build_edit_tab, wire_edit_tab
 from .errors import user_errors
+from .saved_edits import build_saved_edits, wire_saved_edits
 from .spaces import place_models_for_zero_gpu
 from .train_tab import build_train_tab, recipe_label, region_choices, wire_train_tab
 from .visitor_files import RETENTION, removed_on_shutdown
@@ -70,10 +71,12 @@ def build_app(
                 edit = build_edit_tab(ctx)
             with gr.Tab("Train", id="train"):
                 train = build_train_tab(ctx)
+                saved = build_saved_edits(ctx)
             with gr.Tab("About", id="about"):
                 build_about_tab(ctx)
         wire_edit_tab(ctx, edit)
         wire_train_tab(ctx, train, edit.edits, edit.gallery)
+        wire_saved_edits(ctx, demo, saved, edit.edits, edit.gallery)
         _wire_train_this(ctx, edit.trainable, edit.train_this, train, tabs)
 
         @user_errors

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,8 @@ class Visitor:
     training: bool = False
     closed: bool = False  # its tab closed or it was dropped: a training still running deletes `root` when it ends
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards `trained`, `training` and `closed`
+    # Signed in, where the Space has storage: moves a trained edit's folder into it (see saved_edits).
+    keep: Callable[[TrainedEdit], None] | None = None
 
     def edits(self) -> list[TrainedEdit]:
         """The trained edits, in training order: a snapshot, as the train thread may add one meanwhile."""
@@ -55,6 +58,8 @@ class Visitor:
 
     def add(self, trained: TrainedEdit) -> TrainedEdit | None:
         """List `trained` last; return the edit it replaces under the same key, if any."""
+        if self.keep is not None:
+            self.keep(trained)
         with self.lock:
             old = self.trained.pop(trained.key, None)
             self.trained[trained.key] = trained
