@@ -168,5 +168,9 @@ def test_the_train_tab_s_edit_goes_to_storage_through_the_app(tmp_path, monkeypa
         assert "is ready" in final[0]
         kept = ctx.catalogue.storage.saved(account)
         assert [k.entry.name for k in kept] == ["smile"] and kept[0].steps_done == 2
+        # The panel's page-open handler runs under Gradio (here without a Space's sign-in: no profile).
+        status, _saved, choices, _gallery = client.predict(api_name="/saved_edits")
+        assert "last for this browser tab's session" in status
+        assert ["★ Smile · mouth (yours)", "user:smile"] in choices["choices"], "the session keeps its edit"
     finally:
         demo.close()
