@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from gradio_client import Client, handle_file
@@ -120,6 +121,40 @@ def test_the_sweep_removes_old_files_but_not_trained_edits(tmp_path):
     assert new_download.exists(), "a recent result stays"
     assert trained.exists(), "a trained edit lasts for its tab's session, whatever its age"
     assert visitor.is_dir()
+
+
+def test_while_serving_old_files_are_swept_and_all_go_at_the_end(tmp_path, monkeypatch):
+    monkeypatch.setattr(visitor_files, "RETENTION", visitor_files.Retention(sweep_every_s=1, max_age_s=600))
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio"))
+    visitors = tmp_path / "visitors"
+    old_download = visitors / "v-1" / "downloads" / "old.png"
+    new_download = visitors / "v-1" / "downloads" / "new.png"
+    visitor_files.remove_at_shutdown(visitors)
+
+    def write(path: Path, age_s: float = 0) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+        os.utime(path, (time.time() - age_s, time.time() - age_s))
+        return path
+
+    write(old_download, 3600)
+    write(new_download)
+    demo = SimpleNamespace(blocks={1: SimpleNamespace(keep_in_cache=set())}, close=lambda verbose: None)
+    with visitor_files.removed_on_shutdown() as serving:
+        serving(demo)
+        private = Path(os.environ["GRADIO_TEMP_DIR"])
+        assert private.parent == tmp_path / "gradio", "a folder of the app's own, inside the configured one"
+        old_result = write(private / "a1" / "image.png", 3600)  # a PIL result Gradio does not track
+        new_result = write(private / "b2" / "image.png")
+        example = write(private / "c3" / "example.jpg", 3600)
+        demo.blocks[1].keep_in_cache.add(str(example))  # served for the whole run
+        deadline = time.monotonic() + 10
+        while (old_download.exists() or old_result.exists()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not old_download.exists() and not old_result.exists(), "swept once older than the retention"
+        assert new_download.exists() and new_result.exists() and example.exists()
+    assert not private.exists() and not visitors.exists(), "everything goes when serving ends"
+    assert os.environ["GRADIO_TEMP_DIR"] == str(tmp_path / "gradio"), "the setting is given back"
 
 
 def test_the_app_s_gradio_cache_follows_the_retention():

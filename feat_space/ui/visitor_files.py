@@ -77,8 +77,10 @@ def _remove_folders() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def sweep(folders: list[Path] | None = None, *, max_age_s: float = RETENTION.max_age_s) -> int:
-    """Delete files older than ``max_age_s`` in the visitor folders (trained edits excepted); return how many."""
+def sweep(folders: list[Path] | None = None, *, max_age_s: float | None = None) -> int:
+    """Delete files older than ``max_age_s`` (default: `RETENTION`'s) in the visitor folders, trained edits
+    excepted; return how many."""
+    max_age_s = RETENTION.max_age_s if max_age_s is None else max_age_s
     with _folders_lock:
         roots = list(_folders) if folders is None else list(folders)
 
@@ -88,10 +90,11 @@ def sweep(folders: list[Path] | None = None, *, max_age_s: float = RETENTION.max
     return sum(_sweep_folder(Path(root), time.time() - max_age_s, session_file) for root in roots)
 
 
-def sweep_gradio_folder(folder: Path, demo: Any, *, max_age_s: float = RETENTION.max_age_s) -> int:
+def sweep_gradio_folder(folder: Path, demo: Any, *, max_age_s: float | None = None) -> int:
     """Delete files older than ``max_age_s`` in the app's own Gradio folder, but not the copies Gradio
     serves for the whole run (examples: ``keep_in_cache``). Gradio's ``delete_cache`` only deletes
     the files it tracks, and it does not track PIL results or streamed previews."""
+    max_age_s = RETENTION.max_age_s if max_age_s is None else max_age_s
     keep = {str(Path(p).resolve()) for block in demo.blocks.values() for p in getattr(block, "keep_in_cache", ())}
     return _sweep_folder(folder, time.time() - max_age_s, lambda path, _root: str(path.resolve()) in keep)
 
