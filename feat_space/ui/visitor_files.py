@@ -15,10 +15,14 @@ of these numbers; the README's "Visitors' data" section says the same to people)
 
 When the process stops, by SIGTERM (what a Space restart and ``docker stop`` send), SIGINT (Ctrl-C)
 or a normal exit, `removed_on_shutdown` deletes Gradio's private folder for this process (everything
-it wrote for visitors) and every visitor folder registered with `remove_at_shutdown`. Other apps'
-files in a shared ``GRADIO_TEMP_DIR`` are left alone. Python's
-default SIGTERM ends the process without running ``atexit`` or ``finally``, which is why it left
-visitors' photos on disk: here it is turned into the same orderly stop as Ctrl-C.
+it wrote for visitors) and every visitor folder registered with `remove_at_shutdown`. Python's default
+SIGTERM ends the process without running ``atexit`` or ``finally``, which is why it left visitors'
+photos on disk: here it is turned into the same orderly stop as Ctrl-C.
+
+Why a private folder: Gradio names a file by its content's hash, so two apps sharing one
+``GRADIO_TEMP_DIR`` share identical files, and one app's cleanup would delete the other's (seen in the
+tests: an identical edit served by another process got a 403). In its own folder the app can delete
+everything, and other apps' files are never touched.
 """
 
 from __future__ import annotations
