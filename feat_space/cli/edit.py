@@ -212,7 +212,7 @@ def _edit(args: argparse.Namespace) -> int:
 _REASONS = {
     "NoFaceError": "without a face",
     "FaceTooSmallError": "with a face too small",
-    "FaceIndexError": "without face --face",
+    "FaceIndexError": "without the face asked for (--face)",
     "ImageReadError": "unreadable",
     "ImageTooLargeError": "too large",
     "missing": "missing",
