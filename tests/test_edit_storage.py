@@ -56,6 +56,10 @@ def test_where_storage_is(tmp_path, monkeypatch):
     assert storage_root() == tmp_path
     monkeypatch.setenv(DATA_DIR_ENV, "")
     assert storage_root() is None, "set empty: keep nothing"
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    with pytest.raises(FeatError, match=r"cannot be written.*set it empty"):
+        EditStorage(blocked)
     monkeypatch.delenv(DATA_DIR_ENV)
     expected = Path("/data") if Path("/data").is_dir() and os.access("/data", os.W_OK) else None
     assert storage_root() == expected

@@ -72,7 +72,13 @@ class EditStorage:
     def __init__(self, root: Path, secret: bytes | None = None) -> None:
         self.root = Path(root) / APP_FOLDER
         self.edits = self.root / "edits"
-        self.edits.mkdir(parents=True, exist_ok=True)
+        try:
+            self.edits.mkdir(parents=True, exist_ok=True)
+        except OSError as err:  # an operator's setting: stop at start with what to fix
+            raise FeatError(
+                f"The storage folder {root} cannot be written ({err.strerror}): fix {DATA_DIR_ENV}, or set it "
+                "empty to keep trained edits for the session only."
+            ) from err
         self._secret = secret or _secret_from_environment() or self._stored_secret()
 
     @classmethod
