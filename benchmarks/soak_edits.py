@@ -7,17 +7,19 @@ cache (which evicts), Gradio's upload and result files, and a visitor's download
 (a new `gradio_client.Client`, its own session) arrives every `--per-visitor` edits, so visitors' state
 is created and dropped too.
 
-The process's resident memory (VmRSS) is read after every edit. Reported: RSS after the warm-up, at the
+The process's resident memory (VmRSS) is read after every edit, after `gc.collect()` and glibc's
+`malloc_trim(0)` (see `trim_heap`; `--no-trim` reads it raw). Reported: RSS after the warm-up, at the
 end, the peak, and the least-squares slope in MB per 100 edits over the edits after the warm-up (the
 session's cache fills during warm-up: `DEFAULT_CACHE_SIZE` photos). Flat means the slope is within
 noise: a leak of one 512² RGB photo per edit would be ~75 MB per 100 edits.
 
-    python benchmarks/soak_edits.py [--edits 200] [--warmup 20] [--per-visitor 25] [--json out.json]
+    python benchmarks/soak_edits.py [--edits 200] [--warmup 20] [--per-visitor 25] [--no-trim] [--json out.json]
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import json
 import os
@@ -41,6 +43,17 @@ from feat_space.ui.context import AppContext, Limits  # noqa: E402
 
 SOURCES = [ROOT / "tests" / "data" / "astronaut.png", ROOT / "tests" / "data" / "grace_hopper.jpg"]
 FAST_EDIT = "registry:purple-hair"
+
+
+def trim_heap() -> bool:
+    """Give freed heap memory back to the OS (glibc's malloc_trim), so RSS shows what is still in use
+    rather than what the allocator keeps for later: without it RSS moves in steps of 100+ MB as arenas
+    and the mmap threshold adapt, which hides or fakes a slope over a few hundred edits."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        return False  # not glibc: RSS is read as it is (the report says so)
+    return True
 
 
 def rss_mb() -> float:
@@ -87,6 +100,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20, help="edits before the slope is measured")
     parser.add_argument("--per-visitor", type=int, default=25, help="edits per visitor (new session after)")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
+    parser.add_argument(
+        "--no-trim", dest="trim", action="store_false", help="read RSS without malloc_trim (allocator noise included)"
+    )
     args = parser.parse_args()
 
     from gradio_client import Client, handle_file
@@ -99,6 +115,7 @@ def main() -> None:
     rss: list[float] = []
     started = time.monotonic()
     client = None
+    trimmed = False
     try:
         for i in range(args.edits):
             if i % args.per_visitor == 0:
@@ -108,6 +125,7 @@ def main() -> None:
             client.predict(handle_file(str(photo)), [FAST_EDIT], 1.0, 0.3, 0, api_name="/edit")
             photo.unlink()
             gc.collect()
+            trimmed = trim_heap() if args.trim else False
             rss.append(rss_mb())
             if (i + 1) % 25 == 0:
                 print(f"{i + 1:4d} edits  RSS {rss[-1]:7.1f} MB  {time.monotonic() - started:6.0f} s", flush=True)
@@ -116,6 +134,7 @@ def main() -> None:
     measured = rss[args.warmup :]
     result = {
         "edits": args.edits,
+        "malloc_trim": trimmed,
         "distinct_photos": args.edits,
         "visitors": -(-args.edits // args.per_visitor),
         "rss_after_warmup_mb": round(measured[0], 1),
