@@ -13,12 +13,17 @@ Conversions (what a person would expect to see):
 - ``CMYK`` is converted through its embedded ICC profile when it has one (Photoshop CMYK JPEGs look
   wrong converted naively), otherwise with Pillow's plain formula.
 - 16-bit and 32-bit grey (``I;16*``, ``I``) are scaled to 8 bits (65535 → 255); float (``F``) is
-  read as 0–1 when its maximum is at most 1, else as 0–255. Grey and bilevel images become RGB.
+  read as 0–1 when its largest *finite* value is at most 1, else as 0–255 (a float TIFF may hold NaN
+  and ±inf: NaN becomes black, +inf white, −inf black, and none of them decides the range). Grey and
+  bilevel images become RGB.
 - Animated images (GIF, APNG, WebP) give their first frame.
 - An RGB image's ICC profile is kept in ``image.info["icc_profile"]`` so a saved result keeps its colours.
 
 Pillow's decompression-bomb guard (`PIL.Image.MAX_IMAGE_PIXELS`) stays in force: an image over twice
-that many pixels raises `ImageTooLargeError` (Pillow only warns between one and two times).
+that many pixels raises `ImageTooLargeError` (Pillow only warns between one and two times). Messages
+give sizes in units a person reads ("4.3 gigapixels", "12.5 MB"). Formats Pillow knows but cannot decode
+without an extra program or plugin (EPS/PostScript without Ghostscript, HEIC/HEIF without pillow-heif)
+are named as such, with what to do.
 """
 
 from __future__ import annotations
@@ -114,16 +119,67 @@ def _decode(image: Image.Image, label: str) -> None:
     except Image.DecompressionBombError as err:
         raise _too_large(label, err) from err
     except (OSError, SyntaxError, ValueError, EOFError, IndexError) as err:
+        missing = _missing_decoder(image.format)
+        if missing:
+            raise ImageReadError(f"Could not read {label}: {missing}") from err
         truncated = "truncated" in str(err)
-        detail = "is truncated (the upload may be incomplete)" if truncated else "is damaged or incomplete"
+        size = _stream_size(image)
+        read = f", {human_bytes(size)} arrived" if size else ""
+        detail = f"is truncated (the upload may be incomplete{read})" if truncated else "is damaged or incomplete"
         raise ImageReadError(f"Could not read {label}: the file {detail}. {_AGAIN}") from err
+
+
+def _missing_decoder(image_format: str | None) -> str | None:
+    """What to say when Pillow recognised the format but cannot decode it here, else None."""
+    if image_format == "EPS":
+        from PIL import EpsImagePlugin
+
+        if not EpsImagePlugin.has_ghostscript():
+            return (
+                "EPS and PostScript images need Ghostscript to be read, and it is not installed here. Export it "
+                "as PNG or JPEG and upload that (or, running feat-space yourself, install Ghostscript: "
+                "apt-get install ghostscript)."
+            )
+    return None
+
+
+def _stream_size(image: Image.Image) -> int | None:
+    stream = getattr(image, "fp", None)
+    try:
+        return len(stream.getbuffer()) if isinstance(stream, io.BytesIO) else None
+    except (ValueError, AttributeError):
+        return None
+
+
+def human_pixels(pixels: float) -> str:
+    """A pixel count as a person reads it: "4.3 gigapixels", "179 megapixels", "12.6 megapixels", "10,000 pixels"."""
+    if pixels >= 10e9:
+        return f"{pixels / 1e9:,.0f} gigapixels"
+    if pixels >= 1e9:
+        return f"{pixels / 1e9:.1f} gigapixels"
+    if pixels >= 100e6:
+        return f"{pixels / 1e6:,.0f} megapixels"
+    if pixels >= 1e6:
+        return f"{pixels / 1e6:.1f} megapixels"
+    return f"{pixels:,.0f} pixels"
+
+
+def human_bytes(size: float) -> str:
+    """A byte count in decimal units, as file browsers show it: "950 bytes", "12.5 MB", "3.2 GB"."""
+    if size < 1000:
+        return f"{size:.0f} bytes"
+    for unit in ("kB", "MB", "GB", "TB"):
+        size /= 1000
+        if size < 999.95 or unit == "TB":
+            return f"{size:.1f} {unit}" if size < 100 else f"{size:,.0f} {unit}"
+    raise AssertionError("unreachable")
 
 
 def _too_large(label: str, err: Exception) -> ImageTooLargeError:
     numbers = [int(n) for n in re.findall(r"\d+", str(err))]
     limit = 2 * Image.MAX_IMAGE_PIXELS if Image.MAX_IMAGE_PIXELS else None
-    found = f" ({numbers[0] / 1e6:.3g} megapixels)" if numbers else ""
-    allowed = f"; at most {limit / 1e6:.3g} megapixels are accepted" if limit else ""
+    found = f" ({human_pixels(numbers[0])})" if numbers else ""
+    allowed = f"; at most {human_pixels(limit)} are accepted" if limit else ""
     return ImageTooLargeError(
         f"{label[0].upper()}{label[1:]} is too large{found}{allowed}. Resize it (a few thousand pixels a side "
         "is plenty) and upload it again."
@@ -137,7 +193,11 @@ def _not_an_image(label: str, stream: BinaryIO) -> str:
     except (OSError, ValueError):
         head = b""
     if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-        return f"Could not read {label}: HEIC and HEIF photos are not supported. Export it as JPEG or PNG, then upload."
+        return (
+            f"Could not read {label}: HEIC and HEIF photos (an iPhone's default) need the pillow-heif plugin, which is "
+            "not installed here. Export it as JPEG or PNG (on an iPhone: Settings → Camera → Formats → Most "
+            "Compatible) and upload that, or, running feat-space yourself, pip install pillow-heif."
+        )
     return (
         f"Could not read {label}: it is not an image in a supported format (JPEG, PNG, WebP, GIF, BMP, TIFF). "
         "Choose a photo file."
@@ -166,7 +226,7 @@ def _to_rgb(image: Image.Image, label: str) -> Image.Image:
     if mode == "CMYK":
         return _cmyk_to_rgb(image)
     if mode in _SIXTEEN_BIT_MODES or mode == "F":
-        return Image.fromarray(_to_uint8(np.asarray(image)), "L").convert("RGB")
+        return Image.fromarray(_to_uint8(np.asarray(image), label), "L").convert("RGB")
     try:
         converted = image.convert("RGB")
     except (ValueError, OSError) as err:
@@ -206,7 +266,7 @@ def _cmyk_to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _to_uint8(values: np.ndarray) -> np.ndarray:
+def _to_uint8(values: np.ndarray, label: str = "the array") -> np.ndarray:
     """Scale grey or colour values of any numeric type to 0–255 uint8 (see the module doc for the rules)."""
     if values.dtype == np.uint8:
         return values
@@ -218,10 +278,22 @@ def _to_uint8(values: np.ndarray) -> np.ndarray:
         scaled = wide / 257.0 if values.dtype.itemsize >= 2 and wide.max(initial=0) > 255 else wide
         return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
     if values.dtype.kind == "f":
-        finite = np.nan_to_num(values.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
-        scaled = finite * 255.0 if finite.max(initial=0) <= 1.0 else finite
-        return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-    raise ImageReadError(f"Could not read the array: values of type {values.dtype} are not pixel values.")
+        return _float_to_uint8(values.astype(np.float32), label)
+    raise ImageReadError(f"Could not read {label}: values of type {values.dtype} are not pixel values.")
+
+
+def _float_to_uint8(values: np.ndarray, label: str) -> np.ndarray:
+    """Float pixels: the range (0–1 or 0–255) is read from the finite values only, so a few inf or NaN
+    pixels (HDR and scientific TIFFs have them) cannot turn the whole picture black."""
+    finite = np.isfinite(values)
+    if not finite.any():
+        raise ImageReadError(
+            f"Could not read {label}: none of its pixel values is a number (all are NaN or infinite). "
+            "Save it again as an 8-bit JPEG or PNG."
+        )
+    top = 1.0 if float(values[finite].max()) <= 1.0 else 255.0
+    clean = np.nan_to_num(values, nan=0.0, posinf=top, neginf=0.0)
+    return np.clip(np.rint(clean * (255.0 / top)), 0, 255).astype(np.uint8)
 
 
 def _from_array(array: np.ndarray, label: str) -> Image.Image:
@@ -231,7 +303,7 @@ def _from_array(array: np.ndarray, label: str) -> Image.Image:
         raise ImageReadError(
             f"Could not read {label}: expected an H×W, H×W×3 (RGB) or H×W×4 (RGBA) array, got shape {array.shape}."
         )
-    pixels = np.ascontiguousarray(_to_uint8(array))
+    pixels = np.ascontiguousarray(_to_uint8(array, label))
     if pixels.ndim == 2:
         return Image.fromarray(pixels, "L").convert("RGB")
     if pixels.shape[2] == 4:

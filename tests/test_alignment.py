@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import cv2
@@ -232,6 +233,45 @@ def test_face_too_small_says_the_size_found_and_needed():
     assert "too small" in message and f"at least {MIN_FACE_SIZE} px" in message
     assert f"spans {round(found[0].size)} px" in message or f"spans {round(found[0].size) + 1} px" in message
     assert align_face(small, min_face_size=64).image.size == (1024, 1024)
+
+
+def astronaut_in_a_large_photo(face_side: float) -> Image.Image:
+    """The astronaut, scaled so her FFHQ crop spans ``face_side`` px, on a 12-megapixel grey photo."""
+    photo = Image.open(ASTRONAUT).convert("RGB")
+    scale = face_side / align_face(photo).size
+    small = photo.resize((round(512 * scale), round(512 * scale)), Image.LANCZOS)
+    canvas = Image.new("RGB", (4000, 3000), (128, 128, 128))
+    canvas.paste(small, (2100, 900))
+    return canvas
+
+
+def test_a_small_face_in_a_large_photo_is_too_small_not_missing():
+    # 67 px across in 4000x3000 is 17 px on the detection copy: only the tiled second pass finds it.
+    with pytest.raises(FaceTooSmallError) as info:
+        align_face(astronaut_in_a_large_photo(67))
+    message = str(info.value)
+    found = int(re.search(r"spans (\d+) px", message).group(1))
+    assert abs(found - 67) <= 4 and f"at least {MIN_FACE_SIZE} px are needed" in message
+    # A face big enough to edit, which the first pass alone missed, is found and aligned.
+    face = align_face(astronaut_in_a_large_photo(200))
+    assert abs(face.size - 200) < 6 and face.image.size == (1024, 1024)
+
+
+def test_a_face_too_small_to_landmark_is_still_reported_with_its_size(monkeypatch):
+    photo = astronaut_in_a_large_photo(67)
+    monkeypatch.setattr(landmarks_module, "_mesh_in_crop", lambda *args: None)  # as for a face too blurred to mesh
+    with pytest.raises(FaceTooSmallError, match=r"spans about (\d+) px") as info:
+        align_face(photo)
+    assert 67 * 0.75 < int(re.search(r"about (\d+) px", str(info.value)).group(1)) < 67 * 1.33
+
+
+def test_a_float_tiff_with_inf_and_nan_pixels_is_aligned(tmp_path):
+    values = np.asarray(Image.open(ASTRONAUT).convert("L"), np.float32) / 255.0
+    values[:4] = np.inf  # one hot row used to set the range: the photo came out black, "no face"
+    values[-4:] = np.nan
+    path = tmp_path / "scan.tiff"
+    Image.fromarray(values, "F").save(path)
+    assert align_face(path).size > MIN_FACE_SIZE
 
 
 def test_unreadable_upload_is_a_feat_error():

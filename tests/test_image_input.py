@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
+from feat_space import image_input
 from feat_space.errors import FeatError, ImageReadError, ImageTooLargeError
-from feat_space.image_input import load_image
+from feat_space.image_input import human_bytes, human_pixels, load_image
 
 DATA = Path(__file__).parent / "data"
 
@@ -235,7 +236,93 @@ def test_decompression_bomb_guard_is_kept(monkeypatch):
         load_image(data, name="huge.png")
     assert isinstance(info.value, FeatError)
     assert_user_message(info.value, mentions="huge.png")
-    assert "megapixels" in str(info.value)
+    assert "10,000 pixels" in str(info.value)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 6_000)  # between 1× and 2×: Pillow only warns
     with pytest.warns(Image.DecompressionBombWarning):
         assert load_image(data).size == (100, 100)
+
+
+# --- float pixels, sizes in human units, formats that need a missing decoder ------------------------
+
+
+def test_float_tiff_with_nan_and_inf_keeps_its_range(tmp_path):
+    grey = np.asarray(Image.open(DATA / "astronaut.png").convert("L"), np.float32)
+    values = grey / 255.0  # a 0–1 float picture, as scientific and HDR tools write them
+    values[:8, :8] = np.nan
+    values[:8, -8:] = np.inf
+    values[-8:, :8] = -np.inf
+    path = tmp_path / "portrait.tiff"
+    Image.fromarray(values, "F").save(path)
+    assert Image.open(path).mode == "F"
+    loaded = np.asarray(load_image(path))[:, :, 0].astype(int)
+    inner = (slice(8, -8), slice(8, -8))
+    assert np.abs(loaded[inner] - grey[inner]).max() <= 1, "inf must not decide the range (it did: near-black)"
+    assert (loaded[:8, :8] == 0).all() and (loaded[:8, -8:] == 255).all() and (loaded[-8:, :8] == 0).all()
+    # A 0–255 float picture with an inf stays 0–255, and inf is its white.
+    wide = grey.copy()
+    wide[0, 0] = np.inf
+    assert np.array_equal(np.asarray(load_image(wide))[1:, :, 0], grey[1:].round().astype(np.uint8))
+
+
+def test_float_image_without_a_finite_value_is_a_clear_error(tmp_path):
+    path = tmp_path / "empty.tiff"
+    Image.fromarray(np.full((4, 4), np.nan, np.float32), "F").save(path)
+    with pytest.raises(ImageReadError, match="none of its pixel values is a number") as info:
+        load_image(path)
+    assert_user_message(info.value, mentions="empty.tiff")
+
+
+@pytest.mark.parametrize(
+    ("pixels", "text"),
+    [
+        (4_290_000_000, "4.3 gigapixels"),
+        (12_600_000, "12.6 megapixels"),
+        (179_000_000, "179 megapixels"),
+        (10_000, "10,000 pixels"),
+    ],
+)
+def test_pixel_counts_read_as_a_person_says_them(pixels, text):
+    assert human_pixels(pixels) == text
+
+
+@pytest.mark.parametrize(
+    ("size", "text"), [(950, "950 bytes"), (12_500_000, "12.5 MB"), (3_210_000_000, "3.2 GB"), (999_960, "1.0 MB")]
+)
+def test_byte_counts_in_decimal_units(size, text):
+    assert human_bytes(size) == text
+
+
+def test_a_bomb_s_size_is_in_human_units(monkeypatch):
+    data = encode(Image.new("RGB", (100, 100)), "PNG")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2_000)
+    with pytest.raises(ImageTooLargeError) as info:
+        load_image(data, name="huge.png")
+    assert "(10,000 pixels); at most 4,000 pixels are accepted" in str(info.value)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000_000)
+    big = Image.DecompressionBombError("Image size (4290000000 pixels) exceeds limit of 2000000000 pixels")
+    message = str(image_input._too_large("'pano.tif'", big))
+    assert "(4.3 gigapixels)" in message and "at most 2.0 gigapixels are accepted" in message
+
+
+def test_truncated_upload_says_how_much_arrived():
+    data = encode(Image.open(DATA / "grace_hopper.jpg"), "PNG")
+    with pytest.raises(ImageReadError, match=r"truncated \(the upload may be incomplete, [\d.]+ kB arrived\)"):
+        load_image(data[: len(data) // 2], name="hopper.png")
+
+
+def test_eps_without_ghostscript_is_named_with_what_to_do(monkeypatch):
+    from PIL import EpsImagePlugin
+
+    monkeypatch.setattr(EpsImagePlugin, "gs_binary", False)  # as on a machine without Ghostscript
+    eps = encode(Image.new("RGB", (8, 8), (200, 10, 10)), "EPS")
+    with pytest.raises(ImageReadError) as info:
+        load_image(eps, name="logo.eps")
+    message = str(info.value)
+    assert "need Ghostscript" in message and "Export it as PNG or JPEG" in message and "damaged" not in message
+    assert_user_message(info.value, mentions="logo.eps")
+
+
+def test_heic_names_the_missing_plugin():
+    heic_header = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+    with pytest.raises(ImageReadError, match=r"need the pillow-heif plugin.*pip install pillow-heif"):
+        load_image(heic_header, name="IMG_0002.HEIC")

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from feat_space.alignment.ffhq import align_crop, quad_size
-from feat_space.alignment.landmarks import FaceLandmarks, Photo, find_faces, refine_face
+from feat_space.alignment.landmarks import FaceLandmarks, Photo, find_faces, find_small_faces, refine_face
 from feat_space.alignment.paste_back import paste_back
 from feat_space.errors import FaceIndexError, FaceTooSmallError, NoFaceError
 from feat_space.image_input import ImageSource, load_image
@@ -17,6 +17,7 @@ from feat_space.image_input import ImageSource, load_image
 MIN_FACE_SIZE = 128  # source pixels across the FFHQ crop (eyes ≈ 32 px apart): below, landmarks and edits blur
 MAX_FACES = 8
 ENCODER_SIZE = 256  # e4e's input
+_CLOSER = "Use a photo taken closer or at a higher resolution."
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compare fields, not objects
@@ -83,6 +84,15 @@ def align_face(
     rgb = np.asarray(photo)
     pyramid = Photo(rgb)
     faces = find_faces(pyramid, max_faces=max(max_faces, face_index + 1))
+    if not faces:  # a face too small for the first pass is looked for on tiles of the full-size photo
+        small = find_small_faces(pyramid, max_faces=max(max_faces, face_index + 1))
+        faces = small.faces
+        sizes = [size for size in small.unlandmarked_sizes if size < min_face_size]
+        if not faces and sizes:  # the detector is sure of a face the mesh cannot landmark: it is tiny
+            raise FaceTooSmallError(
+                f"The face is too small to edit: it spans about {sizes[0]:.0f} px in the photo; at least "
+                f"{min_face_size:.0f} px are needed. {_CLOSER}"
+            )
     if not faces:
         raise NoFaceError(
             "No face was found in the photo. Use a photo where the face is clearly visible, upright and not covered."
@@ -96,7 +106,7 @@ def align_face(
     if face.size < min_face_size:
         raise FaceTooSmallError(
             f"The face is too small to edit: it spans {face.size:.0f} px in the photo (eyes {face.eye_distance:.0f} px "
-            f"apart); at least {min_face_size:.0f} px are needed. Use a photo taken closer or at a higher resolution."
+            f"apart); at least {min_face_size:.0f} px are needed. {_CLOSER}"
         )
     crop = align_crop(rgb, face.quad, size)
     return AlignedFace(

@@ -5,6 +5,7 @@ sets `handler=<function(args) -> exit code>`; `COMMANDS` (in `main`) is the regi
 
     feat-space download [--list]          # models: fetch and verify the model files (`pin` for maintainers)
     feat-space edits check|list           # edits: the registry of edit YAMLs
+    feat-space edit photos/ --edit smile  # edit: photos or folders of photos, with a progress bar
     feat-space train edits/smile.yaml     # train: an edit from a YAML or a prompt
     feat-space publish trained/smile --repo you/feat-smile
     feat-space evaluate smile --samples 16

@@ -9,18 +9,18 @@ from collections.abc import Sequence
 
 from ..errors import FeatError
 from ..weights.profiles import PROFILE_ENV
-from . import edits, evaluate, models, publish, train
+from . import edit, edits, evaluate, models, publish, train
 from .base import CommandFamily, common_parser
 
-COMMANDS: list[CommandFamily] = [models, edits, train, publish, evaluate]
+COMMANDS: list[CommandFamily] = [models, edits, edit, train, publish, evaluate]
 
 
 def build_parser() -> argparse.ArgumentParser:
     common = common_parser()
     parser = argparse.ArgumentParser(
         prog="feat-space",
-        description="feat-space command line (also `python -m feat_space`): model files, edits, training, "
-        "publishing, evaluation.",
+        description="feat-space command line (also `python -m feat_space`): model files, edits, editing photos, "
+        "training, publishing, evaluation.",
         parents=[common],
     )
     subparsers = parser.add_subparsers(dest="command", metavar="command", required=True)

@@ -19,8 +19,10 @@ from .about_tab import build_about_tab
 from .context import AppContext, Limits
 from .edit_tab import EDIT_MODELS, build_edit_tab, wire_edit_tab
 from .errors import user_errors
+from .saved_edits import build_saved_edits, wire_saved_edits
 from .spaces import place_models_for_zero_gpu
 from .train_tab import build_train_tab, recipe_label, region_choices, wire_train_tab
+from .visitor_files import RETENTION, removed_on_shutdown
 
 log = logging.getLogger("feat_space.ui")
 
@@ -58,8 +60,8 @@ def build_app(
     from FEAT_GPU_CONCURRENCY / FEAT_QUEUE_SIZE / FEAT_MAX_TRAININGS / FEAT_MAX_TRAIN_STEPS.
     `context` replaces all three (tests use it to look at visitors' state)."""
     ctx = context or AppContext(session or get_session(), load_registry() if registry is None else registry, limits)
-    # delete_cache: every hour, drop served files older than 6 hours (a Space runs for weeks).
-    with gr.Blocks(title="feat-space: text-driven local face editing", delete_cache=(3600, 6 * 3600)) as demo:
+    # delete_cache: every hour, drop served files older than 6 hours (a Space runs for weeks; see visitor_files).
+    with gr.Blocks(title="feat-space: text-driven local face editing", delete_cache=RETENTION.delete_cache) as demo:
         gr.Markdown(INTRO)
         if ctx.notice:
             gr.Markdown(f"⚠️ **{ctx.notice}**", elem_classes=["feat-notice"], elem_id="notice")
@@ -69,10 +71,12 @@ def build_app(
                 edit = build_edit_tab(ctx)
             with gr.Tab("Train", id="train"):
                 train = build_train_tab(ctx)
+                saved = build_saved_edits(ctx)
             with gr.Tab("About", id="about"):
                 build_about_tab(ctx)
         wire_edit_tab(ctx, edit)
         wire_train_tab(ctx, train, edit.edits, edit.gallery)
+        wire_saved_edits(ctx, demo, saved, edit.edits, edit.gallery)
         _wire_train_this(ctx, edit.trainable, edit.train_this, train, tabs)
 
         @user_errors
@@ -126,6 +130,7 @@ def launch(**kwargs: Any) -> None:
 
     On ZeroGPU the models are loaded and placed on CUDA here, before serving (see `spaces`)."""
     logging.basicConfig(level=logging.INFO)
-    demo = build_app()
-    place_models_for_zero_gpu(get_session())
-    demo.launch(**{**launch_options(), **kwargs})
+    with removed_on_shutdown() as serving:  # SIGTERM, SIGINT or exit: no visitor's file stays on disk
+        demo = serving(build_app())
+        place_models_for_zero_gpu(get_session())
+        demo.launch(**{**launch_options(), **kwargs})

@@ -1,6 +1,8 @@
 """The edits a visitor can apply: the registry's, plus the ones this visitor trained.
 
-Values in the UI are strings: "registry:<name>" and "user:<name>". Published registry edits are
+Values in the UI are strings: "registry:<name>" and "user:<name>". A visitor's own edits live in their
+session (`state.Visitor`); where the Space has persistent storage, a signed-in visitor's are also kept
+under their account (`storage`, see `edit_storage` and `saved_edits`). Published registry edits are
 downloaded and loaded once per process; unpublished ones have no weights, so in the real profile they
 are offered for training only. In the tiny profile (untrained models, a smoke demo) each registry
 entry gets an explicitly labelled *untrained random edit* built from its recipe with a fixed seed.
@@ -10,15 +12,16 @@ from __future__ import annotations
 
 import html
 import threading
-import zlib
 from dataclasses import dataclass
 
-from ..editing.edit import FeatEdit, untrained_edit
+from ..editing.edit import FeatEdit
 from ..editing.storage import load_edit_folder
 from ..errors import FeatError
+from ..registry.demo import demo_edit
 from ..registry.registry import load_published_edit
 from ..registry.schema import EditEntry
 from ..session import ComputeOnceCache, Session
+from .edit_storage import EditStorage
 from .state import TrainedEdit, Visitor
 
 REGISTRY = "registry:"
@@ -33,9 +36,6 @@ def registry_value(name: str) -> str:
 def user_value(name: str) -> str:
     """The UI value of the edit `name` that a visitor trained."""
     return USER + name
-
-
-DEMO_GAIN = 30.0  # an untrained mapper barely moves W+; scaled so the demo edit visibly changes something
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,8 @@ class Catalogue:
         self.registry = registry
         self._loaded: ComputeOnceCache[FeatEdit] = ComputeOnceCache(maxsize=32)
         self._user_lock = threading.Lock()
+        # Where signed-in visitors' trained edits are kept across restarts (FEAT_DATA_DIR, /data); None: nowhere.
+        self.storage: EditStorage | None = EditStorage.from_environment()
 
     @property
     def demo(self) -> bool:
@@ -99,9 +101,10 @@ class Catalogue:
         if value.startswith(USER):
             trained = visitor.trained.get(value) if visitor else None
             if trained is None:
+                kept = " (or, signed in, in your saved edits)" if self.storage is not None else ""
                 raise FeatError(
                     "That trained edit is not among this tab's edits: edits trained here live only in the browser "
-                    "tab that trained them, until it closes. Train it again in the Train tab, or pick another edit."
+                    f"tab that trained them{kept}. Train it again in the Train tab, or pick another edit."
                 )
             return Choice(value, trained.entry.title, self._user_edit(trained), *_defaults(trained.entry))
         name = value.removeprefix(REGISTRY)
@@ -131,10 +134,7 @@ class Catalogue:
         return load_published_edit(entry).to(self.session.device).eval()
 
     def _demo_edit(self, entry: EditEntry) -> FeatEdit:
-        config = entry.recipe.config_for(self.session.generator, entry.prompt, strength=entry.defaults.strength)
-        # Seeded from the name: the same demo on every run.
-        edit = untrained_edit(config, seed=zlib.crc32(entry.name.encode()), gain=DEMO_GAIN)
-        return edit.to(self.session.device)
+        return demo_edit(entry, self.session.generator).to(self.session.device)
 
     def _user_edit(self, trained: TrainedEdit) -> FeatEdit:
         with self._user_lock:

@@ -2,16 +2,17 @@
 
 Keyed by Gradio's `session_hash` (one per browser tab, one per gradio_client `Client`), so a trained
 edit appears in that visitor's Edit tab at once and in nobody else's. Files live in a temporary
-folder per visitor, removed when the tab closes (`demo.unload`) or, at the latest, with the process.
+folder per visitor, removed when the tab closes (`demo.unload`) or, at the latest, when the process
+stops (`visitor_files`).
 """
 
 from __future__ import annotations
 
-import atexit
 import shutil
 import tempfile
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import gradio as gr
 
 from ..editing.edit import FeatEdit
 from ..registry.schema import EditEntry
+from .visitor_files import remove_at_shutdown
 
 MAX_VISITORS = 500  # tabs whose state is kept; the least recently seen is dropped beyond that
 
@@ -46,6 +48,8 @@ class Visitor:
     training: bool = False
     closed: bool = False  # its tab closed or it was dropped: a training still running deletes `root` when it ends
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards `trained`, `training` and `closed`
+    # Signed in, where the Space has storage: moves a trained edit's folder into it (see saved_edits).
+    keep: Callable[[TrainedEdit], None] | None = None
 
     def edits(self) -> list[TrainedEdit]:
         """The trained edits, in training order: a snapshot, as the train thread may add one meanwhile."""
@@ -54,6 +58,8 @@ class Visitor:
 
     def add(self, trained: TrainedEdit) -> TrainedEdit | None:
         """List `trained` last; return the edit it replaces under the same key, if any."""
+        if self.keep is not None:
+            self.keep(trained)
         with self.lock:
             old = self.trained.pop(trained.key, None)
             self.trained[trained.key] = trained
@@ -77,7 +83,7 @@ class Visitors:
         self._lock = threading.Lock()
         self.max_visitors = max_visitors
         self._base = Path(tempfile.mkdtemp(prefix="feat-space-visitors-"))
-        atexit.register(shutil.rmtree, self._base, ignore_errors=True)
+        remove_at_shutdown(self._base)  # also on SIGTERM, with Gradio's copies (see visitor_files)
 
     def get(self, request: gr.Request | None) -> Visitor:
         key = _session_key(request)

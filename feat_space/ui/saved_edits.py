@@ -1,0 +1,145 @@
+"""The "Your saved edits" panel: where a visitor's trained edits are kept, and for how long.
+
+With persistent storage (`edit_storage`) and a signed-in visitor, every edit they train is moved into
+storage under their account as it finishes (`Visitor.keep`), and when a page opens their saved edits
+are listed here and in the Edit tab's edits, ready to use; they can delete them here. Otherwise the
+panel says that trained edits last for this browser tab's session (and how to keep one: export it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from ..errors import FeatError
+from .catalogue import user_value
+from .context import AppContext
+from .edit_storage import Account, EditStorage
+from .errors import user_errors
+from .spaces import oauth_enabled
+from .state import TrainedEdit, Visitor
+from .visitor_files import RETENTION
+
+SESSION_ONLY = (
+    "Edits you train here last for this browser tab's session: they are deleted when you close it or the "
+    "app restarts. To keep one, export it (below) or publish it."
+)
+SIGN_IN = (
+    "Edits you train here last for this browser tab's session. **Sign in with Hugging Face** (Train tab) "
+    "to keep them in this Space's storage under your account, across restarts."
+)
+
+
+@dataclass
+class SavedEditsPanel:
+    accordion: gr.Accordion
+    status: gr.Markdown
+    saved: gr.Dropdown
+    delete: gr.Button
+
+
+def retention_note() -> str:
+    hours = RETENTION.max_age_s / 3600
+    return (
+        f"Your photos and results are deleted within {hours:g} h of being made, when you close the tab, and "
+        "whenever the app stops; they are never shared with other visitors."
+    )
+
+
+def build_saved_edits(ctx: AppContext) -> SavedEditsPanel:
+    with gr.Accordion("Your saved edits", open=False) as accordion:
+        status = gr.Markdown(status_text(ctx.catalogue.storage, None, []), elem_id="saved-edits-status")
+        with gr.Row():
+            saved = gr.Dropdown(choices=[], label="Saved edits", interactive=True, scale=4)
+            delete = gr.Button("Delete", variant="stop", scale=1, interactive=True)
+        gr.Markdown(retention_note())
+    return SavedEditsPanel(accordion, status, saved, delete)
+
+
+def status_text(storage: EditStorage | None, account: Account | None, saved: list[TrainedEdit]) -> str:
+    if storage is None:
+        return SESSION_ONLY
+    if account is None:
+        return SIGN_IN if oauth_enabled() else SESSION_ONLY
+    count = f"{len(saved)} saved edit{'s' if len(saved) != 1 else ''}"
+    return (
+        f"Signed in as **{account.username}**: edits you train are kept in this Space's storage under your "
+        f"account until you delete them ({count})."
+    )
+
+
+def sign_in(ctx: AppContext, visitor: Visitor, profile: dict | None) -> Account | None:
+    """Attach the signed-in visitor's storage to their session and restore their saved edits into it."""
+    storage = ctx.catalogue.storage
+    if storage is None or profile is None:
+        return None
+    account = storage.account(profile)
+
+    def keep(trained: TrainedEdit) -> None:
+        trained.folder = storage.keep(account, trained.folder)
+
+    visitor.keep = keep
+    for stored in storage.saved(account):  # oldest first: a newer edit of the same name replaces it
+        old = visitor.add(TrainedEdit(user_value(stored.entry.name), stored.entry, stored.folder, stored.steps_done))
+        if old is not None and old.folder != stored.folder:
+            storage.delete(account, old.folder.name)  # retrained in another session: the newer one stays
+    return account
+
+
+def kept_edits(ctx: AppContext, visitor: Visitor) -> list[TrainedEdit]:
+    storage = ctx.catalogue.storage
+    if storage is None:
+        return []
+    return [t for t in visitor.edits() if t.folder.parent.parent == storage.edits]
+
+
+def delete_saved(ctx: AppContext, visitor: Visitor, account: Account | None, folder_name: str | None) -> None:
+    storage = ctx.catalogue.storage
+    if storage is None or account is None:
+        raise FeatError("Sign in with Hugging Face to manage saved edits (this Space keeps them per account).")
+    if not folder_name:
+        raise FeatError("Choose a saved edit to delete first.")
+    storage.delete(account, folder_name)
+    with visitor.lock:  # gone from this session's edits too
+        for key, trained in list(visitor.trained.items()):
+            if trained.folder.name == folder_name:
+                del visitor.trained[key]
+
+
+def wire_saved_edits(
+    ctx: AppContext, demo: gr.Blocks, panel: SavedEditsPanel, edit_choices: gr.CheckboxGroup, gallery: gr.HTML
+) -> None:
+    def refreshed(visitor: Visitor, account: Account | None):
+        mine = kept_edits(ctx, visitor)
+        choices = [(f"{t.entry.title} · {t.entry.region} ({t.steps_done} steps)", t.folder.name) for t in mine]
+        return (
+            status_text(ctx.catalogue.storage, account, mine),
+            gr.Dropdown(choices=choices, value=None),
+            gr.CheckboxGroup(choices=ctx.catalogue.choices(visitor)),
+            ctx.catalogue.gallery_html(visitor),
+        )
+
+    @user_errors
+    def on_open(request: gr.Request, profile: gr.OAuthProfile | None):
+        visitor = ctx.visitors.get(request)
+        return refreshed(visitor, sign_in(ctx, visitor, profile))
+
+    @user_errors
+    def on_delete(folder_name: str | None, request: gr.Request, profile: gr.OAuthProfile | None):
+        visitor = ctx.visitors.get(request)
+        storage = ctx.catalogue.storage
+        account = storage.account(profile) if storage is not None and profile is not None else None
+        delete_saved(ctx, visitor, account, folder_name)
+        return refreshed(visitor, account)
+
+    @user_errors
+    def on_expand(request: gr.Request, profile: gr.OAuthProfile | None):  # an edit trained since is listed
+        visitor = ctx.visitors.get(request)
+        storage = ctx.catalogue.storage
+        return refreshed(visitor, storage.account(profile) if storage is not None and profile is not None else None)
+
+    outputs = [panel.status, panel.saved, edit_choices, gallery]
+    demo.load(on_open, None, outputs, api_name="saved_edits", queue=False)
+    panel.accordion.expand(on_expand, None, outputs, api_visibility="private", queue=False)
+    panel.delete.click(on_delete, [panel.saved], outputs, api_name="delete_saved_edit", queue=False)

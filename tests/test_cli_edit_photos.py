@@ -1,0 +1,107 @@
+"""`python -m feat_space edit PHOTO_OR_FOLDER... --edit NAME[=STRENGTH]` in the tiny profile: whole
+folders with a progress bar; unreadable and faceless files are reported and skipped, never the batch."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from feat_space.cli import main
+from feat_space.cli.edit import EditSpec, parse_edit
+from feat_space.editing.storage import save_edit
+from feat_space.registry.demo import demo_edit
+from feat_space.registry.registry import load_registry
+from feat_space.session import Session
+
+DATA = Path(__file__).parent / "data"
+FAST_EDIT = "purple-hair"  # blends the final RGB: the cheapest edit on a CPU
+
+
+@pytest.fixture(autouse=True)
+def tiny(monkeypatch):
+    monkeypatch.setenv("FEAT_PROFILE", "tiny")
+
+
+def same_pixels(a: Path, b: Path) -> bool:
+    return np.array_equal(np.asarray(Image.open(a).convert("RGB")), np.asarray(Image.open(b).convert("RGB")))
+
+
+def test_a_folder_is_edited_and_bad_files_are_reported_and_skipped(tmp_path, capsys):
+    photos = tmp_path / "holiday"
+    photos.mkdir()
+    shutil.copy(DATA / "astronaut.png", photos / "astronaut.png")
+    shutil.copy(DATA / "grace_hopper.jpg", photos / "hopper.jpg")
+    (photos / "broken.jpg").write_bytes(b"not a jpeg at all")
+    Image.new("RGB", (320, 240), (90, 140, 200)).save(photos / "sky.png")
+    (photos / "notes.txt").write_text("not a photo, and not named like one: left out of the batch")
+    out = tmp_path / "out"
+
+    code = main(["edit", str(photos), str(tmp_path / "gone.jpg"), "--edit", f"{FAST_EDIT}=1.5", "--out", str(out)])
+
+    printed = capsys.readouterr()
+    assert code == 1, "not every photo was edited"
+    assert sorted(p.name for p in out.iterdir()) == ["astronaut-edited.png", "hopper-edited.jpg"]
+    for original, edited in (
+        (photos / "astronaut.png", out / "astronaut-edited.png"),
+        (photos / "hopper.jpg", out / "hopper-edited.jpg"),
+    ):
+        assert Image.open(edited).size == Image.open(original).size, "the whole photo, at its own size"
+        assert not same_pixels(original, edited), "and edited"
+    assert "skipped" in printed.err and "broken.jpg: Could not read 'broken.jpg'" in printed.err
+    assert "sky.png: No face was found" in printed.err
+    assert "gone.jpg: no such file or folder" in printed.err
+    assert "4/4" in printed.err and "photo" in printed.err, "a progress bar over the four photos"
+    assert "Edited 2 of 5 photo(s)" in printed.out
+    assert "1 without a face" in printed.out and "1 unreadable" in printed.out and "1 missing" in printed.out
+    assert "UNTRAINED" in printed.err, "the tiny profile's demo edits say what they are"
+
+
+def test_an_edit_folder_and_strengths_compose(tmp_path, capsys):
+    session = Session("tiny", device="cpu")
+    entry = load_registry()["smile"]
+    folder = tmp_path / "my-smile"
+    save_edit(demo_edit(entry, session.generator), folder)
+    out = tmp_path / "out"
+    photo = DATA / "grace_hopper.jpg"
+
+    args = ["edit", str(photo), "--edit", str(folder), "--edit", f"registry:{FAST_EDIT}=0", "--out", str(out)]
+    assert main([*args, "--threshold", "0.25", "--no-progress"]) == 0
+    printed = capsys.readouterr()
+    assert "Edited 1 of 1 photo(s)" in printed.out and "mask threshold 0.25" in printed.out
+    assert "my-smile, Purple hair" in printed.out
+    assert printed.err.count("%|") == 0, "--no-progress prints no bar"
+    first = np.asarray(Image.open(out / "grace_hopper-edited.jpg"))
+
+    assert main(["edit", str(photo), "--edit", f"registry:{FAST_EDIT}=2", "--out", str(out), "--no-progress"]) == 0
+    second = np.asarray(Image.open(out / "grace_hopper-edited.jpg"))
+    assert first.shape == second.shape and not np.array_equal(first, second), "another edit, another result"
+
+
+def test_bad_edits_and_thresholds_are_clear_errors(tmp_path, capsys):
+    photo = str(DATA / "grace_hopper.jpg")
+    assert main(["edit", photo, "--edit", "nope", "--out", str(tmp_path)]) == 1
+    assert "There is no edit called 'nope'" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["edit", photo, "--edit", str(tmp_path / "empty"), "--out", str(tmp_path)]) == 1
+    assert "is not an edit folder: it has no config.json" in capsys.readouterr().err
+    assert main(["edit", photo, "--edit", FAST_EDIT, "--threshold", "1.5", "--out", str(tmp_path)]) == 1
+    assert "--threshold must be in [0, 1)" in capsys.readouterr().err
+    assert main(["edit", str(tmp_path / "empty"), "--edit", FAST_EDIT]) == 1
+    assert "No photos to edit" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [
+        ("smile", EditSpec("smile", None)),
+        ("smile=1.5", EditSpec("smile", 1.5)),
+        ("registry:smile=-0.5", EditSpec("registry:smile", -0.5)),
+        ("runs/a=b", EditSpec("runs/a=b", None)),
+    ],
+)
+def test_edit_arguments(text, spec):
+    assert parse_edit(text) == spec
