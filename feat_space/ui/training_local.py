@@ -159,9 +159,10 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
         if old is not None:
             shutil.rmtree(old.folder, ignore_errors=True)
         how = "Trained" if result.outcome == "done" else f"Stopped at step {result.steps_done} of {result.total};"
+        kept = "saved to your account" if visitor.keep is not None else "for this browser tab only"
         status = (
             f"{notice}**Done.** {how} “{entry.title}” is ready: it is in your edits on the **Edit** tab as "
-            f"“★ {entry.title}” (for this browser tab only). Export its YAML or publish it below."
+            f"“★ {entry.title}” ({kept}). Export its YAML or publish it below."
         )
         if result.health is not None:
             status += f" Its mask covers {result.health.mask_mean:.0%} of the face (moving average at the end)."
