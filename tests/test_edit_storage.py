@@ -168,13 +168,13 @@ def test_the_train_tab_s_edit_goes_to_storage_through_the_app(tmp_path, monkeypa
         client = Client(url, verbose=False, download_files=str(tmp_path / "client"))
         # Gradio's OAuth needs a Space; the profile it would inject is given to this session's handler here.
         account = sign_in(ctx, ctx.visitors.get(tab(client.session_hash)), ALICE)
-        final = client.submit("a face with a big smile", "Smile", "mouth", 2, None, api_name="/train").result()
-        assert "is ready" in final[0]
+        final = client.submit("a face with a big smile", "Smile", "face features", 2, 0.5, api_name="/train").result()
+        assert "is ready" in final[0] and "saved to your account" in final[0]
         kept = ctx.catalogue.storage.saved(account)
         assert [k.entry.name for k in kept] == ["smile"] and kept[0].steps_done == 2
         # The panel's page-open handler runs under Gradio (here without a Space's sign-in: no profile).
         status, _saved, choices, _gallery = client.predict(api_name="/saved_edits")
         assert "last for this browser tab's session" in status
-        assert ["★ Smile · mouth (yours)", "user:smile"] in choices["choices"], "the session keeps its edit"
+        assert ["★ Smile · face features (yours)", "user:smile"] in choices["choices"], "the session keeps its edit"
     finally:
         demo.close()

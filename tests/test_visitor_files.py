@@ -77,8 +77,8 @@ def test_stopping_the_app_removes_every_visitor_file(tmp_path, stop):
         client = Client(url, verbose=False, download_files=str(tmp_path / "client"))
         client.predict(handle_file(ASTRONAUT), [FAST_EDIT], 1.0, 0.3, 0, api_name="/edit")
         if stop == signal.SIGTERM:  # an unsaved trained edit and its export, too
-            client.submit("a face with freckles", "Freckles", "skin", 1, None, api_name="/train").result()
-            client.predict("user:freckles", api_name="/export_yaml")
+            client.submit("a face with freckles", "Freckles", "colour", 1, 0.5, api_name="/train").result()
+            client.predict("user:freckles", 0.5, api_name="/export_yaml")
         visitor_dirs = list(where["tmp"].glob("feat-space-visitors-*"))
         assert len(visitor_dirs) == 1 and files_under(visitor_dirs[0]), "the visitor's download is on disk"
         uploads = files_under(where["gradio"])
