@@ -4,8 +4,12 @@ that edits last for the session."""
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import hmac
 import json
 import os
+import shutil
 import socket
 import stat
 from pathlib import Path
@@ -20,7 +24,7 @@ from feat_space.registry.demo import demo_edit
 from feat_space.registry.drafts import entry_from_prompt, write_draft
 from feat_space.registry.registry import load_registry
 from feat_space.session import Session
-from feat_space.ui import build_app
+from feat_space.ui import build_app, edit_storage
 from feat_space.ui.catalogue import user_value
 from feat_space.ui.context import AppContext, Limits
 from feat_space.ui.edit_storage import DATA_DIR_ENV, EditStorage, storage_root
@@ -78,6 +82,87 @@ def test_account_keys_are_secret_stable_and_private(tmp_path, monkeypatch):
     assert EditStorage(tmp_path / "other").account(ALICE).key != alice.key, "not computable without the secret"
     with pytest.raises(FeatError, match="did not say who you are"):
         storage.account({})
+
+
+def test_tests_keep_nothing_even_where_the_host_has_storage(tmp_path, monkeypatch):
+    monkeypatch.setattr(edit_storage, "SPACE_STORAGE", tmp_path)  # a writable /data, as on a Space
+    assert storage_root() is None, "tests/conftest.py sets FEAT_DATA_DIR empty for every test"
+
+
+def test_a_username_never_opens_the_folder_of_an_id(tmp_path):
+    storage = EditStorage(tmp_path, secret=b"s" * 32)
+    by_id = storage.account({"sub": "alice", "preferred_username": "x"})
+    by_name = storage.account({"preferred_username": "alice"})  # a profile without an id
+    assert by_id.key != by_name.key
+    released = hmac.new(b"s" * 32, b"hf:" + ALICE["sub"].encode(), hashlib.sha256).hexdigest()[:40]
+    assert storage.account(ALICE).key == released, "keys of ids as first released: kept edits stay their owners'"
+
+
+def test_processes_starting_at_once_agree_on_one_secret(tmp_path, monkeypatch):
+    monkeypatch.delenv("FEAT_STORAGE_SECRET", raising=False)
+    token_hex = edit_storage.secrets.token_hex
+    others = []
+
+    def another_process_starts_meanwhile(n: int) -> str:
+        if not others:  # while the first is making its secret, a second starts and reads what is there
+            others.append(None)
+            others[0] = EditStorage(tmp_path)
+        return token_hex(n)
+
+    monkeypatch.setattr(edit_storage.secrets, "token_hex", another_process_starts_meanwhile)
+    first = EditStorage(tmp_path)
+    assert first.account(ALICE) == others[0].account(ALICE)
+    assert [p.name for p in (tmp_path / "feat-space").iterdir() if p.is_file()] == ["secret"], "no temporary left"
+
+
+def test_a_storage_failure_keeps_the_training_in_the_session(tmp_path, monkeypatch, session):
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
+    ctx = AppContext(session, load_registry())
+    visitor = ctx.visitors.get(tab("alice"))
+    account = sign_in(ctx, visitor, ALICE)
+    trained = trained_in_tab(visitor, session)
+    temporary = trained.folder
+
+    def full(src, dst, **kwargs):
+        Path(dst).mkdir(parents=True)
+        (Path(dst) / "config.json").write_text("{}")  # half copied when the disk filled up
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(edit_storage.shutil, "copytree", full)
+    with pytest.warns(UserWarning, match="Could not save “A face with freckles” to this Space's storage"):
+        assert visitor.add(trained) is None
+    assert visitor.edits() == [trained] and trained.folder == temporary and (temporary / "model.safetensors").is_file()
+    assert list(ctx.catalogue.storage.folder(account).iterdir()) == [], "no half-copied edit left in storage"
+    assert visitor.keep is None, "the Train tab says 'for this browser tab only'"
+    status = status_text(ctx.catalogue.storage, account, [], visitor.storage_problem)
+    assert "storage failed" in status and "No space left on device" in status and "export its YAML" in status
+    assert ctx.catalogue.resolve("user:a-face-with-freckles", visitor).edit.config.prompt == "a face with freckles"
+
+
+def test_opening_pages_deletes_no_saved_edit(tmp_path, monkeypatch, session):
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
+    ctx = AppContext(session, load_registry())
+    storage = ctx.catalogue.storage
+    account = storage.account(ALICE)
+    home = storage.folder(account)
+    for name in ("a-face-with-freckles-00000001", "a-face-with-freckles-00000002"):  # as an older version left them
+        made = trained_in_tab(ctx.visitors.get(tab("training")), session)
+        shutil.copytree(made.folder, home / name)
+        shutil.rmtree(made.folder)
+    os.utime(home / "a-face-with-freckles-00000001", (1, 1))  # the older one
+    real_iterdir = Path.iterdir
+
+    def deleted_by_another_tab(self):  # listed, then gone before it is read
+        yield from real_iterdir(self)
+        if self == home:
+            yield home / "a-face-with-freckles-0000dead"
+
+    monkeypatch.setattr(Path, "iterdir", deleted_by_another_tab)
+    tabs = [ctx.visitors.get(tab(f"tab-{i}")) for i in range(2)]
+    for visitor in tabs:
+        sign_in(ctx, visitor, ALICE)
+        assert [t.folder.name for t in visitor.edits()] == ["a-face-with-freckles-00000002"], "the newer is listed"
+    assert (home / "a-face-with-freckles-00000001").is_dir(), "opening a page deletes nothing"
 
 
 def test_a_signed_in_visitor_s_edit_survives_a_restart_and_can_be_deleted(tmp_path, monkeypatch, session):

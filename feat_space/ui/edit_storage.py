@@ -24,9 +24,12 @@ import json
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from ..editing.storage import TRAINING_LOG
 from ..errors import FeatError
@@ -89,13 +92,7 @@ class EditStorage:
     def _stored_secret(self) -> bytes:
         path = self.root / "secret"
         if not path.exists():
-            try:  # O_EXCL: two processes starting at once agree on one secret
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass
-            else:
-                with os.fdopen(fd, "w") as f:
-                    f.write(secrets.token_hex(32))
+            _create_secret(path)
         secret = path.read_text().strip()
         if len(secret) < 32:  # an operator's problem, not a visitor's: it stops the app at start
             raise FeatError(f"Storage secret {path} is damaged (too short): restore it, or delete it to start over.")
@@ -103,28 +100,44 @@ class EditStorage:
 
     def account(self, profile: Mapping[str, object]) -> Account:
         """The account of a verified OAuth profile (`gr.OAuthProfile`)."""
-        identity = profile.get("sub") or profile.get("preferred_username")
         username = str(profile.get("preferred_username") or profile.get("name") or "you")
-        if not identity:
+        # Distinct prefixes: a username equal to someone's user id must not open their folder.
+        if profile.get("sub"):
+            identity = f"hf:{profile['sub']}"  # "hf:" as first released: the folders kept so far stay theirs
+        elif profile.get("preferred_username"):
+            identity = f"hf-username:{profile['preferred_username']}"
+        else:
             raise FeatError("Your Hugging Face sign-in did not say who you are: sign out and in again.")
-        digest = hmac.new(self._secret, f"hf:{identity}".encode(), hashlib.sha256).hexdigest()
+        digest = hmac.new(self._secret, identity.encode(), hashlib.sha256).hexdigest()
         return Account(key=digest[:40], username=username)
 
     def folder(self, account: Account) -> Path:
         return self.edits / account.key
 
-    def keep(self, account: Account, folder: Path) -> Path:
-        """Move a trained edit's folder into the account's storage; return where it is now."""
+    def keep(self, account: Account, folder: Path, entry: EditEntry) -> Path:
+        """Move a trained edit's folder into the account's storage as `entry`'s edit (an older saved edit of
+        its name, trained in another tab, is deleted: one per name); return where it is now.
+        Raises FeatError when storage fails (full, not writable), leaving `folder` where it was."""
         home = self.folder(account)
         if Path(folder).parent == home:
-            return Path(folder)  # already kept
-        home.mkdir(parents=True, exist_ok=True)
+            return Path(folder)  # already kept (restored at sign-in): nothing to move, nothing replaced
         target = home / Path(folder).name
         staging = home / f".incoming-{target.name}"  # a half-copied edit is never listed
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(folder, staging)
-        staging.rename(target)
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.copytree(folder, staging)
+            staging.rename(target)
+        except OSError as err:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise FeatError(
+                f"Could not save “{entry.title}” to this Space's storage ({err.strerror or err}): it is kept for this "
+                "browser tab's session only; export its YAML or publish it to keep it."
+            ) from err
         shutil.rmtree(folder, ignore_errors=True)
+        for older in self.saved(account):
+            if older.entry.name == entry.name and older.folder != target:
+                shutil.rmtree(older.folder, ignore_errors=True)  # another tab may be deleting it too
         return target
 
     def saved(self, account: Account) -> list[StoredEdit]:
@@ -133,10 +146,14 @@ class EditStorage:
         if not home.is_dir():
             return []
         found = []
-        for folder in sorted(home.iterdir(), key=lambda p: p.stat().st_mtime):
+        dated = [(mtime, p) for p in home.iterdir() if (mtime := _mtime(p)) is not None]
+        for _, folder in sorted(dated):
             if folder.name.startswith(".") or not (folder / "config.json").is_file():
-                continue
-            draft = read_draft(folder)
+                continue  # deleted meanwhile (by another tab), staging, or not an edit
+            try:
+                draft = read_draft(folder)
+            except (FileNotFoundError, yaml.YAMLError):
+                continue  # deleted meanwhile, or damaged
             if draft is None:
                 continue
             try:
@@ -158,6 +175,34 @@ class EditStorage:
 def _secret_from_environment() -> bytes | None:
     value = os.environ.get(SECRET_ENV, "").strip()
     return value.encode() if value else None
+
+
+def _create_secret(path: Path) -> None:
+    """Write a new secret at `path` unless one is there. Written whole to a temporary file first, then
+    hard-linked into place (which never replaces): a process starting at the same time sees either no
+    secret or a complete one, never an empty file; the one that links second uses the first's."""
+    fd, temporary = tempfile.mkstemp(prefix=".secret-", dir=path.parent)  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        except OSError as err:  # a filesystem without hard links: the operator gives the secret instead
+            raise FeatError(
+                f"Cannot create the storage secret {path} ({err.strerror}): set {SECRET_ENV} to a random string "
+                "of 32+ characters (kept the same across restarts)."
+            ) from err
+    finally:
+        os.unlink(temporary)
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return None
 
 
 def _steps_done(folder: Path) -> int:

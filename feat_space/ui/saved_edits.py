@@ -8,6 +8,7 @@ panel says that trained edits last for this browser tab's session (and how to ke
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import gradio as gr
@@ -29,6 +30,9 @@ SIGN_IN = (
     "Edits you train here last for this browser tab's session. **Sign in with Hugging Face** (Train tab) "
     "to keep them in this Space's storage under your account, across restarts."
 )
+
+# What the panel's handlers return: status, saved-edits dropdown, the Edit tab's edits and gallery.
+PanelUpdate = tuple[str, gr.Dropdown, gr.CheckboxGroup, str]
 
 
 @dataclass
@@ -57,11 +61,15 @@ def build_saved_edits(ctx: AppContext) -> SavedEditsPanel:
     return SavedEditsPanel(accordion, status, saved, delete)
 
 
-def status_text(storage: EditStorage | None, account: Account | None, saved: list[TrainedEdit]) -> str:
+def status_text(
+    storage: EditStorage | None, account: Account | None, saved: list[TrainedEdit], problem: str | None = None
+) -> str:
     if storage is None:
         return SESSION_ONLY
     if account is None:
         return SIGN_IN if oauth_enabled() else SESSION_ONLY
+    if problem is not None:
+        return f"Signed in as **{account.username}**, but storage failed: {problem}"
     count = f"{len(saved)} saved edit{'s' if len(saved) != 1 else ''}"
     return (
         f"Signed in as **{account.username}**: edits you train are kept in this Space's storage under your "
@@ -69,21 +77,30 @@ def status_text(storage: EditStorage | None, account: Account | None, saved: lis
     )
 
 
-def sign_in(ctx: AppContext, visitor: Visitor, profile: dict | None) -> Account | None:
-    """Attach the signed-in visitor's storage to their session and restore their saved edits into it."""
+def account_of(ctx: AppContext, profile: Mapping[str, object] | None) -> Account | None:
+    """The signed-in visitor's account where the Space has storage; None without either."""
     storage = ctx.catalogue.storage
-    if storage is None or profile is None:
+    return storage.account(profile) if storage is not None and profile is not None else None
+
+
+def sign_in(ctx: AppContext, visitor: Visitor, profile: Mapping[str, object] | None) -> Account | None:
+    """Attach the signed-in visitor's storage to their session and restore their saved edits into it.
+
+    Restoring deletes nothing: of two saved edits of one name (an older version's leftovers) the newer
+    is listed; storage keeps one per name as edits are kept (`EditStorage.keep`), so two tabs opening at
+    once never delete under each other."""
+    storage = ctx.catalogue.storage
+    account = account_of(ctx, profile)
+    if storage is None or account is None:
         return None
-    account = storage.account(profile)
 
     def keep(trained: TrainedEdit) -> None:
-        trained.folder = storage.keep(account, trained.folder)
+        trained.folder = storage.keep(account, trained.folder, trained.entry)
 
     visitor.keep = keep
+    visitor.storage_problem = None
     for stored in storage.saved(account):  # oldest first: a newer edit of the same name replaces it
-        old = visitor.add(TrainedEdit(user_value(stored.entry.name), stored.entry, stored.folder, stored.steps_done))
-        if old is not None and old.folder != stored.folder:
-            storage.delete(account, old.folder.name)  # retrained in another session: the newer one stays
+        visitor.add(TrainedEdit(user_value(stored.entry.name), stored.entry, stored.folder, stored.steps_done))
     return account
 
 
@@ -110,34 +127,31 @@ def delete_saved(ctx: AppContext, visitor: Visitor, account: Account | None, fol
 def wire_saved_edits(
     ctx: AppContext, demo: gr.Blocks, panel: SavedEditsPanel, edit_choices: gr.CheckboxGroup, gallery: gr.HTML
 ) -> None:
-    def refreshed(visitor: Visitor, account: Account | None):
+    def refreshed(visitor: Visitor, account: Account | None) -> PanelUpdate:
         mine = kept_edits(ctx, visitor)
         choices = [(f"{t.entry.title} · {t.entry.region} ({t.steps_done} steps)", t.folder.name) for t in mine]
         return (
-            status_text(ctx.catalogue.storage, account, mine),
+            status_text(ctx.catalogue.storage, account, mine, visitor.storage_problem),
             gr.Dropdown(choices=choices, value=None),
             gr.CheckboxGroup(choices=ctx.catalogue.choices(visitor)),
             ctx.catalogue.gallery_html(visitor),
         )
 
     @user_errors
-    def on_open(request: gr.Request, profile: gr.OAuthProfile | None):
+    def on_open(request: gr.Request, profile: gr.OAuthProfile | None) -> PanelUpdate:
         visitor = ctx.visitors.get(request)
         return refreshed(visitor, sign_in(ctx, visitor, profile))
 
     @user_errors
-    def on_delete(folder_name: str | None, request: gr.Request, profile: gr.OAuthProfile | None):
+    def on_delete(folder_name: str | None, request: gr.Request, profile: gr.OAuthProfile | None) -> PanelUpdate:
         visitor = ctx.visitors.get(request)
-        storage = ctx.catalogue.storage
-        account = storage.account(profile) if storage is not None and profile is not None else None
+        account = account_of(ctx, profile)
         delete_saved(ctx, visitor, account, folder_name)
         return refreshed(visitor, account)
 
     @user_errors
-    def on_expand(request: gr.Request, profile: gr.OAuthProfile | None):  # an edit trained since is listed
-        visitor = ctx.visitors.get(request)
-        storage = ctx.catalogue.storage
-        return refreshed(visitor, storage.account(profile) if storage is not None and profile is not None else None)
+    def on_expand(request: gr.Request, profile: gr.OAuthProfile | None) -> PanelUpdate:  # lists edits trained since
+        return refreshed(ctx.visitors.get(request), account_of(ctx, profile))
 
     outputs = [panel.status, panel.saved, edit_choices, gallery]
     demo.load(on_open, None, outputs, api_name="saved_edits", queue=False)

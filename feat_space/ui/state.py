@@ -8,6 +8,7 @@ stops (`visitor_files`).
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import threading
@@ -19,8 +20,11 @@ from pathlib import Path
 import gradio as gr
 
 from ..editing.edit import FeatEdit
+from ..errors import FeatError
 from ..registry.schema import EditEntry
 from .visitor_files import remove_at_shutdown
+
+log = logging.getLogger("feat_space.ui")
 
 MAX_VISITORS = 500  # tabs whose state is kept; the least recently seen is dropped beyond that
 
@@ -50,6 +54,7 @@ class Visitor:
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards `trained`, `training` and `closed`
     # Signed in, where the Space has storage: moves a trained edit's folder into it (see saved_edits).
     keep: Callable[[TrainedEdit], None] | None = None
+    storage_problem: str | None = None  # why storage failed to keep an edit of this session, if it did
 
     def edits(self) -> list[TrainedEdit]:
         """The trained edits, in training order: a snapshot, as the train thread may add one meanwhile."""
@@ -57,9 +62,19 @@ class Visitor:
             return list(self.trained.values())
 
     def add(self, trained: TrainedEdit) -> TrainedEdit | None:
-        """List `trained` last; return the edit it replaces under the same key, if any."""
+        """List `trained` last; return the edit it replaces under the same key, if any.
+
+        Where storage fails to keep it, it is still listed (for this session): the training is not lost.
+        Storage is then off for this session (`keep` None, so the Train tab says "for this browser tab
+        only"), and `storage_problem` says why (the saved-edits panel shows it)."""
         if self.keep is not None:
-            self.keep(trained)
+            try:
+                self.keep(trained)
+            except FeatError as err:
+                log.warning("Storage failed for a trained edit, kept for the session only: %s", err)
+                self.keep = None
+                self.storage_problem = str(err)
+                gr.Warning(str(err))
         with self.lock:
             old = self.trained.pop(trained.key, None)
             self.trained[trained.key] = trained
