@@ -3,6 +3,8 @@ folders with a progress bar; unreadable and faceless files are reported and skip
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from feat_space.cli import edit as edit_cli
 from feat_space.cli import main
 from feat_space.cli.edit import EditSpec, parse_edit
 from feat_space.editing.storage import save_edit
@@ -76,9 +79,16 @@ def test_an_edit_folder_and_strengths_compose(tmp_path, capsys):
     assert printed.err.count("%|") == 0, "--no-progress prints no bar"
     first = np.asarray(Image.open(out / "grace_hopper-edited.jpg"))
 
-    assert main(["edit", str(photo), "--edit", f"registry:{FAST_EDIT}=2", "--out", str(out), "--no-progress"]) == 0
-    second = np.asarray(Image.open(out / "grace_hopper-edited.jpg"))
+    again = ["edit", str(photo), "--edit", f"registry:{FAST_EDIT}=2", "--out", str(out), "--no-progress"]
+    assert main(again) == 0
+    second = np.asarray(Image.open(out / "grace_hopper-edited-2.jpg"))
     assert first.shape == second.shape and not np.array_equal(first, second), "another edit, another result"
+    assert np.array_equal(np.asarray(Image.open(out / "grace_hopper-edited.jpg")), first), "the earlier result stays"
+    assert "grace_hopper-edited-2.jpg" in capsys.readouterr().out
+
+    assert main([*again, "--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["grace_hopper-edited-2.jpg", "grace_hopper-edited.jpg"]
+    assert np.array_equal(np.asarray(Image.open(out / "grace_hopper-edited.jpg")), second), "replaced, as asked"
 
 
 def test_bad_edits_and_thresholds_are_clear_errors(tmp_path, capsys):
@@ -90,6 +100,37 @@ def test_bad_edits_and_thresholds_are_clear_errors(tmp_path, capsys):
     assert "is not an edit folder: it has no config.json" in capsys.readouterr().err
     assert main(["edit", photo, "--edit", FAST_EDIT, "--threshold", "1.5", "--out", str(tmp_path)]) == 1
     assert "--threshold must be in [0, 1)" in capsys.readouterr().err
+
+
+def test_a_bad_threshold_is_refused_before_the_models_load(monkeypatch, capsys):
+    def no_models(*args, **kwargs):
+        raise AssertionError("models loaded before --threshold was checked")
+
+    monkeypatch.setattr("feat_space.session.Session", no_models)
+    assert main(["edit", str(DATA / "grace_hopper.jpg"), "--edit", FAST_EDIT, "--threshold", "-0.1"]) == 1
+    assert "--threshold must be in [0, 1), got -0.1" in capsys.readouterr().err
+
+
+def test_a_result_that_cannot_be_written_is_skipped_and_the_batch_goes_on(tmp_path, monkeypatch, capsys):
+    photos = tmp_path / "in"
+    photos.mkdir()
+    shutil.copy(DATA / "astronaut.png", photos / "a.png")
+    shutil.copy(DATA / "grace_hopper.jpg", photos / "b.jpg")
+    real_save = edit_cli.save
+
+    def disk_full_once(photo, path):
+        if path.name.startswith("a-"):
+            path.write_bytes(b"half")  # written in part when the disk filled up
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_save(photo, path)
+
+    monkeypatch.setattr(edit_cli, "save", disk_full_once)
+    out = tmp_path / "out"
+    assert main(["edit", str(photos), "--edit", FAST_EDIT, "--out", str(out), "--no-progress"]) == 1
+    printed = capsys.readouterr()
+    assert "could not write" in printed.err and "No space left on device" in printed.err
+    assert [p.name for p in out.iterdir()] == ["b-edited.jpg"], "no half-written file; the next photo is edited"
+    assert "Edited 1 of 2" in printed.out and "1 not saved (could not write the result)" in printed.out
     assert main(["edit", str(tmp_path / "empty"), "--edit", FAST_EDIT]) == 1
     assert "No photos to edit" in capsys.readouterr().err
 

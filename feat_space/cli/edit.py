@@ -6,8 +6,10 @@ feat-space edit portrait.jpg --edit trained/freckles          # an edit folder y
 
 An edit is a registry name (``smile`` or ``registry:smile``) or a folder holding an edit
 (``config.json`` + ``model.safetensors``, as `train` writes), optionally with ``=STRENGTH``. A file
-that cannot be read, or has no usable face, is reported and skipped: the batch goes on, and a summary
-ends it. Exit status: 0 when every photo was edited, 1 otherwise.
+that cannot be read, has no usable face, or whose result cannot be written, is reported and skipped:
+the batch goes on, and a summary ends it. Results never replace files already in the output folder
+(a new result gets a number, ``-edited-2``) unless ``--overwrite``. Exit status: 0 when every photo was
+edited, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--face", type=int, default=0, help="which face, 0 = the largest (default 0)")
     p.add_argument("--out", type=Path, default=OUT_DIR, help=f"output folder (default: {OUT_DIR}/)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace results of earlier runs in the output folder (default: a new result gets a number)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs, scripts)")
     p.set_defaults(handler=_edit)
 
@@ -136,13 +143,13 @@ def photo_files(inputs: list[str]) -> tuple[list[Path], list[str]]:
     return found, missing
 
 
-def output_path(photo: Path, out: Path, taken: set[Path]) -> Path:
+def output_path(photo: Path, out: Path, taken: set[Path], overwrite: bool = False) -> Path:
     """``out/<name>-edited.<jpg|png>``: JPEGs stay JPEG, everything else becomes PNG (lossless); a name
-    already written in this run gets a number."""
+    already written in this run, or (unless `overwrite`) a file already there, gets a number."""
     suffix = ".jpg" if photo.suffix.lower() in (".jpg", ".jpeg") else ".png"
     candidate = out / f"{photo.stem}{SUFFIX}{suffix}"
     number = 2
-    while candidate in taken:
+    while candidate in taken or (not overwrite and candidate.exists()):
         candidate = out / f"{photo.stem}{SUFFIX}-{number}{suffix}"
         number += 1
     taken.add(candidate)
@@ -157,12 +164,19 @@ def save(photo: Image.Image, path: Path) -> None:
         photo.save(path, **extra)
 
 
+def check_threshold(threshold: float) -> None:
+    if not 0 <= threshold < 1:
+        raise FeatError(f"--threshold must be in [0, 1), got {threshold}.")
+
+
 def _edit(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..session import Session, edit_photo
 
     specs = [parse_edit(text) for text in args.edits]
+    if args.threshold is not None:  # checked before the models load (minutes with the real ones)
+        check_threshold(args.threshold)
     photos, missing = photo_files(args.photos)
     for name in missing:
         print(f"skipped {name}: no such file or folder", file=sys.stderr)
@@ -176,8 +190,7 @@ def _edit(args: argparse.Namespace) -> int:
     threshold = args.threshold
     if threshold is None:
         threshold = next((e.threshold for e in loaded if e.threshold is not None), 0.0)
-    if not 0 <= threshold < 1:
-        raise FeatError(f"--threshold must be in [0, 1), got {threshold}.")
+    check_threshold(threshold)
     chosen = [(e.edit, e.strength) for e in loaded]
     args.out.mkdir(parents=True, exist_ok=True)
     titles = ", ".join(e.title for e in loaded)
@@ -185,6 +198,7 @@ def _edit(args: argparse.Namespace) -> int:
     edited = 0
     skipped: Counter[str] = Counter()
     taken: set[Path] = set()
+    numbered: list[Path] = []  # written under a numbered name: the plain one was taken
     bar = tqdm(photos, desc=f"Editing ({titles})", unit="photo", disable=args.no_progress, file=sys.stderr)
     for photo in bar:
         try:
@@ -193,13 +207,26 @@ def _edit(args: argparse.Namespace) -> int:
             skipped[type(e).__name__] += 1
             bar.write(f"skipped {photo}: {e}", file=sys.stderr)
             continue
-        target = output_path(photo, args.out, taken)
-        save(result.photo, target)
+        target = output_path(photo, args.out, taken, args.overwrite)
+        try:
+            save(result.photo, target)
+        except (OSError, ValueError) as e:  # disk full, folder gone, a format Pillow cannot write: this photo
+            target.unlink(missing_ok=True)
+            skipped["unsaved"] += 1
+            bar.write(f"skipped {photo}: could not write {target}: {e}", file=sys.stderr)
+            continue
         edited += 1
+        if target.stem != f"{photo.stem}{SUFFIX}":
+            numbered.append(target)
     bar.close()
 
     total = len(photos) + len(missing)
     summary = f"Edited {edited} of {total} photo(s) into {args.out}/ ({titles}, mask threshold {threshold:g})."
+    if numbered:
+        summary += (
+            f" {len(numbered)} got a numbered name (e.g. {numbered[0].name}) as theirs was taken; "
+            "--overwrite replaces results of earlier runs."
+        )
     problems = dict(skipped)
     if missing:
         problems["missing"] = len(missing)
@@ -216,4 +243,5 @@ _REASONS = {
     "ImageReadError": "unreadable",
     "ImageTooLargeError": "too large",
     "missing": "missing",
+    "unsaved": "not saved (could not write the result)",
 }
