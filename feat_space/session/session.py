@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
-from ..editing.blending import BlendLayer, original_inputs
+from ..editing.blending import BlendLayer
+from ..editing.plan import original_pass
 from ..errors import FeatError
 from ..guidance.clip import ClipGuide, load_clip
 from ..models import Encoder4Editing, Generator, IRSE50ArcFace, load_arcface, load_encoder, load_generator
@@ -32,7 +33,7 @@ from ..models.stylegan2 import SynthesisState
 from ..weights.profiles import Profile, get_profile
 from ..weights.roles import ROLES, ModelRole, model_role
 from .cache import CacheInfo, ComputeOnceCache
-from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key
+from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key, resize_image
 
 if TYPE_CHECKING:
     from ..alignment import AlignedFace
@@ -80,6 +81,7 @@ class Session:
             self._models[role] = model.to(self.device) if role is ModelRole.CLIP else _frozen(model, self.device)
         self._load_locks = {role: threading.Lock() for role in ROLES}
         self._running = threading.BoundedSemaphore(max_concurrent)
+        self.dtype = torch.float32  # the synthesis features' precision
 
     def __repr__(self) -> str:
         loaded = ", ".join(role.value for role in self._models) or "none"
@@ -182,41 +184,80 @@ class Session:
 
     def original_features(self, photo: PreparedPhoto, layers: Iterable[int]) -> dict[int, torch.Tensor]:
         """Feature maps of the photo's own latent at `layers` (what FEAT's attention reads), computed once."""
-        layers = tuple(sorted(set(layers)))
-        return photo.memo(("features", layers), lambda: self.features(photo.wplus, layers))
+        features, _ = self.original_pass(photo, layers, ())
+        return features
+
+    def original_pass(
+        self, photo: PreparedPhoto, layers: Iterable[int], keep: Iterable[int]
+    ) -> tuple[dict[int, torch.Tensor], dict[int, SynthesisState]]:
+        """The photo's own latent: feature maps at `layers` and synthesis states after each layer of
+        `keep`, each computed once per photo, whatever is missing in one pass."""
+        layers, keep = tuple(sorted(set(layers))), tuple(sorted(set(keep)))
+        features_key = ("features", layers)
+        missing = [k for k in keep if not photo.cached(("state", k))]
+        if missing or (layers and not photo.cached(features_key)):
+            generator = self.generator
+            with self.running():
+                features, states = original_pass(generator, photo.wplus, layers, missing, self.dtype)
+            if layers:
+                photo.remember(features_key, features)
+            for k, state in states.items():
+                photo.remember(("state", k), state)
+        return (
+            photo.memo(features_key, lambda: {}) if layers else {},
+            {k: photo.memo(("state", k), lambda: None) for k in keep},
+        )
 
     def original_state(self, photo: PreparedPhoto, layer: BlendLayer) -> SynthesisState | torch.Tensor:
         """Synthesis of the photo's own latent at the blend `layer` (state), or its image for "rgb"; computed once."""
         if layer == "rgb":
-            return photo.memo("image", lambda: self.synthesize(photo.wplus))
-        generator = self.generator
-
-        def compute() -> SynthesisState:
-            with self.running():
-                return generator.synthesize_until(photo.wplus, int(layer))
-
-        return photo.memo(("state", int(layer)), compute)
+            return self.original_image(photo, self.generator.num_layers - 1)
+        return self.original_pass(photo, (), (int(layer),))[1][int(layer)]
 
     def original_inputs(
         self, photo: PreparedPhoto, layers: Iterable[int], layer: BlendLayer
     ) -> tuple[dict[int, torch.Tensor], SynthesisState | torch.Tensor]:
         """`original_features` and `original_state` together: one synthesis pass computes both when
         neither is cached yet (separately, the state would re-run the layers the features ran)."""
-        layers = tuple(sorted(set(layers)))
-        features_key, state_key = ("features", layers), "image" if layer == "rgb" else ("state", int(layer))
-        if not photo.cached(features_key) and not photo.cached(state_key):
-            generator = self.generator
-            with self.running():
-                features, original = original_inputs(generator, photo.wplus, layers, layer)
-            photo.memo(features_key, lambda: features)
-            photo.memo(state_key, lambda: original)
-        return self.original_features(photo, layers), self.original_state(photo, layer)
+        if layer == "rgb":
+            features = self.original_features(photo, layers)
+            return features, self.original_state(photo, "rgb")
+        features, states = self.original_pass(photo, layers, (int(layer),))
+        return features, states[int(layer)]
 
-    def reconstruction(self, photo: PreparedPhoto) -> torch.Tensor:
-        """The photo's inversion rendered by the generator [1, 3, size, size] (computed once)."""
-        image = self.original_state(photo, "rgb")
-        assert isinstance(image, torch.Tensor)  # "rgb" is the image itself
-        return image
+    def original_image(self, photo: PreparedPhoto, layer: int) -> torch.Tensor:
+        """The RGB the photo's own latent has accumulated after `layer` [1, 3, r, r] (r = its resolution;
+        the last layer gives the full image), continued from the deepest state already cached; once."""
+        generator = self.generator
+        if layer % 2 and layer != generator.num_layers - 1:
+            layer += 1  # an odd layer's RGB is still at the previous resolution; the next one's toRGB completes it
+
+        key = ("image", layer)
+        if not photo.cached(key):
+            # Computed outside the photo's lock: the order is always the running slot, then the photo.
+            cached = [k[1] for k in photo.memoised() if isinstance(k, tuple) and k[0] == "state" and k[1] <= layer]
+            with self.running():
+                if cached:
+                    start = photo.memo(("state", max(cached)), lambda: None)
+                    state = generator.continue_to(start, photo.wplus, layer)
+                else:
+                    state = generator.synthesize_until(photo.wplus, layer, dtype=self.dtype)
+            photo.remember(key, state.skip.contiguous())
+        return photo.memo(key, lambda: None)
+
+    def reconstruction(self, photo: PreparedPhoto, size: int | None = None) -> torch.Tensor:
+        """The photo's inversion rendered by the generator, [1, 3, size, size] (default: the generator's
+        size); computed once per size, from the original's cached states (an edit's pass is shared).
+
+        A smaller `size` costs less: the RGB the generator has accumulated at that resolution (its
+        later layers add fine detail only), resized when `size` is not a power of two.
+        """
+        generator = self.generator
+        size = generator.size if size is None else int(size)
+        if not 4 <= size <= generator.size:
+            raise FeatError(f"The reconstruction's size must be in [4, {generator.size}], got {size}.")
+        image = self.original_image(photo, generator.layer_at(size))
+        return image if image.shape[-1] == size else resize_image(image, size)
 
     def cache_info(self) -> CacheInfo:
         return self.photos.info()
