@@ -26,7 +26,7 @@ PHOTO = DATA / "astronaut.png"
 
 @pytest.fixture(scope="module")
 def session():
-    return Session("tiny", device="cpu")
+    return Session("tiny", device="cpu", precision="fp32")  # compared with direct fp32 calls
 
 
 def make_edit(session, region="mouth", seed=0) -> FeatEdit:
