@@ -32,8 +32,8 @@ from PIL import Image
 
 from ..alignment.paste_back import paste_back
 from ..editing.blending import blend_margin, resize_mask
-from ..editing.brush import Brush
-from ..editing.edit import FeatEdit, edit_masks, edited_latent, united_masks
+from ..editing.brush import Brush, apply_brush
+from ..editing.edit import FeatEdit, edited_latent, threshold_mask, united_masks
 from ..editing.plan import EditPlan, blended_image, edited_state, mix_rgb
 from ..errors import FeatError
 from .photo import PreparedPhoto, resize_image, tensor_to_image
@@ -142,7 +142,10 @@ def edit_photo(
     original_image = session.original_image(photo, output_layer) if not plan.features else None
     key = tuple((edit, _weights_version(edit), strength) for edit, strength in chosen)
     with session.running():
-        masks = edit_masks(chosen, features, threshold, brush)
+        # The attention masks depend on the edits' weights only: a threshold or brush change reuses them.
+        learned = tuple((edit, _weights_version(edit)) for edit, _ in chosen)
+        raw = photo.latest("masks", learned, lambda: [edit.mask(features) for edit, _ in chosen])
+        masks = [apply_brush(threshold_mask(m, threshold), brush) for m in raw]
         feature_mask, rgb_mask, union = united_masks(chosen, masks)
         wplus_edit = photo.latest("edited latent", key, lambda: edited_latent(photo.wplus, chosen))
         prefix = states[plan.prefix] if plan.prefix is not None else None
