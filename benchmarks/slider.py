@@ -12,7 +12,7 @@ blend) and a colour edit (the fine entries, blending the final RGB, 128² mask).
 - strength moves (preview): the edited pass reruns from the first mapped layer as well;
 - release (full resolution): the last threshold / strength again at 1024².
 
-    python benchmarks/slider.py [--rounds 2] [--moves 6] [--precision auto|fp32|bf16]
+    python benchmarks/slider.py [--rounds 3] [--moves 5] [--precision auto|fp32|bf16]
 """
 
 from __future__ import annotations
@@ -93,8 +93,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", type=Path, default=ROOT / "tests/data/astronaut.png")
     parser.add_argument("--warmup-photo", type=Path, default=ROOT / "tests/data/grace_hopper.jpg")
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--moves", type=int, default=6, help="slider moves per control and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--moves", type=int, default=5, help="slider moves per control and round")
     parser.add_argument("--precision", default=None, help="auto | fp32 | bf16 (default: FEAT_PRECISION, else auto)")
     args = parser.parse_args()
 

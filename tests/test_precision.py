@@ -62,6 +62,15 @@ def test_auto_takes_bf16_only_on_a_cpu_with_native_bf16(monkeypatch):
     assert chosen.name == "fp32" and "self-check failed" in chosen.reason
     with pytest.raises(FeatError, match="self-check failed"):
         pick_precision("bf16", CPU)
+    # a self-check that cannot run at all (e.g. a GPU not attached yet) also leaves auto at fp32, saying why
+    monkeypatch.setattr(precision_module, "_picked", {})
+
+    def unattached(dtype, device):
+        raise RuntimeError("no device")
+
+    monkeypatch.setattr(precision_module, "probe_error", unattached)
+    chosen = pick_precision("auto", CPU)
+    assert chosen.name == "fp32" and "raised RuntimeError: no device" in chosen.reason
 
 
 def test_this_machines_auto_choice_follows_its_cpu():

@@ -12,6 +12,7 @@ test, not the numerical one.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import torch
 
 from ..errors import FeatError
 
+logger = logging.getLogger(__name__)
 PRECISION_ENV = "FEAT_PRECISION"
 CHOICES = ("auto", "fp32", "bf16", "fp16")
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -67,8 +69,13 @@ def probe_error(dtype: torch.dtype, device: torch.device) -> float:
 
 
 def _check(name: str, device: torch.device) -> str | None:
-    """None if `name` computes correctly on `device`, else why not."""
-    error = probe_error(DTYPES[name], device)
+    """None if `name` computes correctly on `device`, else why not (an exception counts as a failure:
+    e.g. a device that is not attached yet, as in ZeroGPU's main process)."""
+    try:
+        error = probe_error(DTYPES[name], device)
+    except Exception as e:  # reported in the reason, and logged
+        logger.warning("The %s self-check on %s raised %s: %s", name, device, type(e).__name__, e)
+        return f"{name} self-check raised {type(e).__name__}: {e}"
     if error > MAX_RELATIVE_ERROR:
         return f"{name} self-check failed: relative error {error:.3g} vs fp32 (limit {MAX_RELATIVE_ERROR})"
     return None
