@@ -140,3 +140,29 @@ def test_a_bf16_edit_looks_like_the_fp32_one():
     assert not np.array_equal(np.asarray(a.edited), np.asarray(b.edited)), "bf16 did not run"
     assert psnr(np.asarray(a.edited), np.asarray(b.edited)) >= 40
     assert psnr(np.asarray(a.photo), np.asarray(b.photo)) >= 40
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_bf16_synthesis_keeps_every_layer_in_bf16_and_the_rgb_in_fp32(batch):
+    """No silent promotion back to fp32 (e.g. by an fp32 bias), and the image close to fp32's."""
+    torch.manual_seed(0)
+    G = Generator(64, style_dim=64, n_mlp=1, channels=dict.fromkeys((4, 8, 16, 32, 64), 32)).eval()
+    wplus = torch.randn(batch, G.n_latent, 64)
+    dtypes = []
+    hooks = [
+        G.styled_conv(k).register_forward_hook(lambda module, args, out: dtypes.append(out.dtype))
+        for k in range(G.num_layers)
+    ]
+    try:
+        with torch.no_grad():
+            state = G.synthesize_until(wplus, G.num_layers - 1, dtype=torch.bfloat16)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    with torch.no_grad():
+        reference = G.synthesis(wplus)
+    assert dtypes == [torch.bfloat16] * G.num_layers
+    assert state.skip.dtype == torch.float32
+    assert all(p.dtype == torch.float32 for p in G.parameters())
+    error = (state.skip - reference).pow(2).mean().sqrt() / reference.pow(2).mean().sqrt()
+    assert 0 < error < 0.02

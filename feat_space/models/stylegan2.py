@@ -179,7 +179,9 @@ class FusedLeakyReLU(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channel))
 
     def forward(self, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
-        return fused_leaky_relu(x, self.bias, inplace=inplace)
+        # The bias in x's dtype: the op promotes mixed dtypes (an fp32 bias would turn half-precision
+        # features back into fp32 for every later layer, on the CUDA kernel's path).
+        return fused_leaky_relu(x, self.bias.to(x.dtype), inplace=inplace)
 
 
 class ConstantInput(nn.Module):
