@@ -4,7 +4,7 @@ One combination of edits (`EditPlan`) renders as:
 
 1. the original latent's pass: attention features, the state at the blend layer, and the state at
    `prefix_layer` (the last layer no edit can change) — per photo, once;
-2. masks: attention on those features, threshold, brush — cheap, redone on every change;
+2. masks: attention on those features (per edit's weights), then threshold and brush (on every change);
 3. the edited latent's pass from `prefix_layer` to the blend layer — redone when a strength changes
    (a threshold or brush change reuses it);
 4. blending at the blend layer and the rest of the synthesis up to the output layer — redone on
