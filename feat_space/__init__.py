@@ -36,6 +36,7 @@ _EXPORTS = {
     "load_registry": "feat_space.registry",
     "Trainer": "feat_space.training",
     "TrainingSettings": "feat_space.training",
+    "Brush": "feat_space.session",
     "Session": "feat_space.session",
     "edit_photo": "feat_space.session",
     "get_session": "feat_space.session",
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from .errors import FeatError
     from .models import load_arcface, load_encoder, load_generator
     from .registry import load_registry
-    from .session import Session, edit_photo, get_session
+    from .session import Brush, Session, edit_photo, get_session
     from .training import Trainer, TrainingSettings
     from .weights import get_profile
 
@@ -67,6 +68,7 @@ def __dir__() -> list[str]:
 
 __all__ = [  # the names of _EXPORTS (a test keeps them equal)
     "REGION_PRESETS",
+    "Brush",
     "EditConfig",
     "FeatEdit",
     "FeatError",

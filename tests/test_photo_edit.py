@@ -22,7 +22,7 @@ DATA = Path(__file__).parent / "data"
 
 @pytest.fixture(scope="module")
 def session():
-    return Session("tiny", device="cpu")
+    return Session("tiny", device="cpu", precision="fp32")  # compared with direct fp32 calls
 
 
 def make_edit(session, region="mouth", seed=0) -> FeatEdit:
@@ -105,6 +105,7 @@ def test_user_errors_are_feat_errors(session, tmp_path):
 
 
 def test_first_edit_reads_features_and_blend_state_in_one_pass(session):
+    session.photos.clear()  # earlier tests cached this photo's passes
     photo = session.prepare(DATA / "grace_hopper.jpg", face_index=0)
     G = session.generator
     steps = []

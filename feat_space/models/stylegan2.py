@@ -116,23 +116,41 @@ class ModulatedConv2d(nn.Module):
         self.modulation = EqualLinear(style_dim, in_channel, bias_init=1)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """Runs in `x`'s dtype: styles and weights are computed in the parameters' (fp32) precision,
+        then cast once, so a bf16 / fp16 `x` gets a native low-precision convolution."""
         batch = x.shape[0]
         s = self.modulation(style)  # [B, in]
-        weight = self.weight[0] * self.scale  # [out, in, k, k]
+        # Demodulation: sum over in, kh, kw of (scale * w * s)^2 == s^2 @ (scale^2 * sum_k w^2)^T.
+        demod = torch.rsqrt(s.pow(2) @ self._weight_square().t() + 1e-8) if self.demodulate else None  # [B, out]
         if batch == 1:
-            # One sample: modulate the weights (cheaper than touching the activations).
-            weight = weight * s.view(1, -1, 1, 1)
-            if self.demodulate:
-                weight = weight * torch.rsqrt(weight.pow(2).sum([1, 2, 3], keepdim=True) + 1e-8)
-            return self._conv(x, weight)
+            # One sample: modulate the weights (cheaper than touching the activations), with one
+            # [out, in] coefficient so the big weight tensor is read once (and cast once).
+            coefficient = s.view(1, -1) * self.scale
+            if demod is not None:
+                coefficient = coefficient * demod.view(-1, 1)
+            weight = self.weight[0] * coefficient[:, :, None, None]
+            return self._conv(x, weight.to(x.dtype))
         # Several samples: modulate the activations so one shared weight serves the whole batch
         # (a plain batched conv is far faster on CPU than the grouped conv of per-sample weights).
-        out = self._conv(x * s.view(batch, -1, 1, 1), weight)
-        if self.demodulate:
-            # sum over in, kh, kw of (w * s)^2 == s^2 @ sum_k(w^2)^T
-            demod = torch.rsqrt(s.pow(2) @ weight.pow(2).sum([2, 3]).t() + 1e-8)
-            out = out * demod.view(batch, -1, 1, 1)
+        weight = self.weight[0] * self.scale  # [out, in, k, k]
+        out = self._conv(x * s.view(batch, -1, 1, 1).to(x.dtype), weight.to(x.dtype))
+        if demod is not None:
+            out = out * demod.view(batch, -1, 1, 1).to(x.dtype)
         return out
+
+    def _weight_square(self) -> torch.Tensor:
+        """scale² · Σ_k w², [out, in]: what demodulation reads. Cached while the weights are frozen
+        (inference, and FEAT's training, where gradients reach the styles only); the cache key
+        follows every in-place change of the weights (loading, an optimiser step)."""
+        weight = self.weight[0]
+        if weight.requires_grad:
+            return (weight * self.scale).pow(2).sum([2, 3])
+        key = (self.weight._version, self.weight.data_ptr(), weight.device, weight.dtype)
+        cached = self.__dict__.get("_square")
+        if cached is None or cached[0] != key:
+            cached = (key, (weight * self.scale).pow(2).sum([2, 3]))
+            self.__dict__["_square"] = cached  # not a buffer: no state-dict key, recomputed on demand
+        return cached[1]
 
     def _conv(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         if self.upsample:
@@ -151,7 +169,8 @@ class NoiseInjection(nn.Module):
     def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None, inplace: bool = False) -> torch.Tensor:
         if noise is None:
             noise = x.new_empty(x.shape[0], 1, x.shape[2], x.shape[3]).normal_()
-        return x.add_(self.weight * noise) if inplace else x + self.weight * noise
+        scaled = (self.weight * noise).to(x.dtype)  # fp32 buffers, any compute dtype
+        return x.add_(scaled) if inplace else x + scaled
 
 
 class FusedLeakyReLU(nn.Module):
@@ -160,7 +179,9 @@ class FusedLeakyReLU(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channel))
 
     def forward(self, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
-        return fused_leaky_relu(x, self.bias, inplace=inplace)
+        # The bias in x's dtype: the op promotes mixed dtypes (an fp32 bias would turn half-precision
+        # features back into fp32 for every later layer, on the CUDA kernel's path).
+        return fused_leaky_relu(x, self.bias.to(x.dtype), inplace=inplace)
 
 
 class ConstantInput(nn.Module):
@@ -211,6 +232,8 @@ class ToRGB(nn.Module):
         self.bias = nn.Parameter(torch.zeros(1, 3, 1, 1))
 
     def forward(self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
+        # The running RGB stays in the bias's fp32 whatever the features' dtype: 3 channels cost
+        # nothing, and the image is where rounding would show.
         out = self.conv(x, style) + self.bias
         if skip is not None:
             out = out + self.upsample(skip)
@@ -342,10 +365,15 @@ class Generator(nn.Module):
     def _to_rgb(self, layer: int) -> ToRGB:
         return cast(ToRGB, self.to_rgb1 if layer == 0 else self.to_rgbs[layer // 2 - 1])
 
-    def _step(self, state: SynthesisState | None, layer: int, wplus: torch.Tensor, noise) -> SynthesisState:
+    def _step(
+        self, state: SynthesisState | None, layer: int, wplus: torch.Tensor, noise, dtype: torch.dtype | None = None
+    ) -> SynthesisState:
         if state is None:
-            # channels_last all the way: oneDNN's convolutions run ~1.5-2x faster in NHWC on CPU.
-            x, skip = self.input(wplus.shape[0]).contiguous(memory_format=torch.channels_last), None
+            # channels_last all the way: oneDNN's convolutions run ~1.5-2x faster in NHWC on CPU. The
+            # features stay in `dtype` from here on (see ModulatedConv2d).
+            x = self.input(wplus.shape[0])
+            x = (x if dtype is None else x.to(dtype)).contiguous(memory_format=torch.channels_last)
+            skip = None
         else:
             x, skip = state.feature, state.skip
         x = self.styled_conv(layer)(x, wplus[:, layer], noise=self.noise_for(layer, noise))
@@ -359,13 +387,22 @@ class Generator(nn.Module):
             raise ValueError(f"W+ must be [B, {self.n_latent}, {self.style_dim}], got {tuple(wplus.shape)}")
 
     def synthesize_until(
-        self, wplus: torch.Tensor, layer: int, noise: NoiseMode | list[torch.Tensor | None] = "const"
+        self,
+        wplus: torch.Tensor,
+        layer: int,
+        noise: NoiseMode | list[torch.Tensor | None] = "const",
+        dtype: torch.dtype | None = None,
     ) -> SynthesisState:
-        """Run layers 0..`layer` and return the state after `layer`."""
+        """Run layers 0..`layer` and return the state after `layer`.
+
+        `dtype`: the feature maps' precision, default the parameters' (bf16 / fp16 run the convolutions
+        natively in it; the parameters stay fp32, and so does the accumulated RGB). States continued
+        from this one keep it.
+        """
         self._check_wplus(wplus)
         if not 0 <= layer < self.num_layers:
             raise ValueError(f"layer must be in [0, {self.num_layers}), got {layer}")
-        state = self._step(None, 0, wplus, noise)
+        state = self._step(None, 0, wplus, noise, dtype)
         for k in range(1, layer + 1):
             state = self._step(state, k, wplus, noise)
         return state
@@ -391,18 +428,27 @@ class Generator(nn.Module):
         """Finish the image from `state` with the styles of `wplus` for the remaining layers."""
         return self.continue_to(state, wplus, self.num_layers - 1, noise).skip.contiguous()
 
-    def synthesis(self, wplus: torch.Tensor, noise: NoiseMode | list[torch.Tensor | None] = "const") -> torch.Tensor:
-        """W+ [B, n_latent, D] → image [B, 3, size, size] (about [-1, 1])."""
-        return self.synthesize_from(self.synthesize_until(wplus, 0, noise), wplus, noise)
+    def synthesis(
+        self,
+        wplus: torch.Tensor,
+        noise: NoiseMode | list[torch.Tensor | None] = "const",
+        dtype: torch.dtype | None = None,
+    ) -> torch.Tensor:
+        """W+ [B, n_latent, D] → image [B, 3, size, size] (about [-1, 1]; in the parameters' dtype whatever `dtype`)."""
+        return self.synthesize_from(self.synthesize_until(wplus, 0, noise, dtype), wplus, noise)
 
     def features(
-        self, wplus: torch.Tensor, layers: list[int], noise: NoiseMode | list[torch.Tensor | None] = "const"
+        self,
+        wplus: torch.Tensor,
+        layers: list[int],
+        noise: NoiseMode | list[torch.Tensor | None] = "const",
+        dtype: torch.dtype | None = None,
     ) -> dict[int, torch.Tensor]:
         """Feature maps of the given layers (runs only as far as the deepest one)."""
         self._check_wplus(wplus)
         wanted, out, state = set(layers), {}, None
         for k in range(max(wanted) + 1):
-            state = self._step(state, k, wplus, noise)
+            state = self._step(state, k, wplus, noise, dtype)
             if k in wanted:
                 out[k] = state.feature
         return out

@@ -2,13 +2,15 @@
 editing a user's photo with it (`edit_photo`)."""
 
 from .cache import CacheInfo, ComputeOnceCache
-from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key, tensor_to_image
-from .photo_edit import EditResult, edit_photo
+from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key, resize_image, tensor_to_image
+from .photo_edit import PREVIEW_SIZE, Brush, EditResult, edit_photo
 from .session import DEFAULT_CACHE_SIZE, Session, get_session, pick_device, set_session
 
 __all__ = [
     "DEFAULT_CACHE_SIZE",
+    "PREVIEW_SIZE",
     "AlignOptions",
+    "Brush",
     "CacheInfo",
     "ComputeOnceCache",
     "EditResult",
@@ -19,6 +21,7 @@ __all__ = [
     "image_to_tensor",
     "photo_key",
     "pick_device",
+    "resize_image",
     "set_session",
     "tensor_to_image",
 ]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 if TYPE_CHECKING:
@@ -51,6 +52,11 @@ def tensor_to_image(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(pixels.permute(1, 2, 0).cpu().numpy(), "RGB")
 
 
+def resize_image(image: torch.Tensor, size: int) -> torch.Tensor:
+    """[B, 3, H, W] → [B, 3, size, size] (antialiased when shrinking), in fp32."""
+    return F.interpolate(image.float(), size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+
+
 @dataclass
 class PreparedPhoto:
     """The per-photo work an edit starts from: alignment and inversion, plus what edits read of the
@@ -63,7 +69,8 @@ class PreparedPhoto:
     face: AlignedFace  # .image (1024² crop), .quad, .photo (upright original), .paste_back(...)
     wplus: torch.Tensor  # [1, n_latent, style_dim] on the session's device, including latent_avg
     _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # Re-entrant: a memoised computation may read other memoised values of the same photo.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def cached(self, key: Any) -> bool:
         with self._lock:
@@ -76,6 +83,27 @@ class PreparedPhoto:
                 self._memo[key] = compute()
             return self._memo[key]
 
+    def latest(self, slot: str, key: Any, compute: Callable[[], Any]) -> Any:
+        """`compute()` for `key`, keeping only the latest key per `slot`: what a slider needs (its
+        last value again is free, a new one replaces the old), while memory stays flat however many
+        values it moves through."""
+        with self._lock:
+            held = self._memo.get(("latest", slot))
+            if held is None or held[0] != key:
+                held = (key, compute())
+                self._memo[("latest", slot)] = held
+            return held[1]
+
+    def remember(self, key: Any, value: Any) -> Any:
+        """Keep `value` for `key` unless one is held already (computed elsewhere); the held one."""
+        with self._lock:
+            return self._memo.setdefault(key, value)
+
+    def memoised(self) -> list[Any]:
+        """The keys memoised now (a snapshot)."""
+        with self._lock:
+            return list(self._memo)
+
     def paste_back(self, edited: torch.Tensor | Image.Image, **kwargs: Any) -> Image.Image:
         """The whole photo with `edited` (an aligned crop) put back in place."""
         if isinstance(edited, torch.Tensor):
@@ -83,4 +111,4 @@ class PreparedPhoto:
         return self.face.paste_back(edited, **kwargs)
 
 
-__all__ = ["AlignOptions", "PreparedPhoto", "image_to_tensor", "photo_key", "tensor_to_image"]
+__all__ = ["AlignOptions", "PreparedPhoto", "image_to_tensor", "photo_key", "resize_image", "tensor_to_image"]

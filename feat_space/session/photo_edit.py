@@ -3,12 +3,26 @@
 Only the edited region of the photo changes: the generator's output is pasted back through the
 edit's own mask, widened by the blend margin (the pixels feature blending can still touch) and
 feathered, so everything else stays the user's original pixels, not the generator's reconstruction.
+
+What is cached per photo (in the session's photo cache, so bounded by its size), and so what each
+change costs (see `editing.plan` for the stages):
+
+- alignment, inversion, and the original latent's pass up to the blend layer (attention features,
+  the blend-layer state, the state before the first mapped layer): once per photo;
+- the edited latent's pass up to the blend layer, for the latest edits and strengths only: a
+  threshold or brush change reuses it; a strength change reruns it from the first mapped layer;
+- blending and the layers after it, then the paste-back: on every call. `preview=True` stops the
+  synthesis at `PREVIEW_SIZE` and pastes into a reduced copy of the photo: the live-slider path.
+
+The reconstruction is not rendered for an edit: `EditResult.reconstruction` renders it when first
+read (continuing the original's cached pass), or `reconstruction_at(size)` at a cheaper size.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -16,25 +30,48 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..alignment.paste_back import paste_back
 from ..editing.blending import blend_margin, resize_mask
-from ..editing.edit import FeatEdit, apply_edits, composite_layer
+from ..editing.brush import Brush, apply_brush
+from ..editing.edit import FeatEdit, edited_latent, threshold_mask, united_masks
+from ..editing.plan import EditChoice, EditPlan, blended_image, edited_state, mix_rgb
 from ..errors import FeatError
-from .photo import tensor_to_image
+from .photo import PreparedPhoto, resize_image, tensor_to_image
 from .session import Session
 
-EditChoice = tuple[FeatEdit, float | None]  # an edit and its strength (None: the edit's default)
 FEATHER = 8  # px at the generator's resolution: how softly the pasted region fades out
+PREVIEW_SIZE = 256  # px: the aligned face of a preview (the generator's RGB at this resolution)
+PREVIEW_PHOTO_SIDE = 1024  # px: a preview's photo is reduced to at most this long side
 
 
 @dataclass
 class EditResult:
-    photo: Image.Image  # the whole photo, edited region pasted back, original size and orientation
+    """One edit of a photo. With `preview=True`, every image is at preview size: `edited`, `mask`,
+    `paste_mask` and `aligned` are `PREVIEW_SIZE`², and `photo` is the photo reduced (same aspect)
+    so that the face is at most that size and the long side at most `PREVIEW_PHOTO_SIDE`."""
+
+    photo: Image.Image  # the whole photo, edited region pasted back; original size (a preview: reduced)
     aligned: Image.Image  # the FFHQ-aligned crop of the original
-    reconstruction: Image.Image  # the generator's rendering of the photo before editing
     edited: Image.Image  # the generator's rendering after editing
-    mask: Image.Image  # "L", where the edit applies (generator resolution)
+    mask: Image.Image  # "L", where the edit applies (learned mask, thresholded, brushed)
     paste_mask: Image.Image  # "L", what was pasted back (mask widened by the blend margin, feathered)
     notice: str | None  # shown with the result when the models are untrained (tiny profile)
+    preview: bool = False
+    # size -> the generator's rendering of the photo before editing (rendered on demand, cached)
+    render_reconstruction: Callable[[int], Image.Image] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def reconstruction(self) -> Image.Image:
+        """The generator's rendering of the photo before editing, at the size of `edited`. Rendered
+        when first read (an edit does not pay for it); cached with the photo."""
+        return self.reconstruction_at(self.edited.width)
+
+    def reconstruction_at(self, size: int) -> Image.Image:
+        """The reconstruction at `size`² (≤ the generator's size; smaller is cheaper, see
+        `Session.reconstruction`)."""
+        if self.render_reconstruction is None:
+            raise FeatError("This result was built without its photo: no reconstruction to render.")
+        return self.render_reconstruction(size)
 
 
 def paste_mask(mask: torch.Tensor, size: int, margin: int, feather: int = FEATHER) -> torch.Tensor:
@@ -53,6 +90,26 @@ def _gray(weights: torch.Tensor) -> Image.Image:
     return Image.fromarray((weights.cpu().numpy() * 255).round().astype(np.uint8), "L")
 
 
+def _weights_version(edit: FeatEdit) -> tuple[int, ...]:
+    """Changes whenever the edit's weights change in place (an optimiser step, a load): part of the
+    cache key, so a cached edited pass is never reused for other weights."""
+    return tuple(p._version for p in edit.parameters())
+
+
+def _check_arguments(edits: Sequence[EditChoice], threshold: float, brush: Any) -> None:
+    if not edits:
+        raise FeatError("Pick at least one edit.")
+    if not 0 <= threshold < 1:
+        raise FeatError(f"The mask threshold must be in [0, 1), got {threshold}.")
+    for edit, strength in edits:
+        if not isinstance(edit, FeatEdit):
+            raise FeatError(f"Each edit must be a FeatEdit (e.g. from load_edit), got {type(edit).__name__}.")
+        if strength is not None and not math.isfinite(strength):
+            raise FeatError(f"An edit's strength must be a finite number, got {strength}.")
+    if brush is not None and not isinstance(brush, Brush):
+        raise FeatError(f"brush must be a feat_space.Brush(restrict=..., extend=...), got {type(brush).__name__}.")
+
+
 def edit_photo(
     session: Session,
     image: Any,
@@ -60,31 +117,113 @@ def edit_photo(
     *,
     threshold: float = 0.0,
     face_index: int = 0,
+    brush: Brush | None = None,
+    preview: bool = False,
 ) -> EditResult:
-    """Apply `edits` (composed in order) to the face `face_index` of `image` (anything `load_image`
-    reads); alignment, inversion and the original's features come from the session's photo cache."""
-    if not edits:
-        raise FeatError("Pick at least one edit.")
-    if not 0 <= threshold < 1:
-        raise FeatError(f"The mask threshold must be in [0, 1), got {threshold}.")
+    """Apply `edits` (composed in order, each at its own strength; None: the edit's default) to the
+    face `face_index` of `image` (anything `load_image` reads).
+
+    `threshold` cuts the learned masks (`threshold_mask`); `brush` then restricts / extends them:
+    final = max(mask · restrict, extend) (`editing.brush`). `preview=True` is the fast path for live
+    controls: a `PREVIEW_SIZE` rendering pasted into a reduced photo (see `EditResult`); repeated
+    calls on one photo reuse the cached stages (module docstring).
+    """
+    _check_arguments(edits, threshold, brush)
     G = session.generator
     for edit, _ in edits:
         edit.check_generator(G)
     photo = session.prepare(image, face_index=face_index)
-    layers = {k for edit, _ in edits for k in edit.config.attention_layers}
-    layer = composite_layer([edit.config.blend_layer for edit, _ in edits])
-    features, original = session.original_inputs(photo, layers, layer)
     chosen = [(edit.to(session.device), strength) for edit, strength in edits]
+    plan = EditPlan.of(chosen)
+    size = PREVIEW_SIZE if preview else G.size
+    output_layer = plan.output_layer(G, size)
+    features, states = session.original_pass(photo, plan.attention_layers, plan.original_layers)
+    original_image = session.original_image(photo, output_layer) if not plan.features else None
+    key = tuple((edit, _weights_version(edit), strength) for edit, strength in chosen)
     with session.running():
-        out = apply_edits(G, photo.wplus, chosen, threshold, features=features, original=original)
-        weights = paste_mask(out.mask, G.size, blend_margin(G, layer))
-    edited = tensor_to_image(out.image)
+        # The attention masks depend on the edits' weights only: a threshold or brush change reuses them.
+        learned = tuple((edit, _weights_version(edit)) for edit, _ in chosen)
+        raw = photo.latest("masks", learned, lambda: [edit.mask(features) for edit, _ in chosen])
+        masks = [apply_brush(threshold_mask(m, threshold), brush) for m in raw]
+        feature_mask, rgb_mask, union = united_masks(chosen, masks)
+        wplus_edit = photo.latest("edited latent", key, lambda: edited_latent(photo.wplus, chosen))
+        prefix = states[plan.prefix] if plan.prefix is not None else None
+        edited: Any = None
+        if plan.features:
+            assert feature_mask is not None and plan.layer != "rgb"
+            blend = int(plan.layer)
+            edited = photo.latest(
+                "edited state", (key, blend), lambda: edited_state(G, plan, wplus_edit, blend, prefix, session.dtype)
+            )
+            image = blended_image(G, photo.wplus, states[blend], edited, feature_mask, output_layer)
+        else:
+            assert original_image is not None
+            image = original_image
+        if plan.rgb:
+            assert rgb_mask is not None
+            start = edited if edited is not None else prefix  # the edited latent's deepest cached state
+
+            def render_edited() -> torch.Tensor:
+                if start is None:
+                    return G.synthesize_until(wplus_edit, output_layer, dtype=session.dtype).skip
+                return G.continue_to(start, wplus_edit, output_layer).skip
+
+            rgb = photo.latest(f"edited image {output_layer}", key, render_edited)
+            image = mix_rgb(rgb_mask, rgb, image)
+        image = image.float()
+        if image.shape[-1] != size:
+            image = resize_image(image, size)
+        scale = size / G.size
+        weights = paste_mask(
+            union, size, math.ceil(blend_margin(G, plan.layer) * scale), max(1, round(FEATHER * scale))
+        )
+    edited_image = tensor_to_image(image)
+    if preview:
+        small_photo, quad = _preview_photo(photo, size)
+        pasted = paste_back(small_photo, edited_image, quad, mask=weights.cpu().numpy())
+        aligned = photo.memo(("aligned", size), lambda: photo.face.image.resize((size, size), Image.Resampling.LANCZOS))
+    else:
+        pasted = photo.paste_back(edited_image, mask=weights.cpu().numpy())
+        aligned = photo.face.image
     return EditResult(
-        photo=photo.paste_back(edited, mask=weights.cpu().numpy()),
-        aligned=photo.face.image,
-        reconstruction=tensor_to_image(session.reconstruction(photo)),
-        edited=edited,
-        mask=_gray(resize_mask(out.mask.float(), G.size)[0, 0]),
+        photo=pasted,
+        aligned=aligned,
+        edited=edited_image,
+        mask=_gray(resize_mask(union.float(), size)[0, 0]),
         paste_mask=_gray(weights),
         notice=session.notice,
+        preview=preview,
+        render_reconstruction=lambda at: tensor_to_image(session.reconstruction(photo, at)),
     )
+
+
+def _preview_photo(photo: PreparedPhoto, size: int) -> tuple[Image.Image, np.ndarray]:
+    """The photo reduced for a preview (face at most `size`, long side at most `PREVIEW_PHOTO_SIDE`)
+    and the face's quad in it; once per photo."""
+
+    def compute() -> tuple[Image.Image, np.ndarray]:
+        original = photo.face.photo
+        scale = min(1.0, size / photo.face.size, PREVIEW_PHOTO_SIDE / max(original.size))
+        if scale == 1.0:
+            return original, photo.face.quad
+        reduced = original.resize(
+            (max(1, round(original.width * scale)), max(1, round(original.height * scale))),
+            Image.Resampling.BILINEAR,
+            reducing_gap=2.0,
+        )
+        # Pixel centres: x ↦ (x + 0.5)·s − 0.5 (the quad is in pixel indices, centre of the first at 0).
+        return reduced, (photo.face.quad + 0.5) * scale - 0.5
+
+    return photo.memo(("preview photo", size), compute)
+
+
+__all__ = [
+    "FEATHER",
+    "PREVIEW_PHOTO_SIDE",
+    "PREVIEW_SIZE",
+    "Brush",
+    "EditChoice",
+    "EditResult",
+    "edit_photo",
+    "paste_mask",
+]

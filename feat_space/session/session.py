@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import torch
 
-from ..editing.blending import BlendLayer, original_inputs
+from ..editing.blending import BlendLayer
+from ..editing.plan import original_pass
 from ..errors import FeatError
 from ..guidance.clip import ClipGuide, load_clip
 from ..models import Encoder4Editing, Generator, IRSE50ArcFace, load_arcface, load_encoder, load_generator
@@ -32,7 +33,8 @@ from ..models.stylegan2 import SynthesisState
 from ..weights.profiles import Profile, get_profile
 from ..weights.roles import ROLES, ModelRole, model_role
 from .cache import CacheInfo, ComputeOnceCache
-from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key
+from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key, resize_image
+from .precision import Precision, pick_precision
 
 if TYPE_CHECKING:
     from ..alignment import AlignedFace
@@ -41,6 +43,9 @@ T = TypeVar("T")
 M = TypeVar("M", bound=torch.nn.Module)
 DEVICE_ENV = "FEAT_DEVICE"
 DEFAULT_CACHE_SIZE = 8  # photos; one holds W+, a few feature maps and states (tens of MB at 1024²)
+# A reconstruction rendered before any edit keeps the original's states up to this resolution: the
+# region presets blend at 64² or lower, so their first edit then finds its original pass done.
+SHARED_RESOLUTION = 64
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
@@ -69,10 +74,15 @@ class Session:
         cache_size: int = DEFAULT_CACHE_SIZE,
         max_concurrent: int = 1,
         models: Mapping[str, Any] | None = None,
+        precision: str | None = None,
     ) -> None:
-        """`models` may hand in already built models by name (e.g. a benchmark's); the profile supplies the rest."""
+        """`models` may hand in already built models by name (e.g. a benchmark's); the profile supplies the rest.
+        `precision`: auto | fp32 | bf16 | fp16, else FEAT_PRECISION, else auto (see `session.precision`)."""
         self.profile = profile if isinstance(profile, Profile) else get_profile(profile)
         self.device = pick_device(device)
+        self._precision_choice = precision
+        self._precision: Precision | None = None
+        self._inference_ready: set[ModelRole] = set()
         self.photos: ComputeOnceCache[PreparedPhoto] = ComputeOnceCache(cache_size)
         self._models: dict[ModelRole, Any] = {}
         for name, model in (models or {}).items():
@@ -83,7 +93,24 @@ class Session:
 
     def __repr__(self) -> str:
         loaded = ", ".join(role.value for role in self._models) or "none"
-        return f"Session(profile={self.profile.name!r}, device={self.device}, loaded: {loaded})"
+        precision = self._precision.name if self._precision else f"{self._precision_choice or 'auto'}, not yet checked"
+        return f"Session(profile={self.profile.name!r}, device={self.device}, precision={precision}, loaded: {loaded})"
+
+    @property
+    def precision(self) -> Precision:
+        """The inference precision (resolved, and self-checked, on first use; once per process and device)."""
+        if self._precision is None:
+            self._precision = pick_precision(self._precision_choice, self.device)
+        return self._precision
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype synthesis features and the encoder run in (the generator's parameters stay fp32)."""
+        return self.precision.dtype
+
+    def describe(self) -> str:
+        """Device and precision, for people: e.g. "cpu · bf16 (auto: native bf16 CPU, self-check passed, …)"."""
+        return f"{self.device} · {self.precision}"
 
     @property
     def notice(self) -> str | None:
@@ -111,7 +138,15 @@ class Session:
 
     @property
     def encoder(self) -> Encoder4Editing:
-        return self._frozen_file(ModelRole.ENCODER, load_encoder)
+        """The e4e encoder, in the session's precision (it only ever runs inference; it takes fp32
+        images and returns fp32 W+ whatever its weights' dtype)."""
+        encoder = self._frozen_file(ModelRole.ENCODER, load_encoder)
+        if ModelRole.ENCODER not in self._inference_ready:
+            with self._load_locks[ModelRole.ENCODER]:
+                if ModelRole.ENCODER not in self._inference_ready:
+                    encoder.to_precision(self.dtype)
+                    self._inference_ready.add(ModelRole.ENCODER)
+        return encoder
 
     @property
     def arcface(self) -> IRSE50ArcFace:
@@ -155,16 +190,16 @@ class Session:
             return encoder(x)
 
     def synthesize(self, wplus: torch.Tensor) -> torch.Tensor:
-        """W+ → image [B, 3, size, size] in about [-1, 1] (fixed noise)."""
+        """W+ → image [B, 3, size, size] in about [-1, 1] (fixed noise; features in the session's precision)."""
         generator = self.generator
         with self.running():
-            return generator.synthesis(wplus.to(self.device))
+            return generator.synthesis(wplus.to(self.device), dtype=self.dtype)
 
     def features(self, wplus: torch.Tensor, layers: Iterable[int]) -> dict[int, torch.Tensor]:
         """Generator feature maps of `layers` for `wplus` (runs only as far as the deepest)."""
         generator = self.generator
         with self.running():
-            return generator.features(wplus.to(self.device), sorted(set(layers)))
+            return generator.features(wplus.to(self.device), sorted(set(layers)), dtype=self.dtype)
 
     def prepare(self, image: Any, *, face_index: int = 0) -> PreparedPhoto:
         """Align and invert a photo, once per photo content and options (cached, see `photos`)."""
@@ -182,41 +217,94 @@ class Session:
 
     def original_features(self, photo: PreparedPhoto, layers: Iterable[int]) -> dict[int, torch.Tensor]:
         """Feature maps of the photo's own latent at `layers` (what FEAT's attention reads), computed once."""
-        layers = tuple(sorted(set(layers)))
-        return photo.memo(("features", layers), lambda: self.features(photo.wplus, layers))
+        features, _ = self.original_pass(photo, layers, ())
+        return features
+
+    def original_pass(
+        self, photo: PreparedPhoto, layers: Iterable[int], keep: Iterable[int]
+    ) -> tuple[dict[int, torch.Tensor], dict[int, SynthesisState]]:
+        """The photo's own latent: feature maps at `layers` and synthesis states after each layer of
+        `keep`, each computed once per photo: what is missing in one pass, continued from the deepest
+        state already cached before it (a reconstruction keeps the low-resolution ones)."""
+        layers, keep = tuple(sorted(set(layers))), tuple(sorted(set(keep)))
+        features_key = ("features", layers)
+        cached = self._original_states(photo)
+        if layers and not photo.cached(features_key) and all(k in cached for k in layers):
+            photo.remember(features_key, {k: cached[k].feature for k in layers})
+        need_features = bool(layers) and not photo.cached(features_key)
+        missing_states = [k for k in keep if k not in cached]
+        missing = missing_states + (list(layers) if need_features else [])
+        if missing:
+            before = [k for k in cached if k < min(missing)]
+            start = cached[max(before)] if before else None
+            generator = self.generator
+            with self.running():
+                features, states = original_pass(
+                    generator, photo.wplus, layers if need_features else (), missing_states, self.dtype, start
+                )
+            if need_features:
+                photo.remember(features_key, features)
+            for k, state in states.items():
+                photo.remember(("state", k), state)
+        return (
+            photo.memo(features_key, lambda: {}) if layers else {},
+            {k: photo.memo(("state", k), lambda: None) for k in keep},
+        )
+
+    def _original_states(self, photo: PreparedPhoto) -> dict[int, SynthesisState]:
+        """The original latent's synthesis states cached for `photo`, by layer."""
+        keys = [k for k in photo.memoised() if isinstance(k, tuple) and k[0] == "state"]
+        return {k[1]: photo.memo(k, lambda: None) for k in keys}
 
     def original_state(self, photo: PreparedPhoto, layer: BlendLayer) -> SynthesisState | torch.Tensor:
         """Synthesis of the photo's own latent at the blend `layer` (state), or its image for "rgb"; computed once."""
         if layer == "rgb":
-            return photo.memo("image", lambda: self.synthesize(photo.wplus))
-        generator = self.generator
-
-        def compute() -> SynthesisState:
-            with self.running():
-                return generator.synthesize_until(photo.wplus, int(layer))
-
-        return photo.memo(("state", int(layer)), compute)
+            return self.original_image(photo, self.generator.num_layers - 1)
+        return self.original_pass(photo, (), (int(layer),))[1][int(layer)]
 
     def original_inputs(
         self, photo: PreparedPhoto, layers: Iterable[int], layer: BlendLayer
     ) -> tuple[dict[int, torch.Tensor], SynthesisState | torch.Tensor]:
         """`original_features` and `original_state` together: one synthesis pass computes both when
         neither is cached yet (separately, the state would re-run the layers the features ran)."""
-        layers = tuple(sorted(set(layers)))
-        features_key, state_key = ("features", layers), "image" if layer == "rgb" else ("state", int(layer))
-        if not photo.cached(features_key) and not photo.cached(state_key):
-            generator = self.generator
-            with self.running():
-                features, original = original_inputs(generator, photo.wplus, layers, layer)
-            photo.memo(features_key, lambda: features)
-            photo.memo(state_key, lambda: original)
-        return self.original_features(photo, layers), self.original_state(photo, layer)
+        if layer == "rgb":
+            features = self.original_features(photo, layers)
+            return features, self.original_state(photo, "rgb")
+        features, states = self.original_pass(photo, layers, (int(layer),))
+        return features, states[int(layer)]
 
-    def reconstruction(self, photo: PreparedPhoto) -> torch.Tensor:
-        """The photo's inversion rendered by the generator [1, 3, size, size] (computed once)."""
-        image = self.original_state(photo, "rgb")
-        assert isinstance(image, torch.Tensor)  # "rgb" is the image itself
-        return image
+    def original_image(self, photo: PreparedPhoto, layer: int) -> torch.Tensor:
+        """The RGB the photo's own latent has accumulated after `layer` [1, 3, r, r] (r = its resolution;
+        the last layer gives the full image), continued from the deepest state already cached; once."""
+        generator = self.generator
+        if layer % 2 and layer != generator.num_layers - 1:
+            layer += 1  # an odd layer's RGB is still at the previous resolution; the next one's toRGB completes it
+
+        key = ("image", layer)
+        if not photo.cached(key):
+            # Computed outside the photo's lock: the order is always the running slot, then the photo.
+            cached = {k: state for k, state in self._original_states(photo).items() if k <= layer}
+            if not cached:  # run the low-resolution layers as an edit's original pass would, and keep them
+                shared = min(layer, generator.layer_at(SHARED_RESOLUTION))
+                cached = self.original_pass(photo, (), range(shared + 1))[1]
+            with self.running():
+                state = generator.continue_to(cached[max(cached)], photo.wplus, layer)
+            photo.remember(key, state.skip.contiguous())
+        return photo.memo(key, lambda: None)
+
+    def reconstruction(self, photo: PreparedPhoto, size: int | None = None) -> torch.Tensor:
+        """The photo's inversion rendered by the generator, [1, 3, size, size] (default: the generator's
+        size); computed once per size, from the original's cached states (an edit's pass is shared).
+
+        A smaller `size` costs less: the RGB the generator has accumulated at that resolution (its
+        later layers add fine detail only), resized when `size` is not a power of two.
+        """
+        generator = self.generator
+        size = generator.size if size is None else int(size)
+        if not 4 <= size <= generator.size:
+            raise FeatError(f"The reconstruction's size must be in [4, {generator.size}], got {size}.")
+        image = self.original_image(photo, generator.layer_at(size))
+        return image if image.shape[-1] == size else resize_image(image, size)
 
     def cache_info(self) -> CacheInfo:
         return self.photos.info()
