@@ -35,24 +35,18 @@ CONTRIBUTE = """
 """
 
 
-def edits_table(ctx: AppContext) -> str:
-    rows = ["| edit | region | prompt | status |", "| --- | --- | --- | --- |"]
-    for entry in ctx.registry.values():
-        prompt = entry.prompt.replace("|", "\\|")
-        rows.append(
-            f"| **{entry.title}** — {entry.description} | {entry.region} | “{prompt}” | {ctx.catalogue.status(entry)} |"
-        )
-    return "\n".join(rows)
-
-
-def build_about_tab(ctx: AppContext) -> None:
+def build_about_tab(ctx: AppContext) -> gr.HTML:
+    """The tab; returns its catalogue of edits (cards), which a visitor's trained edits join."""
     profile = ctx.session.profile
+    precision = str(ctx.session.dtype).removeprefix("torch.")
     gr.Markdown(METHOD)
-    gr.Markdown("### The edits\n\n" + edits_table(ctx))
+    gr.Markdown("### The edits\n\nPick them on the **Edit** tab; each is one small trained module.")
+    gallery = gr.HTML(ctx.catalogue.gallery_html(None), elem_id="edit-gallery")
     gr.Markdown(CONTRIBUTE)
     gr.Markdown(
         f"### This server\n\nModel profile **{profile.name}**: {profile.description}. Device: "
-        f"`{ctx.session.device}`. Up to {ctx.limits.gpu_slots} model jobs run at once, "
+        f"`{ctx.session.device}`, {precision}. Up to {ctx.limits.gpu_slots} model jobs run at once, "
         f"{ctx.limits.queue_size} may wait in the queue; {ctx.limits.trainings} training at a time, "
         f"at most {ctx.limits.max_steps} steps."
     )
+    return gallery

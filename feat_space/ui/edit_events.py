@@ -1,0 +1,273 @@
+"""The Edit tab's events: prepare on upload, edit (button, sliders live, brush), mask toggle, examples, API.
+
+Page events are private and never raise (see `edit_handlers`); the public endpoints are in
+`edit_api`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from ..session import Brush
+from .catalogue import REGISTRY, USER
+from .context import GPU, AppContext
+from .edit_handlers import Edited, EditHandlers, Prepared, message
+from .edit_images import painted
+from .errors import user_errors
+from .spaces import gpu
+from .state import Visitor
+
+if TYPE_CHECKING:
+    from .edit_tab import EditTab
+
+SKIP = gr.skip
+# On a phone the results column is below the controls: bring it into view as the edit starts, so that
+# progress and result show without scrolling (left alone when it is already in view, as on a desktop).
+SHOW_RESULTS = """(...inputs) => {
+  const results = document.getElementById("results");
+  const top = results ? results.getBoundingClientRect().top : 0;
+  if (results && (top < 0 || top > window.innerHeight / 3)) {
+    results.scrollIntoView({block: "start", behavior: "smooth"});
+  }
+  return inputs;
+}"""
+STRENGTH_RANGE = (-3.0, 3.0)
+
+
+def brush_from_editor(value: Any) -> Brush | None:
+    """The ImageEditor's two layers (restrict, extend; see `edit_tab.RESTRICT`) → a `Brush`, or None if unpainted."""
+    if not isinstance(value, dict):
+        return None
+    layers = list(value.get("layers") or [])
+    restrict = painted(layers[0]) if len(layers) > 0 else None
+    extend = painted(layers[1]) if len(layers) > 1 else None
+    if restrict is None and extend is None:
+        return None
+    return Brush(restrict=restrict, extend=extend)
+
+
+def editor_value(prepared: Prepared) -> dict:
+    """The brush canvas for a new photo: its aligned face, nothing painted."""
+    return {"background": prepared.aligned, "layers": [], "composite": None}
+
+
+def describe(ctx: AppContext, value: str, visitor: Visitor | None) -> tuple[str, str, str] | None:
+    """(title, region, description) of a catalogue value, without loading the edit."""
+    if value.startswith(USER):
+        trained = visitor.trained.get(value) if visitor else None
+        entry = trained.entry if trained else None
+    else:
+        entry = ctx.registry.get(value.removeprefix(REGISTRY))
+    return (entry.title, entry.region, entry.description) if entry else None
+
+
+def descriptions_markdown(ctx: AppContext, selected: list[str] | None, request: gr.Request | None) -> str:
+    visitor = ctx.visitors.peek(request)
+    lines = []
+    for value in selected or []:
+        found = describe(ctx, value, visitor)
+        if found:
+            title, region, description = found
+            lines.append(f"- **{title}** ({region}): {description}")
+    return "\n".join(lines)
+
+
+def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
+    handlers = EditHandlers(ctx)
+    gpu_queue = {"concurrency_id": GPU, "concurrency_limit": ctx.limits.gpu_slots}
+
+    # -- a new photo: clear what the previous one produced, then prepare it --------------------------
+    stale = [tab.result, tab.download, tab.info, tab.last, tab.brush, tab.reconstruction, tab.photo_status]
+
+    def clear():
+        notice = f"⚠️ **{ctx.notice}**" if ctx.notice else ""
+        return None, gr.DownloadButton(value=None, visible=False), notice, None, None, None, ""
+
+    @gpu(duration=60)
+    def prepare_page(photo, face, progress: gr.Progress = gr.Progress()):  # noqa: B008 - Gradio's progress
+        if photo is None:
+            return None, None, ""
+        try:
+            prepared = handlers.prepare(photo, face, progress)
+        except Exception as e:
+            return None, None, message(e)
+        return editor_value(prepared), prepared.reconstruction, prepared.message
+
+    for trigger in (tab.photo.input, tab.face.input):
+        trigger(clear, None, stale, queue=False, api_visibility="private").then(
+            prepare_page,
+            [tab.photo, tab.face],
+            [tab.brush, tab.reconstruction, tab.photo_status],
+            preprocess=False,  # raw upload: see `edit_images.photo_path`
+            show_progress_on=[tab.photo_status, tab.reconstruction],
+            api_visibility="private",
+            **gpu_queue,
+        )
+
+    # -- editing: the button, the sliders (live previews, full size on release), the brush ----------
+    def run(photo, selected, strengths, threshold, face, brush, show_mask, request, progress, *, preview: bool):
+        started = time.perf_counter()
+        visitor = ctx.visitors.get(request)
+        prepared = handlers.prepare(photo, face, progress)
+        chosen = handlers.choices(selected, strengths, visitor)
+        if progress is not None:
+            progress(0.7, desc=f"Applying {', '.join(c.title for c, _ in chosen)}")
+        return handlers.edit(
+            prepared,
+            chosen,
+            threshold,
+            brush_from_editor(brush),
+            preview=preview,
+            visitor=visitor,
+            started=started,
+        )
+
+    def shown(edited: Edited, show_mask: bool):
+        after = edited.overlay() if show_mask else edited.after
+        return edited.before, after
+
+    @gpu(duration=60)
+    def edit_page(
+        photo,
+        selected,
+        strengths,
+        threshold,
+        face,
+        brush,
+        show_mask,
+        request: gr.Request,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ):
+        try:
+            edited = run(
+                photo, selected, strengths, threshold, face, brush, show_mask, request, progress, preview=False
+            )
+        except Exception as e:
+            return None, gr.DownloadButton(value=None, visible=False), message(e), None
+        download = gr.DownloadButton(value=str(edited.download), visible=True)
+        return shown(edited, show_mask), download, edited.info, edited
+
+    edit_inputs = [tab.photo, tab.edits, tab.strengths, tab.threshold, tab.face, tab.brush, tab.show_mask]
+    edit_outputs = [tab.result, tab.download, tab.info, tab.last]
+    tab.run.click(
+        edit_page,
+        edit_inputs,
+        edit_outputs,
+        preprocess=False,
+        js=SHOW_RESULTS,
+        api_visibility="private",
+        **gpu_queue,
+    )
+
+    @gpu(duration=30)
+    def preview_page(photo, selected, strengths, threshold, face, brush, show_mask, request: gr.Request):
+        if photo is None or not selected:
+            return SKIP(), SKIP()  # nothing to preview yet: the button says what is missing
+        try:
+            edited = run(photo, selected, strengths, threshold, face, brush, False, request, None, preview=True)
+        except Exception as e:
+            return None, message(e)
+        return shown(edited, False), edited.info
+
+    live = {"trigger_mode": "always_last", "show_progress": "hidden", "api_visibility": "private", **gpu_queue}
+    tab.threshold.input(lambda: True, None, tab.threshold_set, queue=False, api_visibility="private")
+    tab.threshold.input(preview_page, edit_inputs, [tab.result, tab.info], preprocess=False, **live)
+    tab.threshold.release(
+        edit_page, edit_inputs, edit_outputs, preprocess=False, **{**live, "show_progress": "minimal"}
+    )
+    tab.brush.apply(edit_page, edit_inputs, edit_outputs, preprocess=False, **{**live, "show_progress": "minimal"})
+
+    def toggle_mask(last: Edited | None, show_mask: bool):
+        return shown(last, show_mask) if last is not None else SKIP()
+
+    tab.show_mask.input(toggle_mask, [tab.last, tab.show_mask], tab.result, api_visibility="private")
+
+    # -- the ticked edits: their descriptions, their strength sliders, a suggested threshold ----------
+    def ticked(selected, threshold_set: bool, request: gr.Request):
+        descriptions = descriptions_markdown(ctx, selected, request)
+        suggested = SKIP()
+        if selected and not threshold_set:  # the first edit's own threshold, until the visitor moves it
+            found = ctx.catalogue.defaults(selected[0], ctx.visitors.peek(request))
+            if found:
+                suggested = found[1]
+        return descriptions, suggested
+
+    tab.edits.change(
+        ticked, [tab.edits, tab.threshold_set], [tab.descriptions, tab.threshold], queue=False, api_visibility="private"
+    )
+
+    def slider_events(value: str, slider: gr.Slider) -> None:
+        def set_strength(strength: float, strengths: dict | None) -> dict:
+            return {**(strengths or {}), value: float(strength)}
+
+        # The slider's value goes into `strengths` first (fast, unqueued), then the edit reads it.
+        slider.input(set_strength, [slider, tab.strengths], tab.strengths, queue=False, api_visibility="private").then(
+            preview_page, edit_inputs, [tab.result, tab.info], preprocess=False, **live
+        )
+        slider.release(
+            set_strength, [slider, tab.strengths], tab.strengths, queue=False, api_visibility="private"
+        ).then(edit_page, edit_inputs, edit_outputs, preprocess=False, **{**live, "show_progress": "minimal"})
+
+    tab.on_slider = slider_events  # the sliders render later, once per set of ticked edits
+
+
+def strength_sliders(ctx: AppContext, edits: gr.CheckboxGroup, strengths: gr.JSON, tab: Callable[[], EditTab]):
+    """One strength slider per ticked edit, rendered where this is called.
+
+    Keyed by the edit: ticking another edit keeps the sliders already there as the visitor set them, and
+    a re-ticked edit starts from the strength the visitor last gave it (kept in `strengths`)."""
+
+    @gr.render(inputs=[edits, strengths], triggers=[edits.change])
+    def sliders(selected: list[str] | None, values: dict | None, request: gr.Request):
+        visitor = ctx.visitors.peek(request)
+        for value in selected or []:
+            found = describe(ctx, value, visitor)
+            defaults = ctx.catalogue.defaults(value, visitor)
+            if not found or not defaults:
+                continue
+            slider = gr.Slider(
+                *STRENGTH_RANGE,
+                value=float((values or {}).get(value, defaults[0])),
+                step=0.05,
+                label=f"Strength of {found[0]} (negative reverses it)",
+                key=f"strength:{value}",
+                elem_classes=["feat-strength"],
+            )
+            tab().on_slider(value, slider)
+
+    return sliders
+
+
+def example_runner(ctx: AppContext, tab: EditTab):
+    """What one click on an example shows: prepare, then edit with the example's strengths (cached lazily)."""
+    handlers = EditHandlers(ctx)
+
+    @gpu(duration=60)
+    @user_errors
+    def example(photo: str, selected: list[str], strengths: dict, request: gr.Request):
+        started = time.perf_counter()
+        prepared = handlers.prepare(photo, 0)
+        chosen = handlers.choices(selected, strengths, None)
+        edited = handlers.edit(prepared, chosen, None, None, preview=False, visitor=None, started=started)
+        path = ctx.visitors.get(request).root / "examples" / f"{prepared.name}-example.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        edited.after.save(path)
+        return (
+            (edited.before, edited.after),
+            gr.DownloadButton(value=str(path), visible=True),
+            edited.info,
+            editor_value(prepared),
+            prepared.reconstruction,
+            prepared.message,
+            chosen[0][0].threshold,
+        )
+
+    outputs = [tab.result, tab.download, tab.info, tab.brush, tab.reconstruction, tab.photo_status, tab.threshold]
+    return example, outputs
+
+
+__all__ = ["brush_from_editor", "describe", "example_runner", "strength_sliders", "wire_edit_tab"]
