@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
+from gradio.utils import get_cache_folder
 
 from ..session import Brush
 from .catalogue import REGISTRY, USER
 from .context import GPU, AppContext
-from .edit_handlers import Edited, EditHandlers, Prepared, message
-from .edit_images import painted
+from .edit_handlers import Edited, EditHandlers, Prepared, json_value, message
+from .edit_images import painted, photo_path
 from .errors import user_errors
 from .spaces import gpu
 from .state import Visitor
@@ -81,11 +83,20 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
     gpu_queue = {"concurrency_id": GPU, "concurrency_limit": ctx.limits.gpu_slots}
 
     # -- a new photo: clear what the previous one produced, then prepare it --------------------------
-    stale = [tab.result, tab.download, tab.info, tab.last, tab.brush, tab.reconstruction, tab.photo_status]
+    stale = [
+        tab.result,
+        tab.download,
+        tab.download_box,
+        tab.info,
+        tab.last,
+        tab.brush,
+        tab.reconstruction,
+        tab.photo_status,
+    ]
 
     def clear():
         notice = f"⚠️ **{ctx.notice}**" if ctx.notice else ""
-        return None, gr.DownloadButton(value=None, visible=False), notice, None, None, None, ""
+        return None, None, gr.Column(visible=False), notice, None, None, None, ""
 
     @gpu(duration=60)
     def prepare_page(photo, face, progress: gr.Progress = gr.Progress()):  # noqa: B008 - Gradio's progress
@@ -126,12 +137,22 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
             started=started,
         )
 
+    def settings_key(photo, selected, strengths, threshold, face, brush) -> tuple:
+        painted_brush = brush_from_editor(brush)
+        return (
+            photo_path(photo)[0] if photo is not None else None,
+            tuple(selected or ()),
+            tuple(sorted((json_value(strengths) or {}).items())),
+            threshold,
+            face,
+            painted_brush.digest if painted_brush is not None else None,
+        )
+
     def shown(edited: Edited, show_mask: bool):
         after = edited.overlay() if show_mask else edited.after
         return edited.before, after
 
-    @gpu(duration=60)
-    def edit_page(
+    def edit_result(
         photo,
         selected,
         strengths,
@@ -147,12 +168,14 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
                 photo, selected, strengths, threshold, face, brush, show_mask, request, progress, preview=False
             )
         except Exception as e:
-            return None, gr.DownloadButton(value=None, visible=False), message(e), None
-        download = gr.DownloadButton(value=str(edited.download), visible=True)
-        return shown(edited, show_mask), download, edited.info, edited
+            return None, None, gr.Column(visible=False), message(e), None
+        edited.settings = settings_key(photo, selected, strengths, threshold, face, brush)
+        return shown(edited, show_mask), str(edited.download), gr.Column(visible=True), edited.info, edited
+
+    edit_page = gpu(duration=60)(edit_result)
 
     edit_inputs = [tab.photo, tab.edits, tab.strengths, tab.threshold, tab.face, tab.brush, tab.show_mask]
-    edit_outputs = [tab.result, tab.download, tab.info, tab.last]
+    edit_outputs = [tab.result, tab.download, tab.download_box, tab.info, tab.last]
     tab.run.click(
         edit_page,
         edit_inputs,
@@ -164,9 +187,11 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
     )
 
     @gpu(duration=30)
-    def preview_page(photo, selected, strengths, threshold, face, brush, show_mask, request: gr.Request):
+    def preview_page(photo, selected, strengths, threshold, face, brush, show_mask, last, request: gr.Request):
         if photo is None or not selected:
             return SKIP(), SKIP()  # nothing to preview yet: the button says what is missing
+        if last is not None and last.settings == settings_key(photo, selected, strengths, threshold, face, brush):
+            return SKIP(), SKIP()  # a preview that arrives after the full-size photo of the same settings
         try:
             edited = run(photo, selected, strengths, threshold, face, brush, False, request, None, preview=True)
         except Exception as e:
@@ -175,16 +200,27 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
 
     live = {"trigger_mode": "always_last", "show_progress": "hidden", "api_visibility": "private", **gpu_queue}
     tab.threshold.input(lambda: True, None, tab.threshold_set, queue=False, api_visibility="private")
-    tab.threshold.input(preview_page, edit_inputs, [tab.result, tab.info], preprocess=False, **live)
-    tab.threshold.release(
-        edit_page, edit_inputs, edit_outputs, preprocess=False, **{**live, "show_progress": "minimal"}
+    preview_inputs = [*edit_inputs, tab.last]
+    full = {**live, "show_progress": "minimal"}
+    threshold_preview = tab.threshold.input(
+        preview_page, preview_inputs, [tab.result, tab.info], preprocess=False, **live
     )
-    tab.brush.apply(edit_page, edit_inputs, edit_outputs, preprocess=False, **{**live, "show_progress": "minimal"})
+    # Releasing cancels the previews still under way: they would land after the full-size photo.
+    tab.threshold.release(edit_page, edit_inputs, edit_outputs, preprocess=False, cancels=[threshold_preview], **full)
+    tab.brush.apply(edit_page, edit_inputs, edit_outputs, preprocess=False, **full)
 
-    def toggle_mask(last: Edited | None, show_mask: bool):
-        return shown(last, show_mask) if last is not None else SKIP()
+    @gpu(duration=60)
+    def toggle_mask(photo, selected, strengths, threshold, face, brush, show_mask, last, request: gr.Request):
+        if last is not None:
+            return shown(last, show_mask), SKIP(), SKIP(), SKIP(), SKIP()
+        if photo is None or not selected:
+            return SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
+        # No result kept for this page (an example's comes from the cache): edit once, then keep it.
+        return edit_result(photo, selected, strengths, threshold, face, brush, show_mask, request, None)
 
-    tab.show_mask.input(toggle_mask, [tab.last, tab.show_mask], tab.result, api_visibility="private")
+    tab.show_mask.input(
+        toggle_mask, [*edit_inputs, tab.last], edit_outputs, preprocess=False, api_visibility="private", **gpu_queue
+    )
 
     # -- the ticked edits: their descriptions, their strength sliders, a suggested threshold ----------
     def ticked(selected, threshold_set: bool, request: gr.Request):
@@ -205,12 +241,12 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
             return {**(strengths or {}), value: float(strength)}
 
         # The slider's value goes into `strengths` first (fast, unqueued), then the edit reads it.
-        slider.input(set_strength, [slider, tab.strengths], tab.strengths, queue=False, api_visibility="private").then(
-            preview_page, edit_inputs, [tab.result, tab.info], preprocess=False, **live
-        )
+        preview = slider.input(
+            set_strength, [slider, tab.strengths], tab.strengths, queue=False, api_visibility="private"
+        ).then(preview_page, preview_inputs, [tab.result, tab.info], preprocess=False, **live)
         slider.release(
             set_strength, [slider, tab.strengths], tab.strengths, queue=False, api_visibility="private"
-        ).then(edit_page, edit_inputs, edit_outputs, preprocess=False, **{**live, "show_progress": "minimal"})
+        ).then(edit_page, edit_inputs, edit_outputs, preprocess=False, cancels=[preview], **full)
 
     tab.on_slider = slider_events  # the sliders render later, once per set of ticked edits
 
@@ -235,6 +271,7 @@ def strength_sliders(ctx: AppContext, edits: gr.CheckboxGroup, strengths: gr.JSO
                 step=0.05,
                 label=f"Strength of {found[0]} (negative reverses it)",
                 key=f"strength:{value}",
+                interactive=True,
                 elem_classes=["feat-strength"],
             )
             tab().on_slider(value, slider)
@@ -242,23 +279,37 @@ def strength_sliders(ctx: AppContext, edits: gr.CheckboxGroup, strengths: gr.JSO
     return sliders
 
 
+def example_downloads() -> Path:
+    """Where the examples' edited photos are written: beside Gradio's example cache, and served as they are.
+
+    Not in Gradio's upload cache, whose files `delete_cache` removes after hours while the cached
+    example keeps pointing at them."""
+    folder = get_cache_folder() / "feat-space-downloads"
+    folder.mkdir(parents=True, exist_ok=True)
+    gr.set_static_paths([folder])
+    return folder
+
+
 def example_runner(ctx: AppContext, tab: EditTab):
     """What one click on an example shows: prepare, then edit with the example's strengths (cached lazily)."""
     handlers = EditHandlers(ctx)
+    downloads = example_downloads()
 
     @gpu(duration=60)
     @user_errors
-    def example(photo: str, selected: list[str], strengths: dict, request: gr.Request):
+    def example(photo: str, selected: list[str], strengths: dict):
         started = time.perf_counter()
         prepared = handlers.prepare(photo, 0)
         chosen = handlers.choices(selected, strengths, None)
         edited = handlers.edit(prepared, chosen, None, None, preview=False, visitor=None, started=started)
-        path = ctx.visitors.get(request).root / "examples" / f"{prepared.name}-example.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        names = "-".join(value.split(":", 1)[-1] for value in selected)
+        path = downloads / f"{Path(prepared.name).stem}-{names}.png"
         edited.after.save(path)
         return (
             (edited.before, edited.after),
-            gr.DownloadButton(value=str(path), visible=True),
+            str(path),
+            # the box, not the button: Gradio fails to rebuild a button with new props while caching lazily
+            gr.update(visible=True),
             edited.info,
             editor_value(prepared),
             prepared.reconstruction,
@@ -266,7 +317,16 @@ def example_runner(ctx: AppContext, tab: EditTab):
             chosen[0][0].threshold,
         )
 
-    outputs = [tab.result, tab.download, tab.info, tab.brush, tab.reconstruction, tab.photo_status, tab.threshold]
+    outputs = [
+        tab.result,
+        tab.download,
+        tab.download_box,
+        tab.info,
+        tab.brush,
+        tab.reconstruction,
+        tab.photo_status,
+        tab.threshold,
+    ]
     return example, outputs
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import gradio as gr
 from PIL import Image
+from pydantic import RootModel
 
 from ..errors import FeatError
 from ..image_input import load_image
@@ -58,6 +59,7 @@ class Edited:
     mask: Image.Image  # "L", where the edit applies on the aligned face
     info: str
     download: Path | None  # None for a preview
+    settings: tuple = ()  # what was asked for (`settings_key`): a late preview of the same is not shown over it
 
 
 def message(error: BaseException) -> str:
@@ -96,20 +98,20 @@ class EditHandlers:
         text = f"Face {face_index} found, aligned and inverted: pick an edit and press **Edit photo**."
         if gap > POOR_RECONSTRUCTION:
             text += (
-                f"\n\n⚠️ The generator renders this face only roughly (difference {gap:.0%}): edits may change more "
-                "than you expect. A frontal, evenly lit photo without hands or hats over the face works best."
+                f"\n\n⚠️ The generator renders this face only roughly ({gap:.0%} off, see “How the generator sees "
+                "your face”): edits may change more than you expect. Frontal, evenly lit faces work best."
             )
         return Prepared(image, name or "photo", face_index, prepared, aligned, reconstruction, text)
 
     # -- the edits ---------------------------------------------------------------------------------
 
     def choices(
-        self, selected: Sequence[str] | None, strengths: Mapping[str, Any] | None, visitor: Visitor | None
+        self, selected: Sequence[str] | None, strengths: Mapping[str, Any] | Any, visitor: Visitor | None
     ) -> list[tuple[Choice, float]]:
         """The ticked edits with their strengths: the visitor's where set, else each edit's default."""
         if not selected:
             raise FeatError("Pick at least one edit from the list (you can tick several to combine them).")
-        strengths = dict(strengths or {})
+        strengths = dict(json_value(strengths) or {})
         unknown = sorted(set(strengths) - set(selected))
         if unknown:
             raise FeatError(
@@ -208,6 +210,15 @@ class EditHandlers:
         return out
 
 
+def json_value(value: Any) -> Any:
+    """A gr.JSON input's value. Gradio's cached-example path hands it over still wrapped in its model."""
+    if isinstance(value, RootModel):
+        value = value.root
+    if not isinstance(value, (dict, type(None))):
+        raise FeatError(f"strengths must be a mapping {{edit value: strength}}, got {type(value).__name__}.")
+    return value
+
+
 def result_info(
     chosen: list[tuple[Choice, float]], threshold: float, brush: Brush | None, seconds: float, preview: bool, notice
 ) -> str:
@@ -220,4 +231,4 @@ def result_info(
     return f"⚠️ **{notice}**\n\n{line}" if notice else line
 
 
-__all__ = ["EDIT_MODELS", "EditHandlers", "Edited", "Prepared", "face_number", "message", "result_info"]
+__all__ = ["EDIT_MODELS", "EditHandlers", "Edited", "Prepared", "face_number", "json_value", "message", "result_info"]

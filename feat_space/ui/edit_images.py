@@ -65,9 +65,16 @@ def reconstruction_gap(aligned: Image.Image, reconstruction: Image.Image, side: 
 
 
 def painted(layer: Any) -> np.ndarray | None:
-    """An ImageEditor layer (RGBA array or PIL image) → coverage H×W in [0, 1] (its alpha); None if unpainted."""
+    """An ImageEditor layer → coverage H×W in [0, 1] (its alpha); None if unpainted.
+
+    The layer is an RGBA array, a PIL image, or, unprocessed, Gradio's file payload ({"path": ...})."""
     if layer is None:
         return None
+    if isinstance(layer, dict):
+        if not layer.get("path"):
+            return None
+        with Image.open(layer["path"]) as image:
+            layer = image.convert("RGBA")
     array = np.asarray(layer.convert("RGBA") if isinstance(layer, Image.Image) else layer)
     if array.ndim != 3 or array.shape[-1] != 4:
         raise FeatError("The brush layer did not arrive as an image with transparency. Paint it again.")

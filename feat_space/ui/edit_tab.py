@@ -63,6 +63,7 @@ class EditTab:
     result: gr.ImageSlider
     show_mask: gr.Checkbox
     download: gr.DownloadButton
+    download_box: gr.Column  # shown once there is a result (a button's own visibility cannot be cached)
     last: gr.State  # the visitor's latest `Edited`, for the mask toggle
     examples: gr.Examples | None = None
     on_slider: Callable[[str, gr.Slider], None] | None = None  # wires a strength slider (`edit_events`)
@@ -127,7 +128,7 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
         with gr.Column(scale=6, min_width=300, elem_id="results"):
             info = gr.Markdown(f"⚠️ **{ctx.notice}**" if ctx.notice else "", elem_id="edit-info")
             result = gr.ImageSlider(
-                label="Your photo (left) and the edited photo (right): drag the handle to compare",
+                label="Before / after: drag the handle to compare",
                 format="png",
                 type="pil",
                 interactive=False,
@@ -136,7 +137,8 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
             )
             with gr.Row(equal_height=True):
                 show_mask = gr.Checkbox(label="Show where the edit applies (mask in red)", elem_id="show-mask")
-                download = gr.DownloadButton("Download the edited photo (PNG)", visible=False, elem_id="download")
+                with gr.Column(visible=False, min_width=160) as download_box:
+                    download = gr.DownloadButton("Download the edited photo (PNG)", elem_id="download")
             last = gr.State(None)
             examples_here = gr.Column(elem_id="examples-column")
     with gr.Accordion("Not trained yet: train one yourself", open=False), gr.Row(equal_height=True):
@@ -162,6 +164,7 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
         result=result,
         show_mask=show_mask,
         download=download,
+        download_box=download_box,
         last=last,
     )
     with examples_here:  # beside the controls, above the fold on a desktop
