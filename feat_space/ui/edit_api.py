@@ -75,7 +75,7 @@ def wire_api(ctx: AppContext, handlers: EditHandlers) -> None:
         edited = gr.Image(format="png", label="edited")
         mask = gr.Image(format="png", label="mask")
         text = gr.Markdown(label="message")
-    gpu_queue = {"concurrency_id": GPU, "concurrency_limit": ctx.limits.gpu_slots}
+    gpu_queue: dict[str, Any] = {"concurrency_id": GPU, "concurrency_limit": ctx.limits.gpu_slots}
 
     @gpu(duration=60)
     @user_errors

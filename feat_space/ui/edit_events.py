@@ -80,7 +80,7 @@ def descriptions_markdown(ctx: AppContext, selected: list[str] | None, request: 
 
 def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
     handlers = EditHandlers(ctx)
-    gpu_queue = {"concurrency_id": GPU, "concurrency_limit": ctx.limits.gpu_slots}
+    gpu_queue: dict[str, Any] = {"concurrency_id": GPU, "concurrency_limit": ctx.limits.gpu_slots}
 
     # -- a new photo: clear what the previous one produced, then prepare it --------------------------
     stale = [
@@ -161,7 +161,7 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         brush,
         show_mask,
         request: gr.Request,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008
+        progress: gr.Progress | None = gr.Progress(),  # noqa: B008
     ):
         try:
             edited = run(
@@ -198,10 +198,15 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
             return None, message(e)
         return shown(edited, False), edited.info
 
-    live = {"trigger_mode": "always_last", "show_progress": "hidden", "api_visibility": "private", **gpu_queue}
+    live: dict[str, Any] = {
+        "trigger_mode": "always_last",
+        "show_progress": "hidden",
+        "api_visibility": "private",
+        **gpu_queue,
+    }
     tab.threshold.input(lambda: True, None, tab.threshold_set, queue=False, api_visibility="private")
     preview_inputs = [*edit_inputs, tab.last]
-    full = {**live, "show_progress": "minimal"}
+    full: dict[str, Any] = {**live, "show_progress": "minimal"}
     threshold_preview = tab.threshold.input(
         preview_page, preview_inputs, [tab.result, tab.info], preprocess=False, **live
     )
@@ -274,7 +279,9 @@ def strength_sliders(ctx: AppContext, edits: gr.CheckboxGroup, strengths: gr.JSO
                 interactive=True,
                 elem_classes=["feat-strength"],
             )
-            tab().on_slider(value, slider)
+            wire_slider = tab().on_slider
+            assert wire_slider is not None, "wire_edit_tab sets it before any page loads"
+            wire_slider(value, slider)
 
     return sliders
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import gradio as gr
+from gradio.helpers import Examples
 
 from .context import AppContext
 from .edit_api import EXAMPLES_DIR, wire_api
@@ -65,7 +66,7 @@ class EditTab:
     download: gr.DownloadButton
     download_box: gr.Column  # shown once there is a result (a button's own visibility cannot be cached)
     last: gr.State  # the visitor's latest `Edited`, for the mask toggle
-    examples: gr.Examples | None = None
+    examples: Examples | None = None
     on_slider: Callable[[str, gr.Slider], None] | None = None  # wires a strength slider (`edit_events`)
 
 
@@ -172,7 +173,7 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
     return tab
 
 
-def build_examples(ctx: AppContext, tab: EditTab) -> gr.Examples:
+def build_examples(ctx: AppContext, tab: EditTab) -> Examples:
     """One click: photo, edits and strengths go in, the finished result comes out (computed on the
     first click of each example, then served from Gradio's cache: nothing is computed at start-up)."""
     usable = {value for _, value in ctx.catalogue.choices(None)}
