@@ -56,10 +56,15 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def url(tmp_path_factory):
-    # Lazily cached examples go to a fresh folder, not the checkout's .gradio/ (a stale cache would be served).
+def examples_cache(tmp_path_factory) -> Path:
+    """This app's example cache: a fresh folder, not the checkout's .gradio/ (which may hold a stale cache)."""
+    return tmp_path_factory.mktemp("examples-cache")
+
+
+@pytest.fixture(scope="module")
+def url(examples_cache):
     before = os.environ.get("GRADIO_EXAMPLES_CACHE")
-    os.environ["GRADIO_EXAMPLES_CACHE"] = str(tmp_path_factory.mktemp("examples-cache"))
+    os.environ["GRADIO_EXAMPLES_CACHE"] = str(examples_cache)
     context = AppContext(Session("tiny", device="cpu"), load_registry(), Limits(max_steps=50))
     demo = build_app(context=context)
     _, url, _ = demo.launch(
@@ -150,7 +155,8 @@ def test_the_edit_button_is_above_the_fold_on_a_desktop(page):
     assert page.locator(".feat-card:visible").count() == 0, "the catalogue's cards are on the About tab"
 
 
-def test_one_click_on_an_example_shows_a_finished_result(page, tmp_path):
+def test_one_click_on_an_example_shows_a_finished_result(page, tmp_path, examples_cache):
+    assert not list(examples_cache.rglob("*.csv")), "nothing is computed for the examples at start-up"
     page.get_by_role("button", name="Astronaut · purple hair").click()
     expect(page.locator("#edit-info")).to_contain_text("Edited: Purple hair 1", timeout=120_000)
     expect(page.locator("#result img")).to_have_count(2)
@@ -163,6 +169,9 @@ def test_one_click_on_an_example_shows_a_finished_result(page, tmp_path):
     expect(page.locator("#download")).to_be_visible()
     _, edited = edited_pixels(page)
     assert 0 < changed(edited, ASTRONAUT) < 0.5, "the example's photo, edited in one region"
+    assert list(examples_cache.rglob("*.csv")), "cached on its first click"
+    unnamed = page.locator("#photo img:not([alt]), #results img:not([alt]), #photo img[alt=''], #results img[alt='']")
+    assert unnamed.count() == 0, "every image has alt text"
     screenshot(page, tmp_path, "edit.png")
 
 

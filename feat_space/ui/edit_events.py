@@ -163,13 +163,14 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         request: gr.Request,
         progress: gr.Progress | None = gr.Progress(),  # noqa: B008
     ):
+        visitor = ctx.visitors.get(request)
+        visitor.renders.start(settings_key(photo, selected, strengths, threshold, face, brush), full=True)
         try:
             edited = run(
                 photo, selected, strengths, threshold, face, brush, show_mask, request, progress, preview=False
             )
         except Exception as e:
             return None, None, gr.Column(visible=False), message(e), None
-        edited.settings = settings_key(photo, selected, strengths, threshold, face, brush)
         return shown(edited, show_mask), str(edited.download), gr.Column(visible=True), edited.info, edited
 
     edit_page = gpu(duration=60)(edit_result)
@@ -187,15 +188,20 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
     )
 
     @gpu(duration=30)
-    def preview_page(photo, selected, strengths, threshold, face, brush, show_mask, last, request: gr.Request):
+    def preview_page(photo, selected, strengths, threshold, face, brush, show_mask, request: gr.Request):
         if photo is None or not selected:
             return SKIP(), SKIP()  # nothing to preview yet: the button says what is missing
-        if last is not None and last.settings == settings_key(photo, selected, strengths, threshold, face, brush):
-            return SKIP(), SKIP()  # a preview that arrives after the full-size photo of the same settings
+        renders = ctx.visitors.get(request).renders
+        settings = settings_key(photo, selected, strengths, threshold, face, brush)
+        order = renders.start(settings, full=False)
+        if renders.stale(order, settings):
+            return SKIP(), SKIP()
         try:
             edited = run(photo, selected, strengths, threshold, face, brush, False, request, None, preview=True)
         except Exception as e:
-            return None, message(e)
+            return (SKIP(), SKIP()) if renders.stale(order, settings) else (None, message(e))
+        if renders.stale(order, settings):  # the full-size photo started meanwhile: it is what the visitor sees
+            return SKIP(), SKIP()
         return shown(edited, False), edited.info
 
     live: dict[str, Any] = {
@@ -205,11 +211,8 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         **gpu_queue,
     }
     tab.threshold.input(lambda: True, None, tab.threshold_set, queue=False, api_visibility="private")
-    preview_inputs = [*edit_inputs, tab.last]
     full: dict[str, Any] = {**live, "show_progress": "minimal"}
-    threshold_preview = tab.threshold.input(
-        preview_page, preview_inputs, [tab.result, tab.info], preprocess=False, **live
-    )
+    threshold_preview = tab.threshold.input(preview_page, edit_inputs, [tab.result, tab.info], preprocess=False, **live)
     # Releasing cancels the previews still under way: they would land after the full-size photo.
     tab.threshold.release(edit_page, edit_inputs, edit_outputs, preprocess=False, cancels=[threshold_preview], **full)
     tab.brush.apply(edit_page, edit_inputs, edit_outputs, preprocess=False, **full)
@@ -248,7 +251,7 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         # The slider's value goes into `strengths` first (fast, unqueued), then the edit reads it.
         preview = slider.input(
             set_strength, [slider, tab.strengths], tab.strengths, queue=False, api_visibility="private"
-        ).then(preview_page, preview_inputs, [tab.result, tab.info], preprocess=False, **live)
+        ).then(preview_page, edit_inputs, [tab.result, tab.info], preprocess=False, **live)
         slider.release(
             set_strength, [slider, tab.strengths], tab.strengths, queue=False, api_visibility="private"
         ).then(edit_page, edit_inputs, edit_outputs, preprocess=False, cancels=[preview], **full)

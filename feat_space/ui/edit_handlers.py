@@ -59,7 +59,6 @@ class Edited:
     mask: Image.Image  # "L", where the edit applies on the aligned face
     info: str
     download: Path | None  # None for a preview
-    settings: tuple = ()  # what was asked for (`settings_key`): a late preview of the same is not shown over it
 
 
 def message(error: BaseException) -> str:

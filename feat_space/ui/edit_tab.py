@@ -79,7 +79,7 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
                 label="Your photo",
                 sources=["upload", "webcam", "clipboard"],
                 type="filepath",
-                height=260,
+                height=240,
                 elem_id="photo",
             )
             photo_status = gr.Markdown("", elem_id="photo-status")
@@ -129,11 +129,11 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
         with gr.Column(scale=6, min_width=300, elem_id="results"):
             info = gr.Markdown(f"⚠️ **{ctx.notice}**" if ctx.notice else "", elem_id="edit-info")
             result = gr.ImageSlider(
-                label="Before / after: drag the handle to compare",
+                label="Before / after",
                 format="png",
                 type="pil",
                 interactive=False,
-                max_height=520,
+                max_height=440,
                 elem_id="result",
             )
             with gr.Row(equal_height=True):

@@ -39,6 +39,32 @@ class TrainedEdit:
 
 
 @dataclass
+class Renders:
+    """The order of this visitor's edit renders, so that a live preview never covers the full-size photo.
+
+    A slider's previews and its full-size render on release can finish in any order (they run
+    concurrently, and the page may send one last preview after the release). A preview is stale when a
+    full-size render started after it, or when one of the same settings has started at all.
+    """
+
+    started: int = 0
+    full: tuple[int, object] | None = None  # (order, settings) of the latest full-size render started
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, settings: object, *, full: bool) -> int:
+        with self.lock:
+            self.started += 1
+            if full:
+                self.full = (self.started, settings)
+            return self.started
+
+    def stale(self, order: int, settings: object) -> bool:
+        """A preview started as `order` with `settings` must not be shown."""
+        with self.lock:
+            return self.full is not None and (self.full[0] > order or self.full[1] == settings)
+
+
+@dataclass
 class Visitor:
     root: Path
     trained: dict[str, TrainedEdit] = field(default_factory=dict)  # by key, in training order
@@ -46,6 +72,7 @@ class Visitor:
     training: bool = False
     closed: bool = False  # its tab closed or it was dropped: a training still running deletes `root` when it ends
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards `trained`, `training` and `closed`
+    renders: Renders = field(default_factory=Renders)
 
     def edits(self) -> list[TrainedEdit]:
         """The trained edits, in training order: a snapshot, as the train thread may add one meanwhile."""
