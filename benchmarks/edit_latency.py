@@ -1,18 +1,22 @@
-"""Edit latency through the session: photo → aligned → inverted → synthesized at 1024², stage by stage.
+"""Edit latency through `edit_photo`, in fp32 and in the default precision (FEAT_PRECISION, else auto), in one run.
 
 Models are config-f sized (StyleGAN2 1024², channel multiplier 2; e4e with 18 styles) at random init,
-built in the process (nothing is downloaded; building is setup, not timed). The process is warmed up
-on another photo first, as a running Space is; then, per repeat:
+built in the process (nothing is downloaded; building is setup, not timed). Edits are random FEAT
+edits of the 64²-blend layout (mapped W+ entries [4, 8), blend at layer 7 = 64², attention at 3, 5).
+Each session is warmed up on another photo first, as a running Space is; then, per repeat and
+precision (interleaved, so a neighbour's load hits both alike):
 
-- first edit of a photo: read + orient + key, align (MediaPipe + 1024² FFHQ crop), e4e inversion at
-  256², synthesis at 1024² (batch 1, no grad), paste-back into the photo;
-- re-edit of the same photo: the session's cache answers for alignment and inversion, leaving
-  synthesis and paste-back.
+- first edit: the photo's cache cleared, `edit_photo` = read + key, align, e4e inversion (256²), the
+  original latent's pass to the blend layer, the edited pass, blending and the rest of the 1024²
+  synthesis, paste-back. Timed as prepare (align + invert) + the edit;
+- re-edit: another edit of the same photo (the cache answers for alignment, inversion and the
+  original's pass).
 
-`--feat` adds a random FEAT edit (attention layers 3 and 5, blend at layer 7): the first edit also
-computes the original latent's features and blend state (cached), and every edit blends.
+The fp32 floor is e4e's 145 GFLOP plus one 1024² synthesis (150.8 GFLOP) at the fp32 2048² matmul
+rate measured just before each run; speed = floor / first edit. The fp32 and default-precision results
+of the same photo and edit are compared (PSNR of the 8-bit edited face and photo).
 
-    python benchmarks/edit_latency.py [--photo tests/data/astronaut.png] [--long-side 2048] [--repeats 3] [--feat]
+    python benchmarks/edit_latency.py [--photo tests/data/astronaut.png] [--repeats 3] [--wait-idle SECONDS]
 """
 
 from __future__ import annotations
@@ -21,89 +25,39 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.random_models import random_encoder  # noqa: E402
-from feat_space.image_input import load_image  # noqa: E402
+from feat_space.editing.edit import EditConfig, FeatEdit  # noqa: E402
 from feat_space.models import Generator  # noqa: E402
-from feat_space.session import AlignOptions, PreparedPhoto, Session, photo_key, tensor_to_image  # noqa: E402
+from feat_space.session import Session  # noqa: E402
+from feat_space.session.photo_edit import EditResult, edit_photo  # noqa: E402
+from feat_space.session.precision import pick_precision  # noqa: E402
 
-TARGETS = {"first edit": 4.0, "re-edit": 2.0}  # seconds, on the 2-core development CPU
+E4E_GFLOP = 145.0  # e4e at 256² (torch's FlopCounterMode)
+SYNTHESIS_GFLOP = 150.8  # one 1024² config-f synthesis
+TARGET_SPEED = 1.3  # floor / first edit, in the default precision
+TARGET_RE_EDIT = 0.6  # re-edit / first edit
 
 
-class Stages:
-    """Wall-clock seconds per named stage of one run."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    def __call__(self, name: str, fn: Callable):
+def matmul_gflops() -> float:
+    """fp32 2048² matmul rate now: a gauge of how busy the (shared) machine is."""
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    a @ b
+    times = []
+    for _ in range(5):
         start = time.perf_counter()
-        out = fn()
-        self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
-        return out
-
-    @property
-    def total(self) -> float:
-        return sum(self.seconds.values())
-
-
-def first_edit(session: Session, path: Path, edit) -> Stages:
-    """What `Session.prepare` does, stage by stage, then the edit; the result lands in the session's cache."""
-    t = Stages()
-    photo = t("read + orient", lambda: load_image(path))
-    key = t("cache key (sha256)", lambda: photo_key(photo, AlignOptions()))
-    face = t("align", lambda: session.align(photo))
-    wplus = t("invert (e4e 256²)", lambda: session.invert(face))
-    prepared = session.photos.get(key, lambda: PreparedPhoto(key=key, face=face, wplus=wplus))
-    if edit is not None:
-        c = edit.config
-        t("original features + state", lambda: (session.original_features(prepared, c.attention_layers),
-                                                session.original_state(prepared, c.blend_layer)))  # fmt: skip
-    image = t("synthesize 1024²", lambda: render(session, prepared, edit))
-    t("paste back", lambda: prepared.paste_back(tensor_to_image(image)))
-    return t
-
-
-def re_edit(session: Session, path: Path, edit) -> Stages:
-    t = Stages()
-    prepared = t("cache hit (read + key)", lambda: session.prepare(path))
-    image = t("synthesize 1024²", lambda: render(session, prepared, edit))
-    t("paste back", lambda: prepared.paste_back(tensor_to_image(image)))
-    return t
-
-
-def render(session: Session, prepared: PreparedPhoto, edit) -> torch.Tensor:
-    if edit is None:
-        return session.synthesize(prepared.wplus)
-    c = edit.config
-    features = session.original_features(prepared, c.attention_layers)
-    original = session.original_state(prepared, c.blend_layer)
-    with session.running():
-        return edit(session.generator, prepared.wplus, 1.0, features=features, original=original).image
-
-
-def report(name: str, runs: list[Stages]) -> float:
-    """Median and best of each stage: the machine is shared, and the best run is the one least disturbed."""
-    print(f"\n{name} ({len(runs)} runs)              median      best")
-    for stage in runs[0].seconds:
-        values = [r.seconds[stage] for r in runs]
-        print(f"  {stage:<28} {statistics.median(values):7.3f} s {min(values):7.3f} s")
-    totals = [r.total for r in runs]
-    total = statistics.median(totals)
-    verdict = "ok" if total <= TARGETS[name] else "OVER TARGET"
-    print(f"  {'total':<28} {total:7.3f} s {min(totals):7.3f} s   (target ≤ {TARGETS[name]:.0f} s: median {verdict})")
-    return total
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * 2048**3 / statistics.median(times) / 1e9
 
 
 def idle_fraction(seconds: float = 1.0) -> float | None:
@@ -121,8 +75,7 @@ def idle_fraction(seconds: float = 1.0) -> float | None:
 
 
 def wait_for_idle(min_idle: float, timeout: float) -> bool:
-    """On a shared machine, wait (up to `timeout` s) until other processes leave the CPUs idle: with 2
-    cores, one busy neighbour makes torch's 2 threads wait on each other and runs several times slower."""
+    """On a shared machine, wait (up to `timeout` s) until other processes leave the CPUs idle."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         idle = idle_fraction()
@@ -131,73 +84,125 @@ def wait_for_idle(min_idle: float, timeout: float) -> bool:
     return False
 
 
-def matmul_gflops() -> float:
-    """fp32 2048² matmul rate now: a gauge of how busy the (shared) machine is."""
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    a @ b
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - start)
-    return 2 * 2048**3 / statistics.median(times) / 1e9
+def psnr(a, b) -> float:
+    x, y = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    mse = np.mean((x - y) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
+
+
+def random_edit(G: Generator, seed: int) -> FeatEdit:
+    config = EditConfig.for_generator(G, "benchmark", mapped_layers=(4, 8), blend_layer=7, attention_layers=(3, 5))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        edit = FeatEdit(config).eval()
+    edit.mapper.amplify(30)  # a visible edit, so the PSNR compares a real change
+    return edit
+
+
+def timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photo", type=Path, default=ROOT / "tests/data/astronaut.png")
     parser.add_argument("--warmup-photo", type=Path, default=ROOT / "tests/data/grace_hopper.jpg")
-    parser.add_argument("--long-side", type=int, default=0, help="rescale the photo to this long side first (0: as is)")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--feat", action="store_true", help="include a random FEAT edit (blend at layer 7)")
     parser.add_argument(
         "--wait-idle", type=float, default=0.0, metavar="SECONDS",
         help="before each run, wait up to this long for the CPUs to be idle (shared machines)",
     )  # fmt: skip
     args = parser.parse_args()
 
-    photo = args.photo
-    if args.long_side:
-        image = Image.open(photo).convert("RGB")
-        scale = args.long_side / max(image.size)
-        image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
-        photo = Path(tempfile.mkdtemp()) / "photo.png"
-        image.save(photo)
-
     setup = time.perf_counter()
     torch.manual_seed(0)
     G = Generator(1024, channel_multiplier=2)
     G.set_latent_avg(torch.zeros(512))
-    session = Session("real", device="cpu", models={"generator": G, "encoder": random_encoder()})
-    edit = None
-    if args.feat:
-        from feat_space.editing.edit import EditConfig, FeatEdit
-
-        config = EditConfig.for_generator(G, "benchmark", mapped_layers=(4, 8), blend_layer=7, attention_layers=(3, 5))
-        edit = FeatEdit(config).eval()
+    first_edit, other_edit = random_edit(G, 1), random_edit(G, 2)
+    default = pick_precision(None, torch.device("cpu"))
+    names = ["fp32"] + ([default.name] if default.name != "fp32" else [])
+    sessions = {
+        name: Session("real", device="cpu", precision=name, models={"generator": G, "encoder": random_encoder()})
+        for name in names
+    }
     print(f"setup (random config-f models, not timed): {time.perf_counter() - setup:.1f} s")
-    first_edit(session, args.warmup_photo, edit)  # warm-up: MediaPipe graphs, oneDNN primitives, page faults
-    re_edit(session, args.warmup_photo, edit)
+    print(f"default precision: {default}")
+    for session in sessions.values():  # warm-up: MediaPipe graphs, oneDNN primitives, page faults
+        edit_photo(session, args.warmup_photo, [(first_edit, 1.0)])
+        edit_photo(session, args.warmup_photo, [(other_edit, 0.7)])
 
-    firsts, re_edits, rates, disturbed = [], [], [], 0
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    results: dict[str, EditResult] = {}
+    disturbed = 0
     for _ in range(args.repeats):
-        if args.wait_idle and not wait_for_idle(0.9, args.wait_idle):
-            disturbed += 1
-        rates.append(matmul_gflops())
-        session.photos.clear()
-        firsts.append(first_edit(session, photo, edit))
-        re_edits.append(re_edit(session, photo, edit))
-    rates.append(matmul_gflops())
+        for name, session in sessions.items():
+            if args.wait_idle and not wait_for_idle(0.9, args.wait_idle):
+                disturbed += 1
+            rate = matmul_gflops()
+            session.photos.clear()
+            _, prepare = timed(lambda session=session: session.prepare(args.photo))
+            results[name], edit = timed(lambda session=session: edit_photo(session, args.photo, [(first_edit, 1.0)]))
+            _, re_edit = timed(lambda session=session: edit_photo(session, args.photo, [(other_edit, 0.7)]))
+            floor = (E4E_GFLOP + SYNTHESIS_GFLOP) / rate
+            first = prepare + edit
+            runs[name].append(
+                {
+                    "prepare": prepare,
+                    "edit": edit,
+                    "first": first,
+                    "re-edit": re_edit,
+                    "rate": rate,
+                    "speed": floor / first,
+                }
+            )
 
-    size = Image.open(photo).size
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"photo {photo.name} {size[0]}x{size[1]}; torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{os.cpu_count()} CPUs, load average {load}; FEAT edit: {'yes' if edit else 'no'}")  # fmt: skip
-    print(f"matmul 2048² fp32 around the runs: {', '.join(f'{r:.0f}' for r in rates)} GFLOP/s (lower = busier machine)")
+    print(
+        f"photo {args.photo.name}; torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{os.cpu_count()} CPUs, load average {load}"
+    )
     if disturbed:
         print(f"{disturbed} run(s) started while other processes kept the CPUs busy: expect slower figures")
-    report("first edit", firsts)
-    report("re-edit", re_edits)
+    print(f"\n{'':<34}" + "".join(f"{name:>22}" for name in names))
+
+    def row(label: str, key: str, fmt: str = "{:.3f} s") -> None:
+        cells = []
+        for name in names:
+            values = [r[key] for r in runs[name]]
+            cells.append(f"{fmt.format(statistics.median(values))} ({fmt.format(min(values)).strip()})")
+        print(f"{label:<34}" + "".join(f"{c:>22}" for c in cells))
+
+    print("(median over repeats, best in brackets)")
+    row("matmul 2048² fp32 before the run", "rate", "{:.0f} GF/s")
+    row("first edit: prepare (align + e4e)", "prepare")
+    row("first edit: the edit + paste-back", "edit")
+    row("first edit: total", "first")
+    row("re-edit (another edit, same photo)", "re-edit")
+    row("speed = fp32 floor / first edit", "speed", "{:.2f}")
+
+    print("\nsummary")
+    for name in names:
+        first = statistics.median(r["first"] for r in runs[name])
+        re_edit = statistics.median(r["re-edit"] for r in runs[name])
+        speed = statistics.median(r["speed"] for r in runs[name])
+        floor = statistics.median((E4E_GFLOP + SYNTHESIS_GFLOP) / r["rate"] for r in runs[name])
+        print(
+            f"  {name}: first edit {first:.2f} s, fp32 floor {floor:.2f} s, speed {speed:.2f} "
+            f"(target >= {TARGET_SPEED}); re-edit {re_edit:.2f} s = {re_edit / first:.2f} of the first "
+            f"(target <= {TARGET_RE_EDIT})"
+        )
+    if len(names) == 2:
+        ratio = statistics.median(r["first"] for r in runs["fp32"]) / statistics.median(
+            r["first"] for r in runs[names[1]]
+        )
+        a, b = results["fp32"], results[names[1]]
+        print(f"  {names[1]} first edit {ratio:.2f}x as fast as fp32 (same process, interleaved runs)")
+        print(
+            f"  quality, {names[1]} vs fp32, same photo and edit: PSNR edited face {psnr(a.edited, b.edited):.1f} dB, "
+            f"photo {psnr(a.photo, b.photo):.1f} dB (target >= 40 dB)"
+        )
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ JSON with `--out` (rewritten after every check, so a run cut short still leaves 
    re-edit, a training step at batch 2 and 8, with peak GPU memory for each.
 
 Correctness checks run with TF32 off (full fp32 convolutions and matmuls); timings with torch's
-defaults. Half precision is timed through `torch.autocast` (the project has no half-precision mode
-of its own): weights stay fp32 and autocast runs convolutions and matmuls in float16 on CUDA
+defaults. The photo edits run in the session's default precision (FEAT_PRECISION, auto: a half
+precision on a GPU that passes its self-check). Half-precision synthesis is timed through
+`torch.autocast`: weights stay fp32 and autocast runs convolutions and matmuls in float16 on CUDA
 (bfloat16 on the CPU). A second, optional probe times the generator with its weights cast by
 `.half()` (`.bfloat16()` on the CPU); its failure is reported but does not fail the check.
 
@@ -526,7 +527,9 @@ def _max_rel(a: torch.Tensor, b: torch.Tensor) -> float:
 
 def check_session(setup: Setup, state: Paths) -> dict[str, Any]:
     with env("FEAT_DEVICE", setup.device.type):
-        session = Session("tiny")  # the device comes from FEAT_DEVICE, as the app's does
+        # The device comes from FEAT_DEVICE, as the app's does; paths are compared in fp32 (the
+        # default, FEAT_PRECISION=auto, would pick a half precision on the GPU and maybe the CPU).
+        session = Session("tiny", precision="fp32")
     assert session.device.type == setup.device.type, f"FEAT_DEVICE={setup.device.type} gave {session.device}"
     start = time.perf_counter()
     session.load()
@@ -536,7 +539,7 @@ def check_session(setup: Setup, state: Paths) -> dict[str, Any]:
     assert _on(session.clip.model, setup.device), "CLIP is not on the device"
     state.session = session
     if setup.cuda:
-        state.reference = Session("tiny", device="cpu")
+        state.reference = Session("tiny", device="cpu", precision="fp32")
         state.reference.load()
     else:  # a dry run: the comparisons run against the same CPU session (cached steps are reused)
         state.reference = session

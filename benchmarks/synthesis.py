@@ -1,14 +1,17 @@
-"""Time 1024² config-f synthesis against a 2048² fp32 matmul in the same process.
+"""Time 1024² config-f synthesis against a 2048² matmul of the same dtype, in the same process.
 
 The machine is shared and noisy, so the figure that counts is the ratio of synthesis throughput
-(150.8 GFLOP per image) to the matmul rate measured alongside it.
+(150.8 GFLOP per image) to the matmul rate measured alongside it. Each dtype is timed against its own
+matmul: fp32 synthesis vs the fp32 matmul, bf16 synthesis (the native path: features bf16 and
+channels_last, `Generator.synthesis(dtype=torch.bfloat16)`) vs the bf16 matmul.
 
-    python benchmarks/synthesis.py [--size 1024] [--repeats 5] [--dtype float32|bfloat16]
+    python benchmarks/synthesis.py [--size 1024] [--repeats 5] [--dtypes float32 bfloat16]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -30,15 +33,15 @@ def seconds(fn) -> float:
     return time.perf_counter() - t
 
 
-def make_matmul():
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+def make_matmul(dtype: torch.dtype = torch.float32):
+    a, b = torch.randn(2048, 2048).to(dtype), torch.randn(2048, 2048).to(dtype)
     return lambda: a @ b
 
 
-def measure(synth, repeats: int) -> list[tuple[float, float]]:
-    """(synthesis seconds, matmul GFLOP/s) per round; rounds interleave the two workloads so a
-    noisy neighbour slows both alike."""
-    matmul = make_matmul()
+def measure(synth, repeats: int, dtype: torch.dtype = torch.float32) -> list[tuple[float, float]]:
+    """(synthesis seconds, matmul GFLOP/s in `dtype`) per round; rounds interleave the two workloads
+    so a noisy neighbour slows both alike."""
+    matmul = make_matmul(dtype)
     synth()  # warm-up: oneDNN primitive creation, first touch of buffers
     for _ in range(3):
         matmul()
@@ -53,29 +56,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--dtype", choices=["float32", "bfloat16"], default="float32")
+    parser.add_argument("--dtypes", nargs="+", choices=["float32", "bfloat16"], default=["float32", "bfloat16"])
     args = parser.parse_args()
 
     torch.manual_seed(0)
-    G = Generator(args.size, channel_multiplier=2).eval()
+    G = Generator(args.size, channel_multiplier=2).eval().requires_grad_(False)
     wplus = G.to_wplus(G.mapping(torch.randn(1, 512)))
-    dtype = getattr(torch, args.dtype)
-
-    def synth():
-        with torch.no_grad(), torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):
-            G.synthesis(wplus)
-
-    rounds = measure(synth, args.repeats)
-    synth_seconds = statistics.median(s for s, _ in rounds)
-    print(f"threads: {torch.get_num_threads()}  torch {torch.__version__}  dtype {args.dtype}")
-    print(f"matmul 2048² fp32: {statistics.median(mm for _, mm in rounds):.1f} GFLOP/s (median)")
-    print(f"synthesis {args.size}² batch 1: {synth_seconds:.3f} s (median of {args.repeats})")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"threads: {torch.get_num_threads()}  torch {torch.__version__}  load average {load}")
     gflop = SYNTHESIS_GFLOP.get(args.size)
-    if gflop:
-        ratios = [gflop / s / mm for s, mm in rounds]
-        per_round = ", ".join(f"{r:.2f}" for r in ratios)
-        print(f"synthesis rate: {gflop / synth_seconds:.1f} GFLOP/s")
-        print(f"ratio to matmul: {statistics.median(ratios):.2f} (median; per round: {per_round})")
+    summary = {}
+    for name in args.dtypes:
+        dtype = getattr(torch, name)
+
+        def synth(dtype=dtype):
+            with torch.no_grad():
+                G.synthesis(wplus, dtype=dtype)
+
+        rounds = measure(synth, args.repeats, dtype)
+        synth_seconds = statistics.median(s for s, _ in rounds)
+        print(f"\n{name}: matmul 2048² {name}: {statistics.median(mm for _, mm in rounds):.1f} GFLOP/s (median)")
+        print(f"{name}: synthesis {args.size}² batch 1: {synth_seconds:.3f} s (median of {args.repeats})")
+        if gflop:
+            ratios = [gflop / s / mm for s, mm in rounds]
+            per_round = ", ".join(f"{r:.2f}" for r in ratios)
+            print(f"{name}: synthesis rate {gflop / synth_seconds:.1f} GFLOP/s")
+            ratio = statistics.median(ratios)
+            print(f"{name}: ratio to the {name} matmul: {ratio:.2f} (median; per round: {per_round})")
+        summary[name] = synth_seconds
+    if len(summary) == 2:
+        speedup = summary["float32"] / summary["bfloat16"]
+        print(f"\nsummary: bf16 synthesis {speedup:.2f}x as fast as fp32 (same process)")
 
 
 if __name__ == "__main__":

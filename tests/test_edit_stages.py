@@ -26,7 +26,7 @@ PHOTO = DATA / "astronaut.png"
 
 @pytest.fixture(scope="module")
 def session():
-    return Session("tiny", device="cpu")
+    return Session("tiny", device="cpu", precision="fp32")  # compared with direct fp32 calls
 
 
 def make_edit(session, region="mouth", seed=0) -> FeatEdit:
@@ -172,6 +172,22 @@ def test_preview_slider_moves_rerun_only_what_changed(session, log):
     assert log.take() == list(range(blend + 1, preview_layer + 1)), "a brush change re-ran the edited pass"
     edit_photo(session, PHOTO, [(edit, 0.5)], threshold=0.4)  # release: full resolution
     assert log.take() == list(range(blend + 1, G.num_layers))
+
+
+def test_colour_edit_threshold_moves_run_no_synthesis(session, log):
+    """An RGB-blend edit mixes two cached images: a threshold move only re-mixes and pastes."""
+    G = session.generator
+    edit = make_edit(session, "hair colour", seed=9)
+    plan = EditPlan.of([(edit, 1.0)])
+    assert plan.layer == "rgb" and plan.prefix is not None
+    session.photos.clear()
+    for preview, last in ((True, plan.output_layer(G, PREVIEW_SIZE)), (False, G.num_layers - 1)):
+        edit_photo(session, PHOTO, [(edit, 1.0)], threshold=0.1, preview=preview)
+        log.take()
+        edit_photo(session, PHOTO, [(edit, 1.0)], threshold=0.5, preview=preview)
+        assert log.take() == []
+        edit_photo(session, PHOTO, [(edit, 0.5)], threshold=0.5, preview=preview)
+        assert log.take() == list(range(plan.prefix + 1, last + 1))  # the edited latent from its first mapped layer
 
 
 def test_slider_moves_keep_memory_flat(session):

@@ -22,7 +22,7 @@ DATA = Path(__file__).parent / "data"
 
 @pytest.fixture(scope="module")
 def session():
-    return Session("tiny", device="cpu")
+    return Session("tiny", device="cpu", precision="fp32")  # compared with direct fp32 calls
 
 
 def make_edit(session, region="mouth", seed=0) -> FeatEdit:

@@ -36,7 +36,8 @@ def tiny_root(tmp_path_factory) -> Path:
 def make_session(tiny_root: Path, **kwargs) -> Session:
     from feat_space.weights.profiles import get_profile
 
-    return Session(get_profile("tiny", tiny_root=tiny_root), device="cpu", **kwargs)
+    # fp32: these tests compare the session's cached passes with direct fp32 calls, bit for bit
+    return Session(get_profile("tiny", tiny_root=tiny_root), device="cpu", precision="fp32", **kwargs)
 
 
 @pytest.fixture(scope="module")

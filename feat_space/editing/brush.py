@@ -17,7 +17,6 @@ pixels outside it, and extend pastes the edit in wherever it was painted.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import cv2
@@ -29,7 +28,7 @@ from ..errors import FeatError
 PAINTED = 0.5  # coverage above which a mask pixel counts as painted
 
 
-@dataclass(frozen=True, eq=False)  # holds arrays: compare `digest`, not objects
+@dataclass(frozen=True, eq=False)  # holds arrays: identity, not element-wise, equality
 class Brush:
     """Where the visitor painted on the aligned face: `restrict` (edit MAY apply only here) and
     `extend` (edit MUST apply here); each an H×W array in [0, 1] (bool, float, or uint8 0–255), or None.
@@ -49,14 +48,6 @@ class Brush:
     @property
     def empty(self) -> bool:
         return self.restrict is None and self.extend is None
-
-    @property
-    def digest(self) -> str:
-        """Identifies the painted content (a cache key)."""
-        h = hashlib.sha256()
-        for value in (self.restrict, self.extend):
-            h.update(b"-" if value is None else f"{value.shape}".encode() + value.tobytes())
-        return h.hexdigest()
 
     def painted(self, name: str, resolution: int) -> torch.Tensor | None:
         """`restrict` or `extend` at `resolution`² as a {0, 1} float mask [1, 1, r, r] (None if not painted)."""

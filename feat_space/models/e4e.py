@@ -83,10 +83,22 @@ class Encoder4Editing(nn.Module):
         device = next(self.input_layer.parameters()).device
         self.latent_avg = latent_avg.detach().to(device=device, dtype=torch.float32).clone()
 
+    def to_precision(self, dtype: torch.dtype) -> Encoder4Editing:
+        """Run inference in `dtype` (e.g. bf16: native low-precision convolutions, channels_last);
+        `latent_avg` and the returned W+ stay fp32. In place; fp32 leaves the module as it is."""
+        if dtype != torch.float32:
+            latent_avg = self.latent_avg
+            self.to(dtype=dtype).to(memory_format=torch.channels_last)
+            self.latent_avg = latent_avg
+        return self
+
     def encode_codes(self, x: torch.Tensor) -> torch.Tensor:
         """x: [B, 3, H, W] in [-1, 1] (256x256 for e4e_ffhq_encode.pt) -> codes [B, n_styles, 512]."""
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"Encoder4Editing expects images [B, 3, H, W], got {tuple(x.shape)}.")
+        dtype = self.latlayer1.weight.dtype
+        if x.dtype != dtype:  # weights in a low precision (`to_precision`): run in it, channels_last
+            x = x.to(dtype=dtype, memory_format=torch.channels_last)
         x = self.input_layer(x)
         c1 = c2 = c3 = x
         for index, unit in enumerate(self.body):
@@ -98,7 +110,7 @@ class Encoder4Editing(nn.Module):
             elif index == self._c3_unit:
                 c3 = x
 
-        w0 = self.styles[0](c3)
+        w0 = self.styles[0](c3).float()  # codes accumulate in fp32 whatever the features' dtype
         w = w0.unsqueeze(1).repeat(1, self.n_styles, 1)
         features = p2 = c3
         for i in range(1, self.n_styles):
@@ -106,7 +118,7 @@ class Encoder4Editing(nn.Module):
                 features = p2 = upsample_add(c3, self.latlayer1(c2))
             elif i == MIDDLE_END:
                 features = upsample_add(p2, self.latlayer2(c1))
-            w[:, i] += self.styles[i](features)
+            w[:, i] += self.styles[i](features).float()
         return w
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -120,21 +120,37 @@ class ModulatedConv2d(nn.Module):
         then cast once, so a bf16 / fp16 `x` gets a native low-precision convolution."""
         batch = x.shape[0]
         s = self.modulation(style)  # [B, in]
-        weight = self.weight[0] * self.scale  # [out, in, k, k]
+        # Demodulation: sum over in, kh, kw of (scale * w * s)^2 == s^2 @ (scale^2 * sum_k w^2)^T.
+        demod = torch.rsqrt(s.pow(2) @ self._weight_square().t() + 1e-8) if self.demodulate else None  # [B, out]
         if batch == 1:
-            # One sample: modulate the weights (cheaper than touching the activations).
-            weight = weight * s.view(1, -1, 1, 1)
-            if self.demodulate:
-                weight = weight * torch.rsqrt(weight.pow(2).sum([1, 2, 3], keepdim=True) + 1e-8)
+            # One sample: modulate the weights (cheaper than touching the activations), with one
+            # [out, in] coefficient so the big weight tensor is read once (and cast once).
+            coefficient = s.view(1, -1) * self.scale
+            if demod is not None:
+                coefficient = coefficient * demod.view(-1, 1)
+            weight = self.weight[0] * coefficient[:, :, None, None]
             return self._conv(x, weight.to(x.dtype))
         # Several samples: modulate the activations so one shared weight serves the whole batch
         # (a plain batched conv is far faster on CPU than the grouped conv of per-sample weights).
+        weight = self.weight[0] * self.scale  # [out, in, k, k]
         out = self._conv(x * s.view(batch, -1, 1, 1).to(x.dtype), weight.to(x.dtype))
-        if self.demodulate:
-            # sum over in, kh, kw of (w * s)^2 == s^2 @ sum_k(w^2)^T
-            demod = torch.rsqrt(s.pow(2) @ weight.pow(2).sum([2, 3]).t() + 1e-8)
+        if demod is not None:
             out = out * demod.view(batch, -1, 1, 1).to(x.dtype)
         return out
+
+    def _weight_square(self) -> torch.Tensor:
+        """scale² · Σ_k w², [out, in]: what demodulation reads. Cached while the weights are frozen
+        (inference, and FEAT's training, where gradients reach the styles only); the cache key
+        follows every in-place change of the weights (loading, an optimiser step)."""
+        weight = self.weight[0]
+        if weight.requires_grad:
+            return (weight * self.scale).pow(2).sum([2, 3])
+        key = (self.weight._version, self.weight.data_ptr(), weight.device, weight.dtype)
+        cached = self.__dict__.get("_square")
+        if cached is None or cached[0] != key:
+            cached = (key, (weight * self.scale).pow(2).sum([2, 3]))
+            self.__dict__["_square"] = cached  # not a buffer: no state-dict key, recomputed on demand
+        return cached[1]
 
     def _conv(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         if self.upsample:
@@ -163,7 +179,9 @@ class FusedLeakyReLU(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channel))
 
     def forward(self, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
-        return fused_leaky_relu(x, self.bias, inplace=inplace)
+        # The bias in x's dtype: the op promotes mixed dtypes (an fp32 bias would turn half-precision
+        # features back into fp32 for every later layer, on the CUDA kernel's path).
+        return fused_leaky_relu(x, self.bias.to(x.dtype), inplace=inplace)
 
 
 class ConstantInput(nn.Module):

@@ -39,7 +39,8 @@ def _fused_leaky_relu_torch(
     if inplace:
         y = x.mul_(scale)
         if bias is not None:
-            y = y.add_(_channel_view(bias, x.ndim) * scale)
+            # in x's dtype: adding an fp32 bias into a bf16 tensor in place takes a slow mixed-type path
+            y = y.add_((_channel_view(bias, x.ndim) * scale).to(x.dtype))
     elif bias is None:
         y = x * scale
     else:

@@ -32,14 +32,13 @@ from PIL import Image
 
 from ..alignment.paste_back import paste_back
 from ..editing.blending import blend_margin, resize_mask
-from ..editing.brush import Brush
-from ..editing.edit import FeatEdit, edit_masks, edited_latent, united_masks
-from ..editing.plan import EditPlan, blended_image, edited_state, mix_rgb
+from ..editing.brush import Brush, apply_brush
+from ..editing.edit import FeatEdit, edited_latent, threshold_mask, united_masks
+from ..editing.plan import EditChoice, EditPlan, blended_image, edited_state, mix_rgb
 from ..errors import FeatError
 from .photo import PreparedPhoto, resize_image, tensor_to_image
 from .session import Session
 
-EditChoice = tuple[FeatEdit, float | None]  # an edit and its strength (None: the edit's default)
 FEATHER = 8  # px at the generator's resolution: how softly the pasted region fades out
 PREVIEW_SIZE = 256  # px: the aligned face of a preview (the generator's RGB at this resolution)
 PREVIEW_PHOTO_SIDE = 1024  # px: a preview's photo is reduced to at most this long side
@@ -51,7 +50,7 @@ class EditResult:
     `paste_mask` and `aligned` are `PREVIEW_SIZE`², and `photo` is the photo reduced (same aspect)
     so that the face is at most that size and the long side at most `PREVIEW_PHOTO_SIDE`."""
 
-    photo: Image.Image  # the whole photo, edited region pasted back, original size and orientation
+    photo: Image.Image  # the whole photo, edited region pasted back; original size (a preview: reduced)
     aligned: Image.Image  # the FFHQ-aligned crop of the original
     edited: Image.Image  # the generator's rendering after editing
     mask: Image.Image  # "L", where the edit applies (learned mask, thresholded, brushed)
@@ -142,7 +141,10 @@ def edit_photo(
     original_image = session.original_image(photo, output_layer) if not plan.features else None
     key = tuple((edit, _weights_version(edit), strength) for edit, strength in chosen)
     with session.running():
-        masks = edit_masks(chosen, features, threshold, brush)
+        # The attention masks depend on the edits' weights only: a threshold or brush change reuses them.
+        learned = tuple((edit, _weights_version(edit)) for edit, _ in chosen)
+        raw = photo.latest("masks", learned, lambda: [edit.mask(features) for edit, _ in chosen])
+        masks = [apply_brush(threshold_mask(m, threshold), brush) for m in raw]
         feature_mask, rgb_mask, union = united_masks(chosen, masks)
         wplus_edit = photo.latest("edited latent", key, lambda: edited_latent(photo.wplus, chosen))
         prefix = states[plan.prefix] if plan.prefix is not None else None

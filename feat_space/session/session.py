@@ -34,6 +34,7 @@ from ..weights.profiles import Profile, get_profile
 from ..weights.roles import ROLES, ModelRole, model_role
 from .cache import CacheInfo, ComputeOnceCache
 from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key, resize_image
+from .precision import Precision, pick_precision
 
 if TYPE_CHECKING:
     from ..alignment import AlignedFace
@@ -70,10 +71,15 @@ class Session:
         cache_size: int = DEFAULT_CACHE_SIZE,
         max_concurrent: int = 1,
         models: Mapping[str, Any] | None = None,
+        precision: str | None = None,
     ) -> None:
-        """`models` may hand in already built models by name (e.g. a benchmark's); the profile supplies the rest."""
+        """`models` may hand in already built models by name (e.g. a benchmark's); the profile supplies the rest.
+        `precision`: auto | fp32 | bf16 | fp16, else FEAT_PRECISION, else auto (see `session.precision`)."""
         self.profile = profile if isinstance(profile, Profile) else get_profile(profile)
         self.device = pick_device(device)
+        self._precision_choice = precision
+        self._precision: Precision | None = None
+        self._inference_ready: set[ModelRole] = set()
         self.photos: ComputeOnceCache[PreparedPhoto] = ComputeOnceCache(cache_size)
         self._models: dict[ModelRole, Any] = {}
         for name, model in (models or {}).items():
@@ -81,11 +87,27 @@ class Session:
             self._models[role] = model.to(self.device) if role is ModelRole.CLIP else _frozen(model, self.device)
         self._load_locks = {role: threading.Lock() for role in ROLES}
         self._running = threading.BoundedSemaphore(max_concurrent)
-        self.dtype = torch.float32  # the synthesis features' precision
 
     def __repr__(self) -> str:
         loaded = ", ".join(role.value for role in self._models) or "none"
-        return f"Session(profile={self.profile.name!r}, device={self.device}, loaded: {loaded})"
+        precision = self._precision.name if self._precision else f"{self._precision_choice or 'auto'}, not yet checked"
+        return f"Session(profile={self.profile.name!r}, device={self.device}, precision={precision}, loaded: {loaded})"
+
+    @property
+    def precision(self) -> Precision:
+        """The inference precision (resolved, and self-checked, on first use; once per process and device)."""
+        if self._precision is None:
+            self._precision = pick_precision(self._precision_choice, self.device)
+        return self._precision
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The dtype synthesis features and the encoder run in (the generator's parameters stay fp32)."""
+        return self.precision.dtype
+
+    def describe(self) -> str:
+        """Device and precision, for people: e.g. "cpu · bf16 (auto: native bf16 CPU, self-check passed, …)"."""
+        return f"{self.device} · {self.precision}"
 
     @property
     def notice(self) -> str | None:
@@ -113,7 +135,15 @@ class Session:
 
     @property
     def encoder(self) -> Encoder4Editing:
-        return self._frozen_file(ModelRole.ENCODER, load_encoder)
+        """The e4e encoder, in the session's precision (it only ever runs inference; it takes fp32
+        images and returns fp32 W+ whatever its weights' dtype)."""
+        encoder = self._frozen_file(ModelRole.ENCODER, load_encoder)
+        if ModelRole.ENCODER not in self._inference_ready:
+            with self._load_locks[ModelRole.ENCODER]:
+                if ModelRole.ENCODER not in self._inference_ready:
+                    encoder.to_precision(self.dtype)
+                    self._inference_ready.add(ModelRole.ENCODER)
+        return encoder
 
     @property
     def arcface(self) -> IRSE50ArcFace:
@@ -157,16 +187,16 @@ class Session:
             return encoder(x)
 
     def synthesize(self, wplus: torch.Tensor) -> torch.Tensor:
-        """W+ → image [B, 3, size, size] in about [-1, 1] (fixed noise)."""
+        """W+ → image [B, 3, size, size] in about [-1, 1] (fixed noise; features in the session's precision)."""
         generator = self.generator
         with self.running():
-            return generator.synthesis(wplus.to(self.device))
+            return generator.synthesis(wplus.to(self.device), dtype=self.dtype)
 
     def features(self, wplus: torch.Tensor, layers: Iterable[int]) -> dict[int, torch.Tensor]:
         """Generator feature maps of `layers` for `wplus` (runs only as far as the deepest)."""
         generator = self.generator
         with self.running():
-            return generator.features(wplus.to(self.device), sorted(set(layers)))
+            return generator.features(wplus.to(self.device), sorted(set(layers)), dtype=self.dtype)
 
     def prepare(self, image: Any, *, face_index: int = 0) -> PreparedPhoto:
         """Align and invert a photo, once per photo content and options (cached, see `photos`)."""
