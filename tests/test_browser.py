@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 from pathlib import Path
 
@@ -147,7 +148,7 @@ def upload(page, photo: str) -> None:
 
 def test_the_edit_button_is_above_the_fold_on_a_desktop(page):
     expect(page.locator("#notice")).to_contain_text("UNTRAINED")
-    expect(page.locator("#model-status")).to_contain_text("cpu")
+    expect(page.locator("#model-status")).to_contain_text(re.compile(r"cpu · (fp32|bf16)"))  # device, precision
     box = page.locator("#run-edit").bounding_box()
     assert box["y"] + box["height"] <= DESKTOP["height"], box
     # Each edit is listed once on the Edit tab, as a checkbox (click or keyboard).

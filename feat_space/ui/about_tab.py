@@ -38,14 +38,13 @@ CONTRIBUTE = """
 def build_about_tab(ctx: AppContext) -> gr.HTML:
     """The tab; returns its catalogue of edits (cards), which a visitor's trained edits join."""
     profile = ctx.session.profile
-    precision = str(ctx.session.dtype).removeprefix("torch.")
     gr.Markdown(METHOD)
     gr.Markdown("### The edits\n\nPick them on the **Edit** tab; each is one small trained module.")
     gallery = gr.HTML(ctx.catalogue.gallery_html(None), elem_id="edit-gallery")
     gr.Markdown(CONTRIBUTE)
     gr.Markdown(
         f"### This server\n\nModel profile **{profile.name}**: {profile.description}. Device: "
-        f"`{ctx.session.device}`, {precision}. Up to {ctx.limits.gpu_slots} model jobs run at once, "
+        f"`{ctx.session.device}`. Up to {ctx.limits.gpu_slots} model jobs run at once, "
         f"{ctx.limits.queue_size} may wait in the queue; {ctx.limits.trainings} training at a time, "
         f"at most {ctx.limits.max_steps} steps."
     )

@@ -103,8 +103,8 @@ def build_app(
         def load_models(progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:  # noqa: B008
             ctx.ensure_models(EDIT_MODELS, progress)
             profile = ctx.session.profile
-            precision = str(ctx.session.dtype).removeprefix("torch.")
-            return f"Models ready: **{profile.name}** profile on `{ctx.session.device}` ({precision})."
+            # Device and precision (resolved, and self-checked, on first use: here, not at build time).
+            return f"Models ready: **{profile.name}** profile on {ctx.session.describe()}."
 
         # When a page opens: load (and in the real profile download) the models with progress, once per process.
         demo.load(load_models, None, models, api_visibility="private", concurrency_limit=None)

@@ -138,14 +138,15 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         )
 
     def settings_key(photo, selected, strengths, threshold, face, brush) -> tuple:
-        painted_brush = brush_from_editor(brush)
+        layers = brush.get("layers") or [] if isinstance(brush, dict) else []
         return (
             photo_path(photo)[0] if photo is not None else None,
             tuple(selected or ()),
             tuple(sorted((json_value(strengths) or {}).items())),
             threshold,
             face,
-            painted_brush.digest if painted_brush is not None else None,
+            # each painted state of the brush arrives as new files
+            tuple(layer.get("path") if isinstance(layer, dict) else id(layer) for layer in layers),
         )
 
     def shown(edited: Edited, show_mask: bool):
