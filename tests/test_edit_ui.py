@@ -12,6 +12,7 @@ from pydantic import RootModel
 from feat_space.errors import FeatError
 from feat_space.registry.registry import load_registry
 from feat_space.session import Session
+from feat_space.ui import build_app
 from feat_space.ui.context import AppContext, Limits
 from feat_space.ui.edit_events import brush_from_editor, describe
 from feat_space.ui.edit_handlers import EditHandlers, json_value
@@ -118,3 +119,15 @@ def test_the_mask_overlay_tints_only_the_mask_red():
     tinted = np.asarray(tint(gray, Image.fromarray(mask)), np.int16)
     assert (tinted[:, :14, 0] > tinted[:, :14, 1]).all(), "red where the mask is"
     assert (tinted[:, 18:] == 128).all(), "unchanged elsewhere"
+
+
+def test_photo_only_examples_prepare_the_photo_they_set():
+    """Where no example edit can run (e.g. none published yet), the examples are photos: one click prepares it."""
+    registry = {name: entry for name, entry in load_registry().items() if name == "beard"}
+    demo = build_app(context=AppContext(Session("tiny", device="cpu"), registry, Limits()))
+    fns = list(demo.fns.values())
+    load = next(fn for fn in fns if fn.name == "load_example")
+    chain = [load]
+    while (step := next((fn for fn in fns if fn.trigger_after == chain[-1]._id), None)) is not None:
+        chain.append(step)
+    assert [fn.name for fn in chain] == ["load_example", "clear", "prepare_page"]

@@ -108,8 +108,8 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
             return None, None, message(e)
         return editor_value(prepared), prepared.reconstruction, prepared.message
 
-    for trigger in (tab.photo.input, tab.face.input):
-        trigger(clear, None, stale, queue=False, api_visibility="private").then(
+    def prepare_after(step: Any) -> None:
+        step.then(
             prepare_page,
             [tab.photo, tab.face],
             [tab.brush, tab.reconstruction, tab.photo_status],
@@ -118,6 +118,12 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
             api_visibility="private",
             **gpu_queue,
         )
+
+    for trigger in (tab.photo.input, tab.face.input):
+        prepare_after(trigger(clear, None, stale, queue=False, api_visibility="private"))
+    if tab.examples is not None and tab.examples.fn is None:
+        # Photo-only examples (no example edit is usable here) set the photo without an `input` event.
+        prepare_after(tab.examples.load_input_event.then(clear, None, stale, queue=False, api_visibility="private"))
 
     # -- editing: the button, the sliders (live previews, full size on release), the brush ----------
     def run(photo, selected, strengths, threshold, face, brush, show_mask, request, progress, *, preview: bool):
