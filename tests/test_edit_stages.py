@@ -250,6 +250,20 @@ def test_first_edit_does_not_render_the_reconstruction(session, log):
     assert log.take() == []
 
 
+def test_a_reconstruction_shown_on_upload_leaves_the_edit_its_original_pass(session, log):
+    """Prepare on upload shows the reconstruction; the first edit then reruns none of its layers."""
+    G = session.generator
+    edit = make_edit(session, seed=10)
+    plan = EditPlan.of([(edit, 1.0)])
+    blend = int(plan.layer)
+    session.photos.clear()
+    photo = session.prepare(PHOTO)
+    session.reconstruction(photo, size=256)
+    assert log.take() == list(range(G.layer_at(256) + 1))  # one pass, the low-resolution states kept
+    edit_photo(session, PHOTO, [(edit, 1.0)], preview=True)
+    assert log.take() == [*range(plan.prefix + 1, blend + 1), *range(blend + 1, plan.output_layer(G, 256) + 1)]
+
+
 def test_prefix_layer_reads_only_unmapped_entries():
     # layer k reads entry k; an even layer's toRGB reads k + 1
     assert [prefix_layer(e) for e in range(7)] == [None, None, 1, 1, 3, 3, 5]

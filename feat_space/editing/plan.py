@@ -4,7 +4,7 @@ One combination of edits (`EditPlan`) renders as:
 
 1. the original latent's pass: attention features, the state at the blend layer, and the state at
    `prefix_layer` (the last layer no edit can change) — per photo, once;
-2. masks: attention on those features, threshold, brush — cheap, redone on every change;
+2. masks: attention on those features (per edit's weights), then threshold and brush (on every change);
 3. the edited latent's pass from `prefix_layer` to the blend layer — redone when a strength changes
    (a threshold or brush change reuses it);
 4. blending at the blend layer and the rest of the synthesis up to the output layer — redone on
@@ -82,13 +82,17 @@ def original_pass(
     layers: Iterable[int],
     keep: Iterable[int],
     dtype: torch.dtype | None = None,
+    start: SynthesisState | None = None,
 ) -> tuple[dict[int, torch.Tensor], dict[int, SynthesisState]]:
     """One synthesis pass of the original latent: the feature maps of `layers` and the states after
-    each layer of `keep`, running only as far as the deepest of them."""
+    each layer of `keep`, running only as far as the deepest of them; from `start` (the original's
+    state at an earlier layer) when given."""
     wanted, kept = set(layers), set(keep)
+    if start is not None and any(k <= start.layer for k in wanted | kept):
+        raise ValueError(f"the pass from layer {start.layer} cannot give layers up to it")
     features: dict[int, torch.Tensor] = {}
     states: dict[int, SynthesisState] = {}
-    state: SynthesisState | None = None
+    state = start
     for k in sorted(wanted | kept):
         state = G.synthesize_until(wplus, k, dtype=dtype) if state is None else G.continue_to(state, wplus, k)
         if k in wanted:

@@ -43,6 +43,9 @@ T = TypeVar("T")
 M = TypeVar("M", bound=torch.nn.Module)
 DEVICE_ENV = "FEAT_DEVICE"
 DEFAULT_CACHE_SIZE = 8  # photos; one holds W+, a few feature maps and states (tens of MB at 1024²)
+# A reconstruction rendered before any edit keeps the original's states up to this resolution: the
+# region presets blend at 64² or lower, so their first edit then finds its original pass done.
+SHARED_RESOLUTION = 64
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
@@ -221,15 +224,25 @@ class Session:
         self, photo: PreparedPhoto, layers: Iterable[int], keep: Iterable[int]
     ) -> tuple[dict[int, torch.Tensor], dict[int, SynthesisState]]:
         """The photo's own latent: feature maps at `layers` and synthesis states after each layer of
-        `keep`, each computed once per photo, whatever is missing in one pass."""
+        `keep`, each computed once per photo: what is missing in one pass, continued from the deepest
+        state already cached before it (a reconstruction keeps the low-resolution ones)."""
         layers, keep = tuple(sorted(set(layers))), tuple(sorted(set(keep)))
         features_key = ("features", layers)
-        missing = [k for k in keep if not photo.cached(("state", k))]
-        if missing or (layers and not photo.cached(features_key)):
+        cached = self._original_states(photo)
+        if layers and not photo.cached(features_key) and all(k in cached for k in layers):
+            photo.remember(features_key, {k: cached[k].feature for k in layers})
+        need_features = bool(layers) and not photo.cached(features_key)
+        missing_states = [k for k in keep if k not in cached]
+        missing = missing_states + (list(layers) if need_features else [])
+        if missing:
+            before = [k for k in cached if k < min(missing)]
+            start = cached[max(before)] if before else None
             generator = self.generator
             with self.running():
-                features, states = original_pass(generator, photo.wplus, layers, missing, self.dtype)
-            if layers:
+                features, states = original_pass(
+                    generator, photo.wplus, layers if need_features else (), missing_states, self.dtype, start
+                )
+            if need_features:
                 photo.remember(features_key, features)
             for k, state in states.items():
                 photo.remember(("state", k), state)
@@ -237,6 +250,11 @@ class Session:
             photo.memo(features_key, lambda: {}) if layers else {},
             {k: photo.memo(("state", k), lambda: None) for k in keep},
         )
+
+    def _original_states(self, photo: PreparedPhoto) -> dict[int, SynthesisState]:
+        """The original latent's synthesis states cached for `photo`, by layer."""
+        keys = [k for k in photo.memoised() if isinstance(k, tuple) and k[0] == "state"]
+        return {k[1]: photo.memo(k, lambda: None) for k in keys}
 
     def original_state(self, photo: PreparedPhoto, layer: BlendLayer) -> SynthesisState | torch.Tensor:
         """Synthesis of the photo's own latent at the blend `layer` (state), or its image for "rgb"; computed once."""
@@ -265,13 +283,12 @@ class Session:
         key = ("image", layer)
         if not photo.cached(key):
             # Computed outside the photo's lock: the order is always the running slot, then the photo.
-            cached = [k[1] for k in photo.memoised() if isinstance(k, tuple) and k[0] == "state" and k[1] <= layer]
+            cached = {k: state for k, state in self._original_states(photo).items() if k <= layer}
+            if not cached:  # run the low-resolution layers as an edit's original pass would, and keep them
+                shared = min(layer, generator.layer_at(SHARED_RESOLUTION))
+                cached = self.original_pass(photo, (), range(shared + 1))[1]
             with self.running():
-                if cached:
-                    start = photo.memo(("state", max(cached)), lambda: None)
-                    state = generator.continue_to(start, photo.wplus, layer)
-                else:
-                    state = generator.synthesize_until(photo.wplus, layer, dtype=self.dtype)
+                state = generator.continue_to(cached[max(cached)], photo.wplus, layer)
             photo.remember(key, state.skip.contiguous())
         return photo.memo(key, lambda: None)
 
