@@ -263,6 +263,10 @@ def test_train_a_prompt_and_watch_it_progress(page, tmp_path):
 def test_on_a_phone_progress_and_result_are_in_view_after_tapping_edit(phone, tmp_path):
     upload(phone, HOPPER)
     expect(phone.locator("#photo-status")).to_contain_text("Face 0 found", timeout=120_000)
+    # Prepared on upload: the aligned face and the generator's rendering of it are shown, named.
+    for name, alt in (("aligned", "Your face, aligned"), ("reconstruction", "The generator's rendering")):
+        expect(phone.locator(f"#{name} img")).to_be_visible()
+        expect(phone.locator(f"#{name} img")).to_have_attribute("alt", re.compile(alt))
     phone.locator("#edit-choices").get_by_label(PURPLE).check()
     phone.locator("#run-edit").tap()
     expect(phone.locator("#results")).to_be_in_viewport(timeout=5_000)  # while it runs: progress shows there
@@ -280,5 +284,7 @@ def test_an_error_clears_the_previous_photo_s_outputs(phone, tmp_path):
     expect(phone.locator("#photo-status")).to_contain_text("No face was found", timeout=120_000)
     expect(phone.locator("#result img")).to_have_count(0)
     expect(phone.locator("#download")).to_be_hidden()
+    expect(phone.locator("#aligned")).to_be_hidden()
+    expect(phone.locator("#reconstruction")).to_be_hidden()
     expect(phone.locator("#edit-info")).not_to_contain_text("Edited")
     assert phone.locator(".error:visible").count() == 0, "no bare error pill on the outputs"

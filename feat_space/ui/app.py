@@ -43,6 +43,7 @@ CSS = """
 ALT_TEXT = {
     "photo": ["Your photo"],
     "result": ["Your photo, before the edit", "Your photo, edited"],
+    "aligned": ["Your face, aligned"],
     "reconstruction": ["The generator's rendering of your aligned face"],
     "brush": ["Your aligned face, to paint the brush on"],
     "examples": ["Example photo"],

@@ -90,31 +90,39 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         tab.info,
         tab.last,
         tab.brush,
+        tab.aligned,
         tab.reconstruction,
+        tab.faces,
         tab.photo_status,
     ]
 
     def clear():
         notice = f"⚠️ **{ctx.notice}**" if ctx.notice else ""
-        return None, None, gr.Column(visible=False), notice, None, None, None, ""
+        return None, None, gr.Column(visible=False), notice, None, None, None, None, gr.Row(visible=False), ""
 
     @gpu(duration=60)
     def prepare_page(photo, face, progress: gr.Progress = gr.Progress()):  # noqa: B008 - Gradio's progress
         if photo is None:
-            return None, None, ""
+            return None, None, None, gr.Row(visible=False), ""
         try:
             prepared = handlers.prepare(photo, face, progress)
         except Exception as e:
-            return None, None, message(e)
-        return editor_value(prepared), prepared.reconstruction, prepared.message
+            return None, None, None, gr.Row(visible=False), message(e)
+        return (
+            editor_value(prepared),
+            prepared.aligned,
+            prepared.reconstruction,
+            gr.Row(visible=True),
+            prepared.message,
+        )
 
     def prepare_after(step: Any) -> None:
         step.then(
             prepare_page,
             [tab.photo, tab.face],
-            [tab.brush, tab.reconstruction, tab.photo_status],
+            [tab.brush, tab.aligned, tab.reconstruction, tab.faces, tab.photo_status],
             preprocess=False,  # raw upload: see `edit_images.photo_path`
-            show_progress_on=[tab.photo_status, tab.reconstruction],
+            show_progress_on=[tab.photo_status],
             api_visibility="private",
             **gpu_queue,
         )
@@ -329,7 +337,9 @@ def example_runner(ctx: AppContext, tab: EditTab):
             gr.update(visible=True),
             edited.info,
             editor_value(prepared),
+            prepared.aligned,
             prepared.reconstruction,
+            gr.update(visible=True),
             prepared.message,
             chosen[0][0].threshold,
         )
@@ -340,7 +350,9 @@ def example_runner(ctx: AppContext, tab: EditTab):
         tab.download_box,
         tab.info,
         tab.brush,
+        tab.aligned,
         tab.reconstruction,
+        tab.faces,
         tab.photo_status,
         tab.threshold,
     ]

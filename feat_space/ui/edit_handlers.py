@@ -97,8 +97,8 @@ class EditHandlers:
         text = f"Face {face_index} found, aligned and inverted: pick an edit and press **Edit photo**."
         if gap > POOR_RECONSTRUCTION:
             text += (
-                f"\n\n⚠️ The generator renders this face only roughly ({gap:.0%} off, see “How the generator sees "
-                "your face”): edits may change more than you expect. Frontal, evenly lit faces work best."
+                f"\n\n⚠️ The generator renders this face only roughly ({gap:.0%} off: compare the two faces "
+                "below): edits may change more than you expect. Frontal, evenly lit faces work best."
             )
         return Prepared(image, name or "photo", face_index, prepared, aligned, reconstruction, text)
 

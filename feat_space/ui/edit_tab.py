@@ -57,6 +57,8 @@ class EditTab:
     face: gr.Number
     run: gr.Button
     brush: gr.ImageEditor
+    faces: gr.Row  # the aligned face and its reconstruction, shown once a photo is prepared
+    aligned: gr.Image
     reconstruction: gr.Image
     trainable: gr.Dropdown
     train_this: gr.Button
@@ -83,6 +85,23 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
                 elem_id="photo",
             )
             photo_status = gr.Markdown("", elem_id="photo-status")
+            with gr.Row(visible=False, equal_height=True) as faces:  # shown once the photo is prepared
+                aligned = gr.Image(
+                    label="Aligned",
+                    format="png",
+                    interactive=False,
+                    height=150,
+                    buttons=["fullscreen"],
+                    elem_id="aligned",
+                )
+                reconstruction = gr.Image(
+                    label="Generator's rendering",
+                    format="png",
+                    interactive=False,
+                    height=150,
+                    buttons=["fullscreen"],
+                    elem_id="reconstruction",
+                )
             edits = gr.CheckboxGroup(
                 choices=catalogue.choices(None),
                 label="Edits: tick one, or several to combine them",
@@ -115,14 +134,6 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
                     fixed_canvas=True,
                     height=420,
                     elem_id="brush",
-                )
-            with gr.Accordion("How the generator sees your face", open=False):
-                reconstruction = gr.Image(
-                    label="The generator's rendering of your aligned face (what edits start from)",
-                    format="png",
-                    interactive=False,
-                    height=300,
-                    elem_id="reconstruction",
                 )
             with gr.Accordion("Group photos", open=False):
                 face = gr.Number(value=0, precision=0, minimum=0, label="Face to edit (0 = the largest, 1 = next…)")
@@ -158,6 +169,8 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
         face=face,
         run=run,
         brush=brush,
+        faces=faces,
+        aligned=aligned,
         reconstruction=reconstruction,
         trainable=trainable,
         train_this=train_this,
