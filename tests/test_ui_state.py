@@ -161,3 +161,10 @@ def test_a_preview_never_covers_the_full_size_photo():
     assert renders.stale(late, ("strength", 0.7)), "same settings as the full-size photo: dropped"
     newer = renders.start(("strength", 0.9), full=False)  # the visitor drags again
     assert not renders.stale(newer, ("strength", 0.9))
+
+
+def test_a_new_photo_makes_every_earlier_result_stale():
+    renders = Renders()
+    first = renders.photo
+    renders.start(("photo-1", 1.0), full=True)  # an edit of the first photo is running
+    assert renders.new_photo() != first, "the page's next photo is counted: the running edit will not be shown"

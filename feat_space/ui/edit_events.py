@@ -96,18 +96,23 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         tab.photo_status,
     ]
 
-    def clear():
+    def clear(request: gr.Request):
+        ctx.visitors.get(request).renders.new_photo()  # what is still running for the last photo is not shown
         notice = f"⚠️ **{ctx.notice}**" if ctx.notice else ""
         return None, None, gr.Column(visible=False), notice, None, None, None, None, gr.Row(visible=False), ""
 
     @gpu(duration=60)
-    def prepare_page(photo, face, progress: gr.Progress = gr.Progress()):  # noqa: B008 - Gradio's progress
+    def prepare_page(photo, face, request: gr.Request, progress: gr.Progress = gr.Progress()):  # noqa: B008
         if photo is None:
             return None, None, None, gr.Row(visible=False), ""
+        renders = ctx.visitors.get(request).renders
+        photo_number = renders.photo
         try:
             prepared = handlers.prepare(photo, face, progress)
         except Exception as e:
             return None, None, None, gr.Row(visible=False), message(e)
+        if renders.photo != photo_number:  # another photo arrived meanwhile: its own preparation shows
+            return SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
         return (
             editor_value(prepared),
             prepared.aligned,
@@ -178,14 +183,19 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         request: gr.Request,
         progress: gr.Progress | None = gr.Progress(),  # noqa: B008
     ):
-        visitor = ctx.visitors.get(request)
-        visitor.renders.start(settings_key(photo, selected, strengths, threshold, face, brush), full=True)
+        renders = ctx.visitors.get(request).renders
+        renders.start(settings_key(photo, selected, strengths, threshold, face, brush), full=True)
+        photo_number = renders.photo
         try:
             edited = run(
                 photo, selected, strengths, threshold, face, brush, show_mask, request, progress, preview=False
             )
         except Exception as e:
-            return None, None, gr.Column(visible=False), message(e), None
+            edited = e
+        if renders.photo != photo_number:  # the visitor gave another photo meanwhile
+            return SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
+        if isinstance(edited, Exception):
+            return None, None, gr.Column(visible=False), message(edited), None
         return shown(edited, show_mask), str(edited.download), gr.Column(visible=True), edited.info, edited
 
     edit_page = gpu(duration=60)(edit_result)
@@ -209,14 +219,18 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         renders = ctx.visitors.get(request).renders
         settings = settings_key(photo, selected, strengths, threshold, face, brush)
         order = renders.start(settings, full=False)
+        photo_number = renders.photo
         if renders.stale(order, settings):
             return SKIP(), SKIP()
         try:
             edited = run(photo, selected, strengths, threshold, face, brush, False, request, None, preview=True)
         except Exception as e:
-            return (SKIP(), SKIP()) if renders.stale(order, settings) else (None, message(e))
-        if renders.stale(order, settings):  # the full-size photo started meanwhile: it is what the visitor sees
+            edited = e
+        # A full-size render or another photo came meanwhile: that is what the visitor sees.
+        if renders.stale(order, settings) or renders.photo != photo_number:
             return SKIP(), SKIP()
+        if isinstance(edited, Exception):
+            return None, message(edited)
         return shown(edited, False), edited.info
 
     live: dict[str, Any] = {

@@ -44,12 +44,19 @@ class Renders:
 
     A slider's previews and its full-size render on release can finish in any order (they run
     concurrently, and the page may send one last preview after the release). A preview is stale when a
-    full-size render started after it, or when one of the same settings has started at all.
+    full-size render started after it, or when one of the same settings has started at all. Any result
+    is stale once the visitor has given another photo.
     """
 
     started: int = 0
     full: tuple[int, object] | None = None  # (order, settings) of the latest full-size render started
+    photo: int = 0  # how many photos this visitor has given: a result for an earlier one is not shown
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def new_photo(self) -> int:
+        with self.lock:
+            self.photo += 1
+            return self.photo
 
     def start(self, settings: object, *, full: bool) -> int:
         with self.lock:
