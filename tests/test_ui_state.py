@@ -163,8 +163,12 @@ def test_a_preview_never_covers_the_full_size_photo():
     assert not renders.stale(newer, ("strength", 0.9))
 
 
-def test_a_new_photo_makes_every_earlier_result_stale():
+def test_a_result_for_another_photo_than_the_page_s_is_not_shown():
     renders = Renders()
-    first = renders.photo
-    renders.start(("photo-1", 1.0), full=True)  # an edit of the first photo is running
-    assert renders.new_photo() != first, "the page's next photo is counted: the running edit will not be shown"
+    assert renders.shows("/tmp/a.jpg"), "nothing recorded yet: shown"
+    renders.new_photo("/tmp/a.jpg")
+    assert renders.shows("/tmp/a.jpg")
+    renders.new_photo("/tmp/b.png")  # the visitor gives another photo while an edit of a.jpg runs
+    assert not renders.shows("/tmp/a.jpg") and renders.shows("/tmp/b.png")
+    renders.new_photo(None)  # the visitor removed the photo
+    assert not renders.shows("/tmp/b.png")

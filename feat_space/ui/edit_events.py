@@ -57,6 +57,11 @@ def editor_value(prepared: Prepared) -> dict:
     return {"background": prepared.aligned, "layers": [], "composite": None}
 
 
+def path_of(photo: Any) -> str | None:
+    """The server path of a photo payload (None: no photo), what identifies the photo on a page."""
+    return photo_path(photo)[0] if photo is not None else None
+
+
 def describe(ctx: AppContext, value: str, visitor: Visitor | None) -> tuple[str, str, str] | None:
     """(title, region, description) of a catalogue value, without loading the edit."""
     if value.startswith(USER):
@@ -96,8 +101,9 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         tab.photo_status,
     ]
 
-    def clear(request: gr.Request):
-        ctx.visitors.get(request).renders.new_photo()  # what is still running for the last photo is not shown
+    def clear(photo, request: gr.Request):
+        # Recorded at once (unqueued): what is still running or queued for the last photo is not shown.
+        ctx.visitors.get(request).renders.new_photo(path_of(photo))
         notice = f"⚠️ **{ctx.notice}**" if ctx.notice else ""
         return None, None, gr.Column(visible=False), notice, None, None, None, None, gr.Row(visible=False), ""
 
@@ -106,12 +112,11 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         if photo is None:
             return None, None, None, gr.Row(visible=False), ""
         renders = ctx.visitors.get(request).renders
-        photo_number = renders.photo
         try:
             prepared = handlers.prepare(photo, face, progress)
         except Exception as e:
             return None, None, None, gr.Row(visible=False), message(e)
-        if renders.photo != photo_number:  # another photo arrived meanwhile: its own preparation shows
+        if not renders.shows(path_of(photo)):  # another photo arrived meanwhile: its own preparation shows
             return SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
         return (
             editor_value(prepared),
@@ -132,11 +137,18 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
             **gpu_queue,
         )
 
+    unqueued: dict[str, Any] = {"queue": False, "preprocess": False, "api_visibility": "private"}
     for trigger in (tab.photo.input, tab.face.input):
-        prepare_after(trigger(clear, None, stale, queue=False, api_visibility="private"))
+        prepare_after(trigger(clear, tab.photo, stale, **unqueued))
     if tab.examples is not None and tab.examples.fn is None:
         # Photo-only examples (no example edit is usable here) set the photo without an `input` event.
-        prepare_after(tab.examples.load_input_event.then(clear, None, stale, queue=False, api_visibility="private"))
+        prepare_after(tab.examples.load_input_event.then(clear, tab.photo, stale, **unqueued))
+    elif tab.examples is not None:  # an example's photo and result come from its cache: note the photo
+
+        def example_photo(photo, request: gr.Request) -> None:
+            ctx.visitors.get(request).renders.new_photo(path_of(photo))
+
+        tab.examples.load_input_event.then(example_photo, tab.photo, None, **unqueued)
 
     # -- editing: the button, the sliders (live previews, full size on release), the brush ----------
     def run(photo, selected, strengths, threshold, face, brush, show_mask, request, progress, *, preview: bool):
@@ -159,7 +171,7 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
     def settings_key(photo, selected, strengths, threshold, face, brush) -> tuple:
         layers = brush.get("layers") or [] if isinstance(brush, dict) else []
         return (
-            photo_path(photo)[0] if photo is not None else None,
+            path_of(photo),
             tuple(selected or ()),
             tuple(sorted((json_value(strengths) or {}).items())),
             threshold,
@@ -185,14 +197,13 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
     ):
         renders = ctx.visitors.get(request).renders
         renders.start(settings_key(photo, selected, strengths, threshold, face, brush), full=True)
-        photo_number = renders.photo
         try:
             edited = run(
                 photo, selected, strengths, threshold, face, brush, show_mask, request, progress, preview=False
             )
         except Exception as e:
             edited = e
-        if renders.photo != photo_number:  # the visitor gave another photo meanwhile
+        if not renders.shows(path_of(photo)):  # the visitor gave another photo meanwhile
             return SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
         if isinstance(edited, Exception):
             return None, None, gr.Column(visible=False), message(edited), None
@@ -219,7 +230,6 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         renders = ctx.visitors.get(request).renders
         settings = settings_key(photo, selected, strengths, threshold, face, brush)
         order = renders.start(settings, full=False)
-        photo_number = renders.photo
         if renders.stale(order, settings):
             return SKIP(), SKIP()
         try:
@@ -227,7 +237,7 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         except Exception as e:
             edited = e
         # A full-size render or another photo came meanwhile: that is what the visitor sees.
-        if renders.stale(order, settings) or renders.photo != photo_number:
+        if renders.stale(order, settings) or not renders.shows(path_of(photo)):
             return SKIP(), SKIP()
         if isinstance(edited, Exception):
             return None, message(edited)

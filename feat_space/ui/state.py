@@ -50,13 +50,19 @@ class Renders:
 
     started: int = 0
     full: tuple[int, object] | None = None  # (order, settings) of the latest full-size render started
-    photo: int = 0  # how many photos this visitor has given: a result for an earlier one is not shown
+    photo: str | None = None  # the photo on the visitor's page (its file; None: cleared)
+    photo_known: bool = False  # a photo was recorded at all (results are shown until then)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def new_photo(self) -> int:
+    def new_photo(self, photo: str | None) -> None:
+        """The page now holds `photo` (recorded as the visitor gives it, before any work on it starts)."""
         with self.lock:
-            self.photo += 1
-            return self.photo
+            self.photo, self.photo_known = photo, True
+
+    def shows(self, photo: str | None) -> bool:
+        """Whether a result for `photo` may still be shown: no other photo (or none) given since."""
+        with self.lock:
+            return not self.photo_known or self.photo == photo
 
     def start(self, settings: object, *, full: bool) -> int:
         with self.lock:
