@@ -176,12 +176,17 @@ def test_one_click_on_an_example_shows_a_finished_result(page, tmp_path, example
     screenshot(page, tmp_path, "edit.png")
 
 
-def test_ticking_an_edit_keeps_the_strengths_already_set(page):
+def test_ticking_an_edit_keeps_the_strengths_and_threshold_already_set(page):
     strength = page.locator(".feat-strength").first
     number = strength.locator("input[type=number]")
     number.fill("2.5")
     number.press("Enter")
     expect(page.locator("#edit-info")).to_contain_text("Purple hair 2.5", timeout=120_000)
+    threshold = page.locator("#threshold input[type=range]")
+    threshold.focus()
+    for _ in range(3):  # the threshold by keyboard: 0.3 → 0.45
+        page.keyboard.press("ArrowRight")
+    expect(page.locator("#threshold input[type=number]")).to_have_value("0.45")
     lipstick = page.locator("#edit-choices").get_by_label("Red lipstick · lips (untrained demo)")
     lipstick.focus()
     page.keyboard.press("Space")  # selectable by keyboard
@@ -192,6 +197,7 @@ def test_ticking_an_edit_keeps_the_strengths_already_set(page):
     expect(lipstick).not_to_be_checked()
     expect(page.locator(".feat-strength")).to_have_count(1)
     expect(page.locator(".feat-strength input[type=number]").first).to_have_value("2.5")
+    expect(page.locator("#threshold input[type=number]")).to_have_value("0.45"), "not reset to an edit's default"
 
 
 def test_dragging_a_slider_updates_the_image(page):
