@@ -88,6 +88,7 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
     gpu_queue: dict[str, Any] = {"concurrency_id": GPU, "concurrency_limit": ctx.limits.gpu_slots}
 
     # -- a new photo: clear what the previous one produced, then prepare it --------------------------
+    edit_outputs = [tab.result, tab.download, tab.download_box, tab.info, tab.last]
     stale = [
         tab.result,
         tab.download,
@@ -101,54 +102,53 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         tab.photo_status,
     ]
 
+    def notice_text() -> str:
+        return f"⚠️ **{ctx.notice}**" if ctx.notice else ""
+
     def clear(photo, request: gr.Request):
         # Recorded at once (unqueued): what is still running or queued for the last photo is not shown.
         ctx.visitors.get(request).renders.new_photo(path_of(photo))
-        notice = f"⚠️ **{ctx.notice}**" if ctx.notice else ""
-        return None, None, gr.Column(visible=False), notice, None, None, None, None, gr.Row(visible=False), ""
+        return None, None, gr.Column(visible=False), notice_text(), None, None, None, None, gr.Row(visible=False), ""
 
     @gpu(duration=60)
     def prepare_page(photo, face, request: gr.Request, progress: gr.Progress = gr.Progress()):  # noqa: B008
-        if photo is None:
-            return None, None, None, gr.Row(visible=False), ""
         renders = ctx.visitors.get(request).renders
+
+        def results() -> tuple:
+            # An edit of the previous photo that finished just before it was replaced can reach the page
+            # after `clear`; this event's outputs come after it: clear again, unless the visitor has
+            # edited the new photo meanwhile.
+            if renders.unedited(path_of(photo)):
+                return None, None, gr.Column(visible=False), notice_text(), None
+            return SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
+
+        if photo is None:
+            return None, None, None, gr.Row(visible=False), "", *results()
         try:
             prepared = handlers.prepare(photo, face, progress)
         except Exception as e:
-            return None, None, None, gr.Row(visible=False), message(e)
+            return None, None, None, gr.Row(visible=False), message(e), *results()
         if not renders.shows(path_of(photo)):  # another photo arrived meanwhile: its own preparation shows
-            return SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
+            return (SKIP(),) * 10
         return (
             editor_value(prepared),
             prepared.aligned,
             prepared.reconstruction,
             gr.Row(visible=True),
             prepared.message,
+            *results(),
         )
 
     def prepare_after(step: Any) -> None:
         step.then(
             prepare_page,
             [tab.photo, tab.face],
-            [tab.brush, tab.aligned, tab.reconstruction, tab.faces, tab.photo_status],
+            [tab.brush, tab.aligned, tab.reconstruction, tab.faces, tab.photo_status, *edit_outputs],
             preprocess=False,  # raw upload: see `edit_images.photo_path`
             show_progress_on=[tab.photo_status],
             api_visibility="private",
             **gpu_queue,
         )
-
-    unqueued: dict[str, Any] = {"queue": False, "preprocess": False, "api_visibility": "private"}
-    for trigger in (tab.photo.input, tab.face.input):
-        prepare_after(trigger(clear, tab.photo, stale, **unqueued))
-    if tab.examples is not None and tab.examples.fn is None:
-        # Photo-only examples (no example edit is usable here) set the photo without an `input` event.
-        prepare_after(tab.examples.load_input_event.then(clear, tab.photo, stale, **unqueued))
-    elif tab.examples is not None:  # an example's photo and result come from its cache: note the photo
-
-        def example_photo(photo, request: gr.Request) -> None:
-            ctx.visitors.get(request).renders.new_photo(path_of(photo))
-
-        tab.examples.load_input_event.then(example_photo, tab.photo, None, **unqueued)
 
     # -- editing: the button, the sliders (live previews, full size on release), the brush ----------
     def run(photo, selected, strengths, threshold, face, brush, show_mask, request, progress, *, preview: bool):
@@ -196,7 +196,7 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         progress: gr.Progress | None = gr.Progress(),  # noqa: B008
     ):
         renders = ctx.visitors.get(request).renders
-        renders.start(settings_key(photo, selected, strengths, threshold, face, brush), full=True)
+        renders.start(settings_key(photo, selected, strengths, threshold, face, brush), full=True, photo=path_of(photo))
         try:
             edited = run(
                 photo, selected, strengths, threshold, face, brush, show_mask, request, progress, preview=False
@@ -212,8 +212,7 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
     edit_page = gpu(duration=60)(edit_result)
 
     edit_inputs = [tab.photo, tab.edits, tab.strengths, tab.threshold, tab.face, tab.brush, tab.show_mask]
-    edit_outputs = [tab.result, tab.download, tab.download_box, tab.info, tab.last]
-    tab.run.click(
+    run_edit = tab.run.click(
         edit_page,
         edit_inputs,
         edit_outputs,
@@ -253,8 +252,10 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
     full: dict[str, Any] = {**live, "show_progress": "minimal"}
     threshold_preview = tab.threshold.input(preview_page, edit_inputs, [tab.result, tab.info], preprocess=False, **live)
     # Releasing cancels the previews still under way: they would land after the full-size photo.
-    tab.threshold.release(edit_page, edit_inputs, edit_outputs, preprocess=False, cancels=[threshold_preview], **full)
-    tab.brush.apply(edit_page, edit_inputs, edit_outputs, preprocess=False, **full)
+    threshold_edit = tab.threshold.release(
+        edit_page, edit_inputs, edit_outputs, preprocess=False, cancels=[threshold_preview], **full
+    )
+    brush_edit = tab.brush.apply(edit_page, edit_inputs, edit_outputs, preprocess=False, **full)
 
     @gpu(duration=60)
     def toggle_mask(photo, selected, strengths, threshold, face, brush, show_mask, last, request: gr.Request):
@@ -265,9 +266,25 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         # No result kept for this page (an example's comes from the cache): edit once, then keep it.
         return edit_result(photo, selected, strengths, threshold, face, brush, show_mask, request, None)
 
-    tab.show_mask.input(
+    mask_edit = tab.show_mask.input(
         toggle_mask, [*edit_inputs, tab.last], edit_outputs, preprocess=False, api_visibility="private", **gpu_queue
     )
+
+    # -- a new photo (continued): clear, cancel what runs for the last one, prepare ------------------
+    in_flight: list[dict[str, Any]] = [run_edit, threshold_preview, threshold_edit, brush_edit, mask_edit]
+    unqueued: dict[str, Any] = {"queue": False, "preprocess": False, "api_visibility": "private"}
+    for trigger in (tab.photo.input, tab.face.input):
+        # Cancels the edits still under way for the last photo (most late results then never arrive).
+        prepare_after(trigger(clear, tab.photo, stale, cancels=in_flight, **unqueued))
+    if tab.examples is not None and tab.examples.fn is None:
+        # Photo-only examples (no example edit is usable here) set the photo without an `input` event.
+        prepare_after(tab.examples.load_input_event.then(clear, tab.photo, stale, cancels=in_flight, **unqueued))
+    elif tab.examples is not None:  # an example's photo and result come from its cache: note the photo
+
+        def example_photo(photo, request: gr.Request) -> None:
+            ctx.visitors.get(request).renders.new_photo(path_of(photo))
+
+        tab.examples.load_input_event.then(example_photo, tab.photo, None, **unqueued)
 
     # -- the ticked edits: their descriptions, their strength sliders, a suggested threshold ----------
     def ticked(selected, threshold_set: bool, request: gr.Request):
