@@ -6,6 +6,7 @@ browser session, as separate visitors would.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -61,25 +62,88 @@ def connect(url: str) -> Client:
     return Client(url, verbose=False)
 
 
-def edit(client: Client, photo: str, edits: list[str], strength: float = 1.0, threshold: float = 0.3, face: int = 0):
-    return client.predict(handle_file(photo), edits, strength, threshold, face, api_name="/edit")
+def edit(
+    client: Client, photo: str, edits: list[str], strengths=None, threshold: float | None = 0.3, face: int = 0, **brush
+):
+    return client.predict(
+        photo=handle_file(photo),
+        edits=edits,
+        strengths=strengths,
+        threshold=threshold,
+        face_index=face,
+        api_name="/edit",
+        **brush,
+    )
+
+
+def pixels(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
 
 
 def test_edit_an_example_photo_then_again_from_the_cache(app):
     client = connect(app[1])
-    result, (before, after), overlay, download, info = edit(client, ASTRONAUT, [FAST_EDIT])
+    result, mask, info = edit(client, ASTRONAUT, [FAST_EDIT])
     photo = Image.open(ASTRONAUT)
     edited = Image.open(result)
-    assert edited.size == photo.size, "the whole photo comes back, at its own size"
-    assert not np.array_equal(np.asarray(edited.convert("RGB")), np.asarray(photo.convert("RGB")))
-    assert Image.open(before).size == Image.open(after).size == Image.open(overlay).size
-    assert Image.open(download["value"]).size == photo.size and download["value"].endswith(".png")
+    assert edited.size == photo.size and result.endswith(".png"), "the whole photo comes back, at its own size, PNG"
+    assert not np.array_equal(pixels(result), pixels(ASTRONAUT))
+    assert Image.open(mask).mode in ("L", "RGB", "RGBA") and Image.open(mask).size == (512, 512)
     assert "UNTRAINED" in info, "the tiny profile's notice is shown with every result"
-    assert "Purple hair" in info
+    assert "Purple hair 1" in info and "mask threshold 0.3" in info
 
-    # A second edit of the same photo (two edits at once): alignment and inversion come from the cache.
-    *_, info = edit(client, ASTRONAUT, [FAST_EDIT, "registry:red-lipstick"], strength=0.5)
-    assert "reused" in info and "Purple hair, Red lipstick" in info and "strength 0.5" in info
+    # Two edits at once, each with its own strength; the photo's alignment and inversion come from the cache.
+    *_, info = edit(
+        client, ASTRONAUT, [FAST_EDIT, "registry:red-lipstick"], {FAST_EDIT: 0.5, "registry:red-lipstick": 2}
+    )
+    assert "Purple hair 0.5, Red lipstick 2" in info
+
+
+def test_each_edit_has_its_own_strength_and_a_missing_one_is_the_edit_s_default(app):
+    client = connect(app[1])
+    lipstick = "registry:red-lipstick"
+    default = next(item for item in client.predict(api_name="/edits") if item["value"] == lipstick)["strength"]
+    *_, info = edit(client, HOPPER, [FAST_EDIT, lipstick], {FAST_EDIT: -1.5})
+    assert f"Purple hair -1.5, Red lipstick {default:g}" in info
+    weak, *_ = edit(client, HOPPER, [FAST_EDIT], {FAST_EDIT: 0.5})
+    strong, *_ = edit(client, HOPPER, [FAST_EDIT], {FAST_EDIT: 2.0})
+    assert not np.array_equal(pixels(weak), pixels(strong)), "different strengths, different pictures"
+    with pytest.raises(AppError, match="strengths names registry:smile, which is not among the chosen edits"):
+        edit(client, HOPPER, [FAST_EDIT], {"registry:smile": 1.0})
+    with pytest.raises(AppError, match="The strength of registry:purple-hair must be a number"):
+        edit(client, HOPPER, [FAST_EDIT], {FAST_EDIT: "lots"})
+
+
+def test_threshold_defaults_to_the_first_edit_s_own(app):
+    *_, info = edit(connect(app[1]), HOPPER, [FAST_EDIT], threshold=None)
+    assert "mask threshold 0.3" in info  # purple-hair.yaml: mask_threshold 0.3
+
+
+def test_prepare_returns_the_aligned_face_and_its_reconstruction(app):
+    aligned, reconstruction, info = connect(app[1]).predict(photo=handle_file(HOPPER), api_name="/prepare")
+    assert Image.open(aligned).size == Image.open(reconstruction).size == (512, 512)
+    assert "Face 0 found" in info
+    assert "renders this face only roughly" in info, "random weights reconstruct nothing: the visitor is told"
+
+
+def test_the_brush_restricts_and_extends_the_mask_through_the_api(app, tmp_path):
+    client = connect(app[1])
+    _, full_mask, _ = edit(client, HOPPER, [FAST_EDIT], threshold=0.0)
+    left = np.zeros((512, 512), np.uint8)
+    left[:, :256] = 255
+    Image.fromarray(left).save(tmp_path / "left.png")
+    corner = np.zeros((512, 512), np.uint8)
+    corner[400:, 400:] = 255
+    Image.fromarray(corner).save(tmp_path / "corner.png")
+
+    _, restricted, info = edit(client, HOPPER, [FAST_EDIT], threshold=0.0, restrict=handle_file(tmp_path / "left.png"))
+    restricted = np.asarray(Image.open(restricted).convert("L"))
+    assert "brush" in info
+    assert restricted[:, 272:].max() == 0, "nothing outside the restrict brush"
+    assert np.array_equal(restricted[:, :240] > 0, np.asarray(Image.open(full_mask).convert("L"))[:, :240] > 0)
+
+    _, extended, _ = edit(client, HOPPER, [FAST_EDIT], threshold=0.9, extend=handle_file(tmp_path / "corner.png"))
+    extended = np.asarray(Image.open(extended).convert("L"))
+    assert extended[416:, 416:].min() == 255, "the extend brush is always edited"
 
 
 def test_the_edits_listing_marks_untrained_edits(app):
@@ -87,6 +151,8 @@ def test_the_edits_listing_marks_untrained_edits(app):
     names = {item["value"] for item in listing}
     assert {"registry:smile", "registry:purple-hair"} <= names
     assert all(item["status"] == "untrained demo" and item["usable"] for item in listing)
+    purple = next(item for item in listing if item["value"] == FAST_EDIT)
+    assert (purple["strength"], purple["threshold"]) == (1.0, 0.3)
 
 
 def test_a_photo_without_a_face_gets_a_clear_error_and_the_app_keeps_working(app, tmp_path):
@@ -96,6 +162,8 @@ def test_a_photo_without_a_face_gets_a_clear_error_and_the_app_keeps_working(app
     Image.fromarray(np.stack([np.tile(gradient, (256, 1))] * 3, axis=-1)).save(blank)
     with pytest.raises(AppError, match="No face was found in the photo"):
         edit(client, str(blank), [FAST_EDIT])
+    with pytest.raises(AppError, match="No face was found in the photo"):
+        client.predict(photo=handle_file(blank), api_name="/prepare")
     result, *_ = edit(client, HOPPER, [FAST_EDIT])  # the same visitor carries on
     assert Image.open(result).size == Image.open(HOPPER).size
 
@@ -107,14 +175,41 @@ def test_a_file_that_is_not_an_image_gets_a_clear_error(app, tmp_path):
         edit(connect(app[1]), str(notes), [FAST_EDIT])
 
 
-def test_missing_inputs_say_what_to_do(app):
+def test_missing_inputs_say_what_to_do(app, tmp_path):
     client = connect(app[1])
     with pytest.raises(AppError, match="Pick at least one edit"):
         edit(client, ASTRONAUT, [])
     with pytest.raises(AppError, match="Add a photo first"):
-        client.predict(None, [FAST_EDIT], 1.0, 0.3, 0, api_name="/edit")
+        client.predict(photo=None, edits=[FAST_EDIT], api_name="/edit")
     with pytest.raises(AppError, match="There is no edit called 'nope'"):
         edit(client, ASTRONAUT, ["registry:nope"])
+    with pytest.raises(AppError, match="The face number counts from 0"):
+        edit(client, ASTRONAUT, [FAST_EDIT], face=-1)
+    (tmp_path / "brush.txt").write_text("not a mask")
+    with pytest.raises(AppError, match="Could not read the restrict mask"):
+        edit(client, ASTRONAUT, [FAST_EDIT], restrict=handle_file(tmp_path / "brush.txt"))
+
+
+def test_the_api_page_examples_run_as_printed(app, capsys):
+    """What "Use via API" shows for each Edit-tab endpoint, executed verbatim."""
+    with urllib.request.urlopen(app[1] + "gradio_api/info") as response:
+        endpoints = json.load(response)["named_endpoints"]
+    for name in ("/prepare", "/edit", "/edits"):
+        code = endpoints[name]["code_snippets"]["python"]
+        exec(compile(code, f"api page {name}", "exec"), {})
+        printed = capsys.readouterr().out
+        assert printed.strip(), f"{name} printed nothing"
+    assert "grace_hopper" in endpoints["/edit"]["code_snippets"]["python"], "the example photo is a face"
+
+
+def test_the_readme_api_example_runs(app):
+    readme = (ROOT / "README.md").read_text()
+    code = readme.split("Through the API (gradio_client):", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    assert 'Client("http://127.0.0.1:7860")' in code and '"me.jpg"' in code
+    code = code.replace("http://127.0.0.1:7860", app[1]).replace('"me.jpg"', repr(HOPPER))
+    scope: dict = {}
+    exec(compile(code, "README", "exec"), scope)
+    assert Image.open(scope["photo"]).size == Image.open(HOPPER).size
 
 
 def test_training_streams_progress_and_the_edit_is_usable_at_once(app):
@@ -133,7 +228,7 @@ def test_training_streams_progress_and_the_edit_is_usable_at_once(app):
     assert ["★ Freckles · colour (yours)", "user:freckles"] in final[9]["choices"], "listed in this visitor's edits"
 
     result, *_, info = edit(client, HOPPER, ["user:freckles", FAST_EDIT])
-    assert "Freckles, Purple hair" in info and Image.open(result).size == Image.open(HOPPER).size
+    assert "Freckles 1, Purple hair 1" in info and Image.open(result).size == Image.open(HOPPER).size
     listing = client.predict(api_name="/edits")
     assert {"value": "user:freckles", "status": "yours"}.items() <= next(
         item for item in listing if item["value"] == "user:freckles"
@@ -173,13 +268,13 @@ def test_four_concurrent_visitors_each_get_their_own_result(app):
 
     def run(i):
         photo, strength = jobs[i]
-        return edit(clients[i], photo, [FAST_EDIT], strength=strength)
+        return edit(clients[i], photo, [FAST_EDIT], {FAST_EDIT: strength})
 
     with ThreadPoolExecutor(len(jobs)) as pool:
         results = list(pool.map(run, range(len(jobs))))
-    for (photo, strength), (result, _, _, _, info) in zip(jobs, results, strict=True):
+    for (photo, strength), (result, _, info) in zip(jobs, results, strict=True):
         assert Image.open(result).size == Image.open(photo).size
-        assert f"strength {strength:g}" in info
+        assert f"Purple hair {strength:g}" in info
     a, b = (np.asarray(Image.open(results[i][0])) for i in (0, 2))
     assert not np.array_equal(a, b), "different strengths, different pictures"
 
@@ -187,8 +282,9 @@ def test_four_concurrent_visitors_each_get_their_own_result(app):
 def test_queue_limits_gpu_work_together(app):
     demo = app[0]
     assert demo._queue.max_size == LIMITS.queue_size
-    groups = {fn.api_name: fn.concurrency_id for fn in demo.fns.values() if fn.api_name in ("edit", "train")}
-    assert groups == {"edit": GPU, "train": GPU}
+    named = ("prepare", "edit", "train")
+    groups = {fn.api_name: fn.concurrency_id for fn in demo.fns.values() if fn.api_name in named}
+    assert groups == dict.fromkeys(named, GPU)
     limits = {fn.concurrency_limit for fn in demo.fns.values() if fn.concurrency_id == GPU}
     assert limits == {LIMITS.gpu_slots}
 

@@ -3,14 +3,20 @@
 Playwright cannot download its own browsers here, so it launches /usr/bin/chromium (`apt-get install
 chromium`, done by .ci/run). Screenshots go to $FEAT_SCREENSHOTS when set (the README's come from
 `FEAT_SCREENSHOTS=docs/screenshots pytest tests/test_browser.py`), else to the test's temp folder.
+
+Two pages share one server: a desktop (1366×900) and a phone (390×844). Tests on one page run in
+order and build on each other (photo, then edits, then sliders), as a visitor's session would.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import socket
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -31,8 +37,14 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+ASTRONAUT = next(p for p in EXAMPLES if "astronaut" in p)
+HOPPER = next(p for p in EXAMPLES if "grace_hopper" in p)
+PURPLE = "Purple hair · hair (untrained demo)"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is a dev dependency")
+expect = sync_api.expect
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"
 )
@@ -45,7 +57,15 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def url():
+def examples_cache(tmp_path_factory) -> Path:
+    """This app's example cache: a fresh folder, not the checkout's .gradio/ (which may hold a stale cache)."""
+    return tmp_path_factory.mktemp("examples-cache")
+
+
+@pytest.fixture(scope="module")
+def url(examples_cache):
+    before = os.environ.get("GRADIO_EXAMPLES_CACHE")
+    os.environ["GRADIO_EXAMPLES_CACHE"] = str(examples_cache)
     context = AppContext(Session("tiny", device="cpu"), load_registry(), Limits(max_steps=50))
     demo = build_app(context=context)
     _, url, _ = demo.launch(
@@ -55,61 +75,226 @@ def url():
         yield url
     finally:
         demo.close()
+        if before is None:
+            os.environ.pop("GRADIO_EXAMPLES_CACHE", None)
+        else:
+            os.environ["GRADIO_EXAMPLES_CACHE"] = before
 
 
 @pytest.fixture(scope="module")
-def page(url):
+def browser(url):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1360, "height": 1000})
-            page.set_default_timeout(60_000)
-            page.goto(url)
-            yield page
+            yield browser
         finally:
             browser.close()
 
 
-def screenshot(page, tmp_path: Path, name: str) -> Path:
+def open_page(browser, url, viewport, **device):
+    page = browser.new_page(viewport=viewport, **device)
+    page.set_default_timeout(60_000)
+    page.goto(url)
+    expect(page.locator("#model-status")).to_contain_text("Models ready", timeout=90_000)
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(browser, url):
+    page = open_page(browser, url, DESKTOP)
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def phone(browser, url):
+    page = open_page(browser, url, PHONE, is_mobile=True, has_touch=True)
+    yield page
+    page.close()
+
+
+def screenshot(page, tmp_path: Path, name: str, *, top: bool = True) -> Path:
     folder = Path(os.environ.get("FEAT_SCREENSHOTS") or tmp_path)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    page.evaluate("window.scrollTo(0, 0)")
-    page.wait_for_timeout(300)
+    if top:
+        page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(400)
     page.screenshot(path=str(path))
     # A 256-colour PNG: a few hundred kB instead of megabytes in the repository.
     Image.open(path).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
     return path
 
 
-def test_upload_a_photo_edit_it_and_see_the_result(page, tmp_path):
-    sync = sync_api
-    sync.expect(page.locator("#notice")).to_contain_text("UNTRAINED")
-    sync.expect(page.locator("#model-status")).to_contain_text("Models ready", timeout=90_000)
-    photo = next(p for p in EXAMPLES if "astronaut" in p)
+def edited_pixels(page) -> tuple[str, np.ndarray]:
+    """The "after" side of the result slider: its URL and its pixels."""
+    src = page.locator("#result img").nth(1).get_attribute("src")
+    body = page.request.get(src).body()
+    return src, np.asarray(Image.open(io.BytesIO(body)).convert("RGB"), dtype=np.int16)
+
+
+def changed(edited: np.ndarray, photo: str) -> float:
+    """Fraction of the photo's pixels the edit changed."""
+    original = np.asarray(Image.open(photo).convert("RGB"), dtype=np.int16)
+    return float((np.abs(edited - original).max(axis=-1) > 8).mean())
+
+
+def upload(page, photo: str) -> None:
     page.locator("#photo input[type=file]").set_input_files(photo)
-    sync.expect(page.locator("#photo img")).to_be_visible()
-    page.locator("#edit-choices").get_by_text("Purple hair · hair (untrained demo)").click()
+
+
+# -- desktop ---------------------------------------------------------------------------------------
+
+
+def test_the_edit_button_is_above_the_fold_on_a_desktop(page):
+    expect(page.locator("#notice")).to_contain_text("UNTRAINED")
+    expect(page.locator("#model-status")).to_contain_text(re.compile(r"cpu · (fp32|bf16)"))  # device, precision
+    box = page.locator("#run-edit").bounding_box()
+    assert box["y"] + box["height"] <= DESKTOP["height"], box
+    # Each edit is listed once on the Edit tab, as a checkbox (click or keyboard).
+    assert page.locator("#edit-choices input[type=checkbox]").count() == len(load_registry())
+    assert page.locator(".feat-card:visible").count() == 0, "the catalogue's cards are on the About tab"
+
+
+def test_one_click_on_an_example_shows_a_finished_result(page, tmp_path, examples_cache):
+    assert not list(examples_cache.rglob("*.csv")), "nothing is computed for the examples at start-up"
+    page.get_by_role("button", name="Astronaut · purple hair").click()
+    expect(page.locator("#edit-info")).to_contain_text("Edited: Purple hair 1", timeout=120_000)
+    expect(page.locator("#result img")).to_have_count(2)
+    assert [img.get_attribute("alt") for img in page.locator("#result img").all()] == [
+        "Your photo, before the edit",
+        "Your photo, edited",
+    ]
+    expect(page.locator("#edit-choices").get_by_label(PURPLE)).to_be_checked()
+    expect(page.locator(".feat-strength input[type=range]")).to_have_count(1)
+    expect(page.locator("#download")).to_be_visible()
+    _, edited = edited_pixels(page)
+    assert 0 < changed(edited, ASTRONAUT) < 0.5, "the example's photo, edited in one region"
+    assert list(examples_cache.rglob("*.csv")), "cached on its first click"
+    unnamed = page.locator("#photo img:not([alt]), #results img:not([alt]), #photo img[alt=''], #results img[alt='']")
+    assert unnamed.count() == 0, "every image has alt text"
+    screenshot(page, tmp_path, "edit.png")
+
+
+def test_ticking_an_edit_keeps_the_strengths_and_threshold_already_set(page):
+    strength = page.locator(".feat-strength").first
+    number = strength.locator("input[type=number]")
+    number.fill("2.5")
+    number.press("Enter")
+    expect(page.locator("#edit-info")).to_contain_text("Purple hair 2.5", timeout=120_000)
+    threshold = page.locator("#threshold input[type=range]")
+    threshold.focus()
+    for _ in range(3):  # the threshold by keyboard: 0.3 → 0.45
+        page.keyboard.press("ArrowRight")
+    expect(page.locator("#threshold input[type=number]")).to_have_value("0.45")
+    lipstick = page.locator("#edit-choices").get_by_label("Red lipstick · lips (untrained demo)")
+    lipstick.focus()
+    page.keyboard.press("Space")  # selectable by keyboard
+    expect(lipstick).to_be_checked()
+    expect(page.locator(".feat-strength")).to_have_count(2)
+    expect(page.locator(".feat-strength input[type=number]").first).to_have_value("2.5")
+    page.keyboard.press("Space")
+    expect(lipstick).not_to_be_checked()
+    expect(page.locator(".feat-strength")).to_have_count(1)
+    expect(page.locator(".feat-strength input[type=number]").first).to_have_value("2.5")
+    expect(page.locator("#threshold input[type=number]")).to_have_value("0.45"), "not reset to an edit's default"
+
+
+def test_dragging_a_slider_updates_the_image(page):
     page.locator("#run-edit").click()
-    sync.expect(page.locator("#edit-info")).to_contain_text("Edited with Purple hair", timeout=120_000)
-    result = page.locator("#result img")
-    sync.expect(result).to_be_visible()
-    assert result.evaluate("img => img.complete && img.naturalWidth") == Image.open(photo).width
-    page.get_by_text("Download the edited photo (PNG)").wait_for()
-    path = screenshot(page, tmp_path, "edit.png")
-    assert Image.open(path).size == (1360, 1000)
+    expect(page.locator("#edit-info")).to_contain_text("Edited: Purple hair 2.5", timeout=120_000)
+    before, _ = edited_pixels(page)
+    track = page.locator(".feat-strength input[type=range]").first
+    track.scroll_into_view_if_needed()  # the mouse acts only inside the viewport
+    box = track.bounding_box()
+    y = box["y"] + box["height"] / 2
+    x = box["x"] + box["width"] * (2.5 + 3) / 6  # the thumb, at 2.5 on [-3, 3]
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 6):
+        page.mouse.move(x - step * box["width"] * 0.06, y)
+    # Still holding the thumb: the live preview has replaced the picture.
+    expect(page.locator("#edit-info")).to_contain_text("Preview", timeout=60_000)
+    assert edited_pixels(page)[0] != before
+    page.mouse.up()
+    expect(page.locator("#edit-info")).to_contain_text("Edited: Purple hair", timeout=120_000)
+    expect(page.locator("#edit-info")).not_to_contain_text("Purple hair 2.5")
+    after, pixels = edited_pixels(page)
+    assert after != before
+    assert pixels.shape[:2] == Image.open(ASTRONAUT).size[::-1], "full size on release"
+
+
+def test_the_mask_toggle_overlays_the_mask(page):
+    plain, pixels = edited_pixels(page)
+    page.get_by_label("Show where the edit applies (mask in red)").check()
+    expect(page.locator("#result img").nth(1)).not_to_have_attribute("src", plain)
+    _, overlaid = edited_pixels(page)
+    redder = overlaid[..., 0] - overlaid[..., 1:].mean(-1) > pixels[..., 0] - pixels[..., 1:].mean(-1)
+    assert redder.mean() > 0.01, "the edited region is tinted red"
+    page.get_by_label("Show where the edit applies (mask in red)").uncheck()
+
+
+def test_the_brush_restricts_the_edit(page):
+    _, unrestricted = edited_pixels(page)
+    page.get_by_text("Brush: paint where the edit may or must apply").click()
+    brush = page.locator("#brush")
+    brush.scroll_into_view_if_needed()
+    brush.get_by_role("button", name="Brush", exact=True).click()
+    box = brush.locator("canvas").first.bounding_box()
+    x, y = box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.3
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 11):  # a short stroke on the "Restrict" layer (the first one)
+        page.mouse.move(x + step * 4, y + step * 2)
+    page.mouse.up()
+    page.locator("#run-edit").click()
+    expect(page.locator("#edit-info")).to_contain_text("· brush ·", timeout=120_000)
+    _, restricted = edited_pixels(page)
+    assert 0 < changed(restricted, ASTRONAUT) < 0.25 * changed(unrestricted, ASTRONAUT)
 
 
 def test_train_a_prompt_and_watch_it_progress(page, tmp_path):
-    sync = sync_api
     page.get_by_role("tab", name="Train").click()
     page.locator("#train-prompt textarea").fill("a face with freckles")
     # The prompt's words suggest a preset, which says what it changes; the time here is said before Start.
-    sync.expect(page.locator("#train-region input")).to_have_value("colour")
-    sync.expect(page.locator("#train-preset-help")).to_contain_text("colour only")
-    sync.expect(page.locator("#train-estimate")).to_contain_text("s per step", timeout=120_000)
+    expect(page.locator("#train-region input")).to_have_value("colour")
+    expect(page.locator("#train-preset-help")).to_contain_text("colour only")
+    expect(page.locator("#train-estimate")).to_contain_text("s per step", timeout=120_000)
     page.get_by_role("button", name="Start training").click()
-    sync.expect(page.get_by_text("is ready")).to_be_visible(timeout=180_000)
+    expect(page.get_by_text("is ready")).to_be_visible(timeout=180_000)
     screenshot(page, tmp_path, "train.png")
     page.get_by_role("tab", name="Edit").click()
-    sync.expect(page.locator("#edit-choices")).to_contain_text("★ A face with freckles")
+    expect(page.locator("#edit-choices")).to_contain_text("★ A face with freckles")
+
+
+# -- phone -----------------------------------------------------------------------------------------
+
+
+def test_on_a_phone_progress_and_result_are_in_view_after_tapping_edit(phone, tmp_path):
+    upload(phone, HOPPER)
+    expect(phone.locator("#photo-status")).to_contain_text("Face 0 found", timeout=120_000)
+    # Prepared on upload: the aligned face and the generator's rendering of it are shown, named.
+    for name, alt in (("aligned", "Your face, aligned"), ("reconstruction", "The generator's rendering")):
+        expect(phone.locator(f"#{name} img")).to_be_visible()
+        expect(phone.locator(f"#{name} img")).to_have_attribute("alt", re.compile(alt))
+    phone.locator("#edit-choices").get_by_label(PURPLE).check()
+    phone.locator("#run-edit").tap()
+    expect(phone.locator("#results")).to_be_in_viewport(timeout=5_000)  # while it runs: progress shows there
+    expect(phone.locator("#edit-info")).to_contain_text("Edited: Purple hair", timeout=120_000)
+    expect(phone.locator("#result")).to_be_in_viewport(ratio=1)  # the whole before/after, no scrolling
+    screenshot(phone, tmp_path, "edit-phone.png", top=False)
+
+
+def test_an_error_clears_the_previous_photo_s_outputs(phone, tmp_path):
+    wall = tmp_path / "wall.png"
+    gradient = np.linspace(0, 255, 256, dtype=np.uint8)
+    Image.fromarray(np.stack([np.tile(gradient, (256, 1))] * 3, axis=-1)).save(wall)
+    expect(phone.locator("#download")).to_be_visible()
+    upload(phone, str(wall))
+    expect(phone.locator("#photo-status")).to_contain_text("No face was found", timeout=120_000)
+    expect(phone.locator("#result img")).to_have_count(0)
+    expect(phone.locator("#download")).to_be_hidden()
+    expect(phone.locator("#aligned")).to_be_hidden()
+    expect(phone.locator("#reconstruction")).to_be_hidden()
+    expect(phone.locator("#edit-info")).not_to_contain_text("Edited")
+    assert phone.locator(".error:visible").count() == 0, "no bare error pill on the outputs"

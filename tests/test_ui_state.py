@@ -10,7 +10,7 @@ import pytest
 from feat_space.registry.registry import load_registry
 from feat_space.session import Session
 from feat_space.ui.context import AppContext, Limits
-from feat_space.ui.state import TrainedEdit, Visitor, Visitors
+from feat_space.ui.state import Renders, TrainedEdit, Visitor, Visitors
 from feat_space.ui.training_local import make_local_handler
 from feat_space.ui.training_view import LocalSpeed
 
@@ -150,3 +150,26 @@ def test_listing_edits_while_one_is_added_does_not_fail(context, tmp_path):
     del visitor.trained["user:late"]
     visitor.trained["user:first"].entry.fired = False
     assert "feat-gallery" in context.catalogue.gallery_html(visitor)
+
+
+def test_a_preview_never_covers_the_full_size_photo():
+    renders = Renders()
+    older = renders.start(("strength", 0.5), full=False)
+    assert not renders.stale(older, ("strength", 0.5))
+    renders.start(("strength", 0.7), full=True)  # released: the full-size photo starts
+    assert renders.stale(older, ("strength", 0.5)), "a preview from before the release is dropped"
+    late = renders.start(("strength", 0.7), full=False)  # the page's last preview, sent after the release
+    assert renders.stale(late, ("strength", 0.7)), "same settings as the full-size photo: dropped"
+    newer = renders.start(("strength", 0.9), full=False)  # the visitor drags again
+    assert not renders.stale(newer, ("strength", 0.9))
+
+
+def test_a_result_for_another_photo_than_the_page_s_is_not_shown():
+    renders = Renders()
+    assert renders.shows("/tmp/a.jpg"), "nothing recorded yet: shown"
+    renders.new_photo("/tmp/a.jpg")
+    assert renders.shows("/tmp/a.jpg")
+    renders.new_photo("/tmp/b.png")  # the visitor gives another photo while an edit of a.jpg runs
+    assert not renders.shows("/tmp/a.jpg") and renders.shows("/tmp/b.png")
+    renders.new_photo(None)  # the visitor removed the photo
+    assert not renders.shows("/tmp/b.png")

@@ -85,7 +85,7 @@ def serve():
 
 def edit(url: str, edits: list[str]):
     client = Client(url, verbose=False)
-    return client.predict(handle_file(ASTRONAUT), edits, 1.0, 0.3, 0, api_name="/edit")
+    return client.predict(photo=handle_file(ASTRONAUT), edits=edits, threshold=0.3, api_name="/edit")
 
 
 def test_handlers_that_run_models_are_decorated_and_work_through_the_decorator(monkeypatch, serve):
@@ -94,8 +94,10 @@ def test_handlers_that_run_models_are_decorated_and_work_through_the_decorator(m
     demo = build_app(context=AppContext(Session("tiny", device="cpu"), load_registry(), LIMITS))
     fns = {fn.api_name: fn for fn in demo.fns.values()}
     decorated = {name: fn.fn.zerogpu_duration for name, fn in fns.items() if hasattr(fn.fn, "zerogpu_duration")}
-    assert decorated == {"edit": 60, "train": 300}
-    # Exactly the handlers in the GPU concurrency group (the ones that run models) are decorated.
+    public = {name for name, fn in fns.items() if fn.api_visibility == "public"}
+    assert {name: decorated[name] for name in public & set(decorated)} == {"prepare": 60, "edit": 60, "train": 300}
+    # Exactly the handlers in the GPU concurrency group (the ones that run models) are decorated, the
+    # page's own events (prepare on upload, edit, live previews) included.
     assert {name for name, fn in fns.items() if fn.concurrency_id == GPU} == set(decorated)
     assert inspect.isgeneratorfunction(fns["train"].fn), "training still streams its progress"
 
@@ -105,7 +107,7 @@ def test_handlers_that_run_models_are_decorated_and_work_through_the_decorator(m
     job = Client(url, verbose=False).submit("a face with freckles", "Freckles", "colour", 2, 0.0, api_name="/train")
     updates = list(job)
     assert "is ready" in updates[-1][0] and len(updates) >= 2
-    assert fake.calls.count("run_edit") == 1 and fake.calls.count("train") == 1
+    assert fake.calls.count("edit") == 1 and fake.calls.count("train") == 1
 
 
 def test_on_zero_gpu_launch_places_every_model_before_serving(monkeypatch):
@@ -156,4 +158,4 @@ def test_with_the_spaces_package_installed_the_app_starts_and_edits(serve):
     demo = build_app(context=AppContext(Session("tiny", device="cpu"), load_registry(), LIMITS))
     result, *_, info = edit(serve(demo), [FAST_EDIT, "registry:red-lipstick"])
     assert Image.open(result).size == Image.open(ASTRONAUT).size
-    assert "Purple hair, Red lipstick" in info and "UNTRAINED" in info
+    assert "Purple hair 1, Red lipstick" in info and "UNTRAINED" in info

@@ -35,20 +35,12 @@ CONTRIBUTE = """
 """
 
 
-def edits_table(ctx: AppContext) -> str:
-    rows = ["| edit | region | prompt | status |", "| --- | --- | --- | --- |"]
-    for entry in ctx.registry.values():
-        prompt = entry.prompt.replace("|", "\\|")
-        rows.append(
-            f"| **{entry.title}** — {entry.description} | {entry.region} | “{prompt}” | {ctx.catalogue.status(entry)} |"
-        )
-    return "\n".join(rows)
-
-
-def build_about_tab(ctx: AppContext) -> None:
+def build_about_tab(ctx: AppContext) -> gr.HTML:
+    """The tab; returns its catalogue of edits (cards), which a visitor's trained edits join."""
     profile = ctx.session.profile
     gr.Markdown(METHOD)
-    gr.Markdown("### The edits\n\n" + edits_table(ctx))
+    gr.Markdown("### The edits\n\nPick them on the **Edit** tab; each is one small trained module.")
+    gallery = gr.HTML(ctx.catalogue.gallery_html(None), elem_id="edit-gallery")
     gr.Markdown(CONTRIBUTE)
     gr.Markdown(
         f"### This server\n\nModel profile **{profile.name}**: {profile.description}. Device: "
@@ -56,3 +48,4 @@ def build_about_tab(ctx: AppContext) -> None:
         f"{ctx.limits.queue_size} may wait in the queue; {ctx.limits.trainings} training at a time, "
         f"at most {ctx.limits.max_steps} steps."
     )
+    return gallery

@@ -7,6 +7,7 @@ README's `preload_from_hub` fetches the weights at build time, so that is a read
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -17,7 +18,7 @@ from ..registry.schema import EditEntry
 from ..session import Session, get_session
 from .about_tab import build_about_tab
 from .context import AppContext, Limits
-from .edit_tab import EDIT_MODELS, build_edit_tab, wire_edit_tab
+from .edit_tab import EDIT_MODELS, build_edit_tab, wire
 from .errors import user_errors
 from .saved_edits import build_saved_edits, wire_saved_edits
 from .spaces import place_models_for_zero_gpu
@@ -37,7 +38,31 @@ CSS = """
 .feat-ready {background: #dcfce7; color: #166534;}
 .feat-untrained {background: #fee2e2; color: #991b1b;}
 .feat-yours {background: #dbeafe; color: #1e40af;}
+#edit-choices .wrap {display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 6px;}
 """
+
+# Gradio's images carry no alt text: name each image by what it shows (screen readers, image-less browsing).
+ALT_TEXT = {
+    "photo": ["Your photo"],
+    "result": ["Your photo, before the edit", "Your photo, edited"],
+    "aligned": ["Your face, aligned"],
+    "reconstruction": ["The generator's rendering of your aligned face"],
+    "brush": ["Your aligned face, to paint the brush on"],
+    "examples": ["Example photo"],
+}
+HEAD = (
+    "<script>(() => {const ALT = "
+    + json.dumps(ALT_TEXT)
+    + """;
+const name = () => { for (const [id, alts] of Object.entries(ALT)) {
+  document.querySelectorAll(`#${id} img`).forEach((img, i) => {
+    const alt = alts[Math.min(i, alts.length - 1)];
+    if (img.getAttribute("alt") !== alt) img.setAttribute("alt", alt);
+  }); } };
+new MutationObserver(name).observe(document.documentElement, {subtree: true, childList: true, attributes: true,
+  attributeFilter: ["src"]});
+})();</script>"""
+)
 
 INTRO = """# feat-space
 Text-driven **local** face editing after *FEAT: Face Editing with Attention* (Hou et al., 2022): pick an
@@ -45,8 +70,8 @@ edit and only that part of the face changes. Train new edits from a prompt in th
 
 
 def launch_options() -> dict[str, Any]:
-    """What Gradio 6 takes at `launch()` rather than in `Blocks()`: theme and CSS."""
-    return {"theme": gr.themes.Soft(), "css": CSS}
+    """What Gradio 6 takes at `launch()` rather than in `Blocks()`: theme, CSS, and the script naming images."""
+    return {"theme": gr.themes.Soft(), "css": CSS, "head": HEAD}
 
 
 def build_app(
@@ -73,17 +98,18 @@ def build_app(
                 train = build_train_tab(ctx)
                 saved = build_saved_edits(ctx)
             with gr.Tab("About", id="about"):
-                build_about_tab(ctx)
-        wire_edit_tab(ctx, edit)
-        wire_train_tab(ctx, train, edit.edits, edit.gallery)
-        wire_saved_edits(ctx, demo, saved, edit.edits, edit.gallery)
+                gallery = build_about_tab(ctx)
+        wire(ctx, edit)
+        wire_train_tab(ctx, train, edit.edits, gallery)
+        wire_saved_edits(ctx, demo, saved, edit.edits, gallery)
         _wire_train_this(ctx, edit.trainable, edit.train_this, train, tabs)
 
         @user_errors
         def load_models(progress: gr.Progress = gr.Progress(track_tqdm=True)) -> str:  # noqa: B008
             ctx.ensure_models(EDIT_MODELS, progress)
             profile = ctx.session.profile
-            return f"Models ready: **{profile.name}** profile on `{ctx.session.device}`."
+            # Device and precision (resolved, and self-checked, on first use: here, not at build time).
+            return f"Models ready: **{profile.name}** profile on {ctx.session.describe()}."
 
         # When a page opens: load (and in the real profile download) the models with progress, once per process.
         demo.load(load_models, None, models, api_visibility="private", concurrency_limit=None)

@@ -1,277 +1,218 @@
-"""The Edit tab: a photo (upload, webcam, examples), edits from the catalogue, and the results."""
+"""The Edit tab's layout: the photo and the controls on one side, your photo before/after on the other.
+
+On a phone the two columns stack; the results column comes right after the Edit button and the
+button's event scrolls it into view (`scroll_to_output`), so progress and result show without
+scrolling. Events live in `edit_events`, what they do in `edit_handlers`.
+"""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import gradio as gr
-import numpy as np
-from PIL import Image
+from gradio.helpers import Examples
 
-from ..errors import FeatError
-from ..image_input import load_image
-from ..session import AlignOptions, photo_key
-from ..session.photo_edit import EditResult, edit_photo
-from ..weights.roles import ModelRole
-from .catalogue import registry_value
-from .context import GPU, AppContext
-from .errors import user_errors
-from .spaces import gpu
+from .context import AppContext
+from .edit_api import EXAMPLES_DIR, wire_api
+from .edit_events import example_runner, strength_sliders, wire_edit_tab
+from .edit_handlers import EDIT_MODELS, EditHandlers
+from .edit_images import PREVIEW_SIDE
 
-EXAMPLES_DIR = Path(__file__).parent / "examples"
 EXAMPLES = sorted(str(p) for p in EXAMPLES_DIR.glob("*.jpg"))
-PREVIEW_SIDE = 512  # aligned crops are shown at this size (the full photo keeps its own)
-EDIT_MODELS = (ModelRole.GENERATOR, ModelRole.ENCODER)
-KEEP_DOWNLOADS = 3  # edited photos kept per visitor
+RESTRICT, EXTEND = "Restrict: edit only here", "Extend: always edit here"
+
+
+@dataclass(frozen=True)
+class Example:
+    """One click: a photo, edits and their strengths (catalogue values)."""
+
+    photo: str
+    edits: tuple[str, ...]
+    strengths: tuple[float, ...]
+    label: str
+
+
+EXAMPLE_EDITS = (
+    Example(str(EXAMPLES_DIR / "astronaut.jpg"), ("registry:purple-hair",), (1.0,), "Astronaut · purple hair"),
+    Example(
+        str(EXAMPLES_DIR / "grace_hopper.jpg"),
+        ("registry:red-lipstick", "registry:blond-hair"),
+        (1.0, 0.8),
+        "Grace Hopper · red lipstick + blond hair",
+    ),
+    Example(str(EXAMPLES_DIR / "grace_hopper.jpg"), ("registry:smile",), (1.5,), "Grace Hopper · smile"),
+)
 
 
 @dataclass
 class EditTab:
     photo: gr.Image
+    photo_status: gr.Markdown
     edits: gr.CheckboxGroup
-    gallery: gr.HTML
-    strength: gr.Slider
+    descriptions: gr.Markdown
+    strengths: gr.JSON  # {edit value: strength}, what the per-edit sliders set (hidden)
     threshold: gr.Slider
+    threshold_set: gr.State  # the visitor moved the threshold: ticking an edit keeps it
     face: gr.Number
     run: gr.Button
+    brush: gr.ImageEditor
+    faces: gr.Row  # the aligned face and its reconstruction, shown once a photo is prepared
+    aligned: gr.Image
+    reconstruction: gr.Image
     trainable: gr.Dropdown
     train_this: gr.Button
     info: gr.Markdown
-    result: gr.Image
-    compare: gr.ImageSlider
-    overlay: gr.Image
+    result: gr.ImageSlider
+    show_mask: gr.Checkbox
     download: gr.DownloadButton
-
-
-def photo_path(payload: Any) -> tuple[str, str | None]:
-    """(path on the server, the name the visitor's file had) of an image payload, unprocessed.
-
-    The edit handler takes the raw upload (`preprocess=False`) so that a file that is not an image
-    reaches `load_image`, whose message names the file and says what to do, instead of failing inside
-    Gradio with a generic error.
-    """
-    if payload is None:
-        raise FeatError("Add a photo first: upload one, take one with the webcam, or click an example photo.")
-    if isinstance(payload, dict):
-        path = payload.get("path")
-        name = payload.get("orig_name")
-    else:  # a path, when the handler is called directly
-        path, name = str(payload), None
-    if not path:
-        raise FeatError("The photo did not arrive. Upload it again.")
-    return path, name or Path(path).name
-
-
-def mask_overlay(face: Image.Image, mask: Image.Image, side: int = PREVIEW_SIDE) -> Image.Image:
-    """The aligned face with the edit's mask tinted red over it."""
-    face = face.convert("RGB").resize((side, side), Image.Resampling.LANCZOS)
-    alpha = np.asarray(mask.convert("L").resize((side, side), Image.Resampling.BILINEAR), dtype=np.float32) / 255
-    pixels = np.asarray(face, dtype=np.float32)
-    red = np.array([230, 30, 60], dtype=np.float32)
-    mixed = pixels * (1 - 0.6 * alpha[..., None]) + red * 0.6 * alpha[..., None]
-    return Image.fromarray(mixed.round().clip(0, 255).astype(np.uint8), "RGB")
-
-
-def _small(image: Image.Image) -> Image.Image:
-    return (
-        image if image.width <= PREVIEW_SIDE else image.resize((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
-    )
-
-
-def result_info(titles: list[str], strength: float, threshold: float, seconds: float, cached: bool, notice) -> str:
-    reuse = "the photo's alignment and inversion were reused" if cached else "the photo was aligned and inverted"
-    lines = [
-        f"**Edited** with {', '.join(titles)} · strength {strength:g} · mask threshold {threshold:g} · "
-        f"{seconds:.1f} s ({reuse})."
-    ]
-    if notice:
-        lines.insert(0, f"⚠️ **{notice}**")
-    return "\n\n".join(lines)
-
-
-def make_edit_handler(ctx: AppContext):
-    session = ctx.session
-
-    @gpu(duration=60)
-    @user_errors
-    def run_edit(
-        photo: Any,
-        selected: list[str] | None,
-        strength: float,
-        threshold: float,
-        face: float | None,
-        request: gr.Request,
-        progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008 - Gradio's way to ask for progress
-    ):
-        start = time.perf_counter()
-        path, name = photo_path(photo)
-        if not selected:
-            raise FeatError("Pick at least one edit from the list (you can tick several to combine them).")
-        face_index = int(face or 0)
-        if face_index < 0:
-            raise FeatError("The face number counts from 0 (the largest face); use 0 or more.")
-        visitor = ctx.visitors.get(request)
-        ctx.ensure_models(EDIT_MODELS, progress)
-        choices = [ctx.catalogue.resolve(value, visitor) for value in selected]
-        progress(0.2, desc="Reading the photo")
-        image = load_image(path, name=name)
-        cached = photo_key(image, AlignOptions(face_index=face_index)) in session.photos
-        if not cached:
-            progress(0.3, desc="Finding and aligning the face, then inverting it (once per photo)")
-        session.prepare(image, face_index=face_index)
-        progress(0.7, desc=f"Applying {', '.join(c.title for c in choices)}")
-        result: EditResult = edit_photo(
-            session,
-            image,
-            [(c.edit, float(strength)) for c in choices],
-            threshold=float(threshold),
-            face_index=face_index,
-        )
-        progress(0.95, desc="Preparing the results")
-        stem = Path(name).stem if name else "photo"
-        out = visitor.root / "downloads" / f"{stem}-edited-{int(time.time() * 1000)}.png"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        result.photo.save(out)
-        for old in sorted(out.parent.glob("*.png"), key=lambda p: p.stat().st_mtime)[:-KEEP_DOWNLOADS]:
-            old.unlink(missing_ok=True)  # Gradio serves its own copy; keep the folder small
-        info = result_info(
-            [c.title for c in choices],
-            float(strength),
-            float(threshold),
-            time.perf_counter() - start,
-            cached,
-            result.notice,
-        )
-        return (
-            result.photo,
-            (_small(result.reconstruction), _small(result.edited)),
-            mask_overlay(result.aligned, result.mask),
-            gr.DownloadButton(value=str(out), visible=True),
-            info,
-        )
-
-    return run_edit
+    download_box: gr.Column  # shown once there is a result (a button's own visibility cannot be cached)
+    last: gr.State  # the visitor's latest `Edited`, for the mask toggle
+    examples: Examples | None = None
+    on_slider: Callable[[str, gr.Slider], None] | None = None  # wires a strength slider (`edit_events`)
 
 
 def build_edit_tab(ctx: AppContext) -> EditTab:
     catalogue = ctx.catalogue
+    gr.set_static_paths([EXAMPLES_DIR])  # the API page's example photo, served as a file on a Space
     with gr.Row(equal_height=False):
-        with gr.Column(scale=5):
+        with gr.Column(scale=5, min_width=300):
             photo = gr.Image(
                 label="Your photo",
                 sources=["upload", "webcam", "clipboard"],
                 type="filepath",
-                height=340,
+                height=240,
                 elem_id="photo",
             )
-            gr.Examples(examples=[[p] for p in EXAMPLES], inputs=[photo], label="Example photos (public domain)")
+            photo_status = gr.Markdown("", elem_id="photo-status")
+            with gr.Row(visible=False, equal_height=True) as faces:  # shown once the photo is prepared
+                aligned = gr.Image(
+                    label="Aligned",
+                    format="png",
+                    interactive=False,
+                    height=150,
+                    buttons=["fullscreen"],
+                    elem_id="aligned",
+                )
+                reconstruction = gr.Image(
+                    label="Generator's rendering",
+                    format="png",
+                    interactive=False,
+                    height=150,
+                    buttons=["fullscreen"],
+                    elem_id="reconstruction",
+                )
             edits = gr.CheckboxGroup(
                 choices=catalogue.choices(None),
                 label="Edits: tick one, or several to combine them",
                 elem_id="edit-choices",
             )
-            with gr.Row():
-                strength = gr.Slider(-3, 3, value=1.0, step=0.05, label="Strength (negative reverses the edit)")
-                threshold = gr.Slider(0, 0.95, value=0.2, step=0.05, label="Mask threshold (higher = smaller area)")
+            descriptions = gr.Markdown("", elem_id="edit-descriptions")
+            run = gr.Button("Edit photo", variant="primary", elem_id="run-edit")
+            strengths = gr.JSON({}, visible=False, label="strengths")
+            with gr.Column(elem_id="strengths"):  # one slider per ticked edit
+                strength_sliders(ctx, edits, strengths, lambda: tab)
+            threshold = gr.Slider(
+                0, 0.95, value=0.2, step=0.05, label="Mask threshold (higher = smaller area)", elem_id="threshold"
+            )
+            threshold_set = gr.State(False)
+            with gr.Accordion("Brush: paint where the edit may or must apply", open=False, elem_id="brush-panel"):
+                gr.Markdown(
+                    f"Paint on your aligned face. **{RESTRICT}**: the edit applies only inside what you paint there. "
+                    f"**{EXTEND}**: the edit applies there even where its own mask does not reach. "
+                    "Pick the layer under the layers button, paint, then press **Edit photo** (or move a slider)."
+                )
+                brush = gr.ImageEditor(
+                    label="Brush over your aligned face",
+                    sources=[],
+                    type="numpy",
+                    image_mode="RGBA",
+                    layers=gr.LayerOptions(allow_additional_layers=False, layers=[RESTRICT, EXTEND]),
+                    brush=gr.Brush(colors=["#2563eb", "#16a34a"], color_mode="fixed"),
+                    transforms=(),
+                    canvas_size=(PREVIEW_SIDE, PREVIEW_SIDE),
+                    fixed_canvas=True,
+                    height=420,
+                    elem_id="brush",
+                )
             with gr.Accordion("Group photos", open=False):
                 face = gr.Number(value=0, precision=0, minimum=0, label="Face to edit (0 = the largest, 1 = next…)")
-            run = gr.Button("Edit photo", variant="primary", elem_id="run-edit")
-            with gr.Accordion("Edit gallery", open=True):
-                gallery = gr.HTML(catalogue.gallery_html(None))
-                with gr.Row(equal_height=True):
-                    trainable = gr.Dropdown(
-                        choices=catalogue.trainable(),
-                        value=None,
-                        label="Not trained yet: train one yourself",
-                        scale=3,
-                    )
-                    train_this = gr.Button("Train this edit", scale=1)
-        with gr.Column(scale=6):
+        with gr.Column(scale=6, min_width=300, elem_id="results"):
             info = gr.Markdown(f"⚠️ **{ctx.notice}**" if ctx.notice else "", elem_id="edit-info")
-            result = gr.Image(label="Edited photo", format="png", interactive=False, elem_id="result", height=420)
-            download = gr.DownloadButton("Download the edited photo (PNG)", visible=False)
-            compare = gr.ImageSlider(label="Aligned face: before / after (as the generator renders it)", format="png")
-            overlay = gr.Image(label="Where the edit applies (mask in red)", format="png", interactive=False)
-    return EditTab(
-        photo,
-        edits,
-        gallery,
-        strength,
-        threshold,
-        face,
-        run,
-        trainable,
-        train_this,
-        info,
-        result,
-        compare,
-        overlay,
-        download,
+            result = gr.ImageSlider(
+                label="Before / after",
+                format="png",
+                type="pil",
+                interactive=False,
+                max_height=440,
+                elem_id="result",
+            )
+            with gr.Row(equal_height=True):
+                show_mask = gr.Checkbox(label="Show where the edit applies (mask in red)", elem_id="show-mask")
+                with gr.Column(visible=False, min_width=160) as download_box:
+                    download = gr.DownloadButton("Download the edited photo (PNG)", elem_id="download")
+            last = gr.State(None)
+            examples_here = gr.Column(elem_id="examples-column")
+    with gr.Accordion("Not trained yet: train one yourself", open=False), gr.Row(equal_height=True):
+        trainable = gr.Dropdown(
+            choices=catalogue.trainable(), value=None, label="Edits without trained weights", scale=3
+        )
+        train_this = gr.Button("Train this edit", scale=1)
+    tab = EditTab(
+        photo=photo,
+        photo_status=photo_status,
+        edits=edits,
+        descriptions=descriptions,
+        strengths=strengths,
+        threshold=threshold,
+        threshold_set=threshold_set,
+        face=face,
+        run=run,
+        brush=brush,
+        faces=faces,
+        aligned=aligned,
+        reconstruction=reconstruction,
+        trainable=trainable,
+        train_this=train_this,
+        info=info,
+        result=result,
+        show_mask=show_mask,
+        download=download,
+        download_box=download_box,
+        last=last,
     )
+    with examples_here:  # beside the controls, above the fold on a desktop
+        tab.examples = build_examples(ctx, tab)
+    return tab
 
 
-def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
-    tab.run.click(
-        make_edit_handler(ctx),
-        inputs=[tab.photo, tab.edits, tab.strength, tab.threshold, tab.face],
-        outputs=[tab.result, tab.compare, tab.overlay, tab.download, tab.info],
-        api_name="edit",
-        api_description="Edit the face in a photo with one or more edits (values as listed by /edits).",
-        preprocess=False,  # raw upload: see photo_path
-        concurrency_id=GPU,
-        concurrency_limit=ctx.limits.gpu_slots,
-        scroll_to_output=True,
-    )
-
-    @user_errors
-    def suggested_settings(selected: list[str] | None, strength: float, threshold: float, request: gr.Request):
-        # One edit picked: start from its own defaults; several: keep what the visitor set.
-        if selected and len(selected) == 1:
-            found = ctx.catalogue.defaults(selected[0], ctx.visitors.peek(request))
-            if found:
-                return found
-        return strength, threshold
-
-    tab.edits.input(
-        suggested_settings,
-        inputs=[tab.edits, tab.strength, tab.threshold],
-        outputs=[tab.strength, tab.threshold],
+def build_examples(ctx: AppContext, tab: EditTab) -> Examples:
+    """One click: photo, edits and strengths go in, the finished result comes out (computed on the
+    first click of each example, then served from Gradio's cache: nothing is computed at start-up)."""
+    usable = {value for _, value in ctx.catalogue.choices(None)}
+    ready = [e for e in EXAMPLE_EDITS if set(e.edits) <= usable]
+    if not ready:  # no example edit can run here (e.g. none published yet): the photos alone
+        return gr.Examples(examples=[[p] for p in EXAMPLES], inputs=[tab.photo], label="Example photos (public domain)")
+    run, outputs = example_runner(ctx, tab)
+    return gr.Examples(
+        examples=[[e.photo, list(e.edits), dict(zip(e.edits, e.strengths, strict=True))] for e in ready],
+        inputs=[tab.photo, tab.edits, tab.strengths],
+        outputs=outputs,
+        fn=run,
+        cache_examples=True,
+        cache_mode="lazy",
+        run_on_click=True,
+        example_labels=[e.label for e in ready],
+        label="Examples: one click shows the edited photo (public-domain photos)",
         api_visibility="private",
-        queue=False,
+        elem_id="examples",
     )
 
-    @user_errors
-    def list_edits(request: gr.Request) -> list[dict]:
-        visitor = ctx.visitors.peek(request)
-        listed = dict((value, label) for label, value in ctx.catalogue.choices(visitor))
-        out = []
-        for entry in ctx.registry.values():
-            value = registry_value(entry.name)
-            out.append(
-                {
-                    "value": value,
-                    "title": entry.title,
-                    "region": entry.region,
-                    "description": entry.description,
-                    "status": ctx.catalogue.status(entry),
-                    "usable": value in listed,
-                }
-            )
-        for trained in visitor.edits() if visitor else ():
-            e = trained.entry
-            out.append(
-                {
-                    "value": trained.key,
-                    "title": e.title,
-                    "region": e.region,
-                    "description": e.description,
-                    "status": "yours",
-                    "usable": True,
-                }
-            )
-        return out
 
-    gr.api(list_edits, api_name="edits", queue=False)
+def wire(ctx: AppContext, tab: EditTab) -> None:
+    """The tab's events and the public API (`edit_api`)."""
+    wire_edit_tab(ctx, tab)
+    wire_api(ctx, EditHandlers(ctx))
+
+
+__all__ = ["EDIT_MODELS", "EXAMPLES", "EXAMPLE_EDITS", "EditTab", "Example", "build_edit_tab", "build_examples", "wire"]

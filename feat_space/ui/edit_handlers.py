@@ -1,0 +1,233 @@
+"""What the Edit tab's events do: prepare a photo, edit it (full size or as a fast preview), list edits.
+
+Two kinds of callers share one core:
+
+- the page's own events (private) never raise: a problem becomes a message beside the photo or above
+  the result, and the outputs of the previous photo are cleared, so no stale result stays on screen
+  and no output shows a bare error pill;
+- the public API endpoints (`/prepare`, `/edit`, `/edits`) raise `gr.Error` with the same message,
+  as an API client expects.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from PIL import Image
+from pydantic import RootModel
+
+from ..errors import FeatError
+from ..image_input import load_image
+from ..session import AlignOptions, Brush, PreparedPhoto, photo_key, tensor_to_image
+from ..session.photo_edit import EditResult, edit_photo
+from ..weights.roles import ModelRole
+from .catalogue import Choice, registry_value
+from .context import AppContext
+from .edit_images import POOR_RECONSTRUCTION, PREVIEW_SIDE, photo_path, reconstruction_gap, small, tint
+from .errors import to_gr_error
+from .state import Visitor
+
+EDIT_MODELS = (ModelRole.GENERATOR, ModelRole.ENCODER)
+KEEP_DOWNLOADS = 3  # edited photos kept per visitor
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A photo ready to edit, and what the page shows of it."""
+
+    image: Image.Image  # the visitor's photo, upright RGB
+    name: str
+    face_index: int
+    photo: PreparedPhoto
+    aligned: Image.Image  # display size
+    reconstruction: Image.Image  # display size
+    message: str
+
+
+@dataclass
+class Edited:
+    """One edit of a photo, kept per visitor so that the mask toggle needs no model run."""
+
+    before: Image.Image  # the visitor's photo (at the result's size)
+    after: Image.Image  # the edited photo
+    overlay: Callable[[], Image.Image]  # the edited photo with the mask tinted in (computed on demand)
+    mask: Image.Image  # "L", where the edit applies on the aligned face
+    info: str
+    download: Path | None  # None for a preview
+
+
+def message(error: BaseException) -> str:
+    """The text a visitor sees for `error` (a FeatError's own message; anything else is logged)."""
+    return f"⚠️ {to_gr_error(error).message}"
+
+
+def face_number(face: float | None) -> int:
+    index = int(face or 0)
+    if index < 0:
+        raise FeatError("The face number counts from 0 (the largest face); use 0 or more.")
+    return index
+
+
+class EditHandlers:
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.session = ctx.session
+
+    # -- the photo ---------------------------------------------------------------------------------
+
+    def prepare(self, photo: Any, face: float | None, progress: gr.Progress | None = None) -> Prepared:
+        """Read, align and invert the photo (cached per photo), and say how well the generator renders it."""
+        path, name = photo_path(photo)
+        face_index = face_number(face)
+        self.ctx.ensure_models(EDIT_MODELS, progress)
+        image = load_image(path, name=name)
+        if progress is not None and photo_key(image, AlignOptions(face_index=face_index)) not in self.session.photos:
+            progress(0.5, desc="Finding and aligning the face, then inverting it (once per photo)")
+        prepared = self.session.prepare(image, face_index=face_index)
+        aligned = small(prepared.face.image)
+        # At display size: the generator stops at that resolution (cheaper than its full size).
+        side = min(PREVIEW_SIDE, self.session.generator_size)
+        reconstruction = small(tensor_to_image(self.session.reconstruction(prepared, side)))
+        gap = reconstruction_gap(aligned, reconstruction)
+        text = f"Face {face_index} found, aligned and inverted: pick an edit and press **Edit photo**."
+        if gap > POOR_RECONSTRUCTION:
+            text += (
+                f"\n\n⚠️ The generator renders this face only roughly ({gap:.0%} off: compare the two faces "
+                "below): edits may change more than you expect. Frontal, evenly lit faces work best."
+            )
+        return Prepared(image, name or "photo", face_index, prepared, aligned, reconstruction, text)
+
+    # -- the edits ---------------------------------------------------------------------------------
+
+    def choices(
+        self, selected: Sequence[str] | None, strengths: Mapping[str, Any] | Any, visitor: Visitor | None
+    ) -> list[tuple[Choice, float]]:
+        """The ticked edits with their strengths: the visitor's where set, else each edit's default."""
+        if not selected:
+            raise FeatError("Pick at least one edit from the list (you can tick several to combine them).")
+        strengths = dict(json_value(strengths) or {})
+        unknown = sorted(set(strengths) - set(selected))
+        if unknown:
+            raise FeatError(
+                f"strengths names {', '.join(unknown)}, which is not among the chosen edits ({', '.join(selected)})."
+            )
+        out = []
+        for value in selected:
+            choice = self.ctx.catalogue.resolve(value, visitor)
+            strength = strengths.get(value, choice.strength)
+            try:
+                strength = float(strength)
+            except (TypeError, ValueError):
+                raise FeatError(f"The strength of {value} must be a number, got {strength!r}.") from None
+            out.append((choice, strength))
+        return out
+
+    def edit(
+        self,
+        prepared: Prepared,
+        chosen: list[tuple[Choice, float]],
+        threshold: float | None,
+        brush: Brush | None,
+        *,
+        preview: bool,
+        visitor: Visitor | None,
+        started: float,
+    ) -> Edited:
+        if threshold is None:  # the API's default: the first edit's own threshold
+            threshold = chosen[0][0].threshold
+        result: EditResult = edit_photo(
+            self.session,
+            prepared.image,
+            [(choice.edit, strength) for choice, strength in chosen],
+            threshold=float(threshold),
+            face_index=prepared.face_index,
+            brush=brush,
+            preview=preview,
+        )
+        after = result.photo
+        before = prepared.image if prepared.image.size == after.size else prepared.image.resize(after.size)
+        download = None
+        if not preview and visitor is not None:
+            download = self._save(visitor, prepared.name, after)
+        info = result_info(chosen, float(threshold), brush, time.perf_counter() - started, preview, result.notice)
+
+        def overlay() -> Image.Image:
+            # The mask lives on the aligned face: tint the edited crop, then paste it back like the edit.
+            tinted = tint(result.edited, result.mask)
+            photo = prepared.photo.paste_back(tinted, mask=result.paste_mask.resize(tinted.size))
+            return photo if photo.size == after.size else photo.resize(after.size)
+
+        return Edited(before, after, overlay, result.mask, info, download)
+
+    def _save(self, visitor: Visitor, name: str, photo: Image.Image) -> Path:
+        out = visitor.root / "downloads" / f"{Path(name).stem}-edited-{int(time.time() * 1000)}.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        photo.save(out)
+        for old in sorted(out.parent.glob("*.png"), key=lambda p: p.stat().st_mtime)[:-KEEP_DOWNLOADS]:
+            old.unlink(missing_ok=True)  # Gradio serves its own copy; keep the folder small
+        return out
+
+    # -- the listing -------------------------------------------------------------------------------
+
+    def listing(self, visitor: Visitor | None) -> list[dict]:
+        ctx = self.ctx
+        usable = {value for _, value in ctx.catalogue.choices(visitor)}
+        out = []
+        for entry in ctx.registry.values():
+            value = registry_value(entry.name)
+            out.append(
+                {
+                    "value": value,
+                    "title": entry.title,
+                    "region": entry.region,
+                    "description": entry.description,
+                    "status": ctx.catalogue.status(entry),
+                    "usable": value in usable,
+                    "strength": entry.defaults.strength,
+                    "threshold": entry.defaults.mask_threshold,
+                }
+            )
+        for trained in visitor.edits() if visitor else ():
+            e = trained.entry
+            out.append(
+                {
+                    "value": trained.key,
+                    "title": e.title,
+                    "region": e.region,
+                    "description": e.description,
+                    "status": "yours",
+                    "usable": True,
+                    "strength": e.defaults.strength,
+                    "threshold": e.defaults.mask_threshold,
+                }
+            )
+        return out
+
+
+def json_value(value: Any) -> Any:
+    """A gr.JSON input's value. Gradio's cached-example path hands it over still wrapped in its model."""
+    if isinstance(value, RootModel):
+        value = value.root
+    if not isinstance(value, (dict, type(None))):
+        raise FeatError(f"strengths must be a mapping {{edit value: strength}}, got {type(value).__name__}.")
+    return value
+
+
+def result_info(
+    chosen: list[tuple[Choice, float]], threshold: float, brush: Brush | None, seconds: float, preview: bool, notice
+) -> str:
+    edits = ", ".join(f"{choice.title} {strength:g}" for choice, strength in chosen)
+    what = "Preview (low resolution; release the slider for the full photo)" if preview else "**Edited**"
+    line = f"{what}: {edits} · mask threshold {threshold:g}"
+    if brush is not None and not brush.empty:
+        line += " · brush"
+    line += f" · {seconds:.1f} s."
+    return f"⚠️ **{notice}**\n\n{line}" if notice else line
+
+
+__all__ = ["EDIT_MODELS", "EditHandlers", "Edited", "Prepared", "face_number", "json_value", "message", "result_info"]

@@ -1,0 +1,133 @@
+"""The Edit tab's pieces without a server: brush layers and masks, strengths, the reconstruction hint."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+from PIL import Image
+from pydantic import RootModel
+
+from feat_space.errors import FeatError
+from feat_space.registry.registry import load_registry
+from feat_space.session import Session
+from feat_space.ui import build_app
+from feat_space.ui.context import AppContext, Limits
+from feat_space.ui.edit_events import brush_from_editor, describe
+from feat_space.ui.edit_handlers import EditHandlers, json_value
+from feat_space.ui.edit_images import mask_file, reconstruction_gap, tint
+
+PURPLE, LIPSTICK = "registry:purple-hair", "registry:red-lipstick"
+
+
+@pytest.fixture(scope="module")
+def handlers() -> EditHandlers:
+    return EditHandlers(AppContext(Session("tiny", device="cpu"), load_registry(), Limits()))
+
+
+def layer(painted: tuple[slice, slice] | None, side: int = 64) -> np.ndarray:
+    rgba = np.zeros((side, side, 4), np.uint8)
+    if painted is not None:
+        rgba[painted] = (37, 99, 235, 255)
+    return rgba
+
+
+def test_the_editor_s_first_layer_restricts_and_its_second_extends():
+    top = (slice(0, 16), slice(None))
+    brush = brush_from_editor({"background": None, "layers": [layer(top), layer(None)], "composite": None})
+    assert brush is not None and brush.extend is None
+    assert brush.restrict[:16].min() == 1 and brush.restrict[16:].max() == 0
+    brush = brush_from_editor({"layers": [layer(None), layer(top)]})
+    assert brush is not None and brush.restrict is None and brush.extend[:16].min() == 1
+    assert brush_from_editor({"layers": [layer(None), layer(None)]}) is None, "nothing painted: no brush"
+    assert brush_from_editor(None) is None
+
+
+def test_an_unprocessed_editor_layer_is_read_from_its_file(tmp_path):
+    Image.fromarray(layer((slice(None), slice(0, 8))), "RGBA").save(tmp_path / "layer.png")
+    brush = brush_from_editor({"layers": [{"path": str(tmp_path / "layer.png")}]})
+    assert brush is not None and brush.restrict[:, :8].min() == 1 and brush.restrict[:, 8:].max() == 0
+
+
+def test_a_layer_without_transparency_is_refused_with_a_message():
+    with pytest.raises(FeatError, match="did not arrive as an image with transparency"):
+        brush_from_editor({"layers": [np.zeros((8, 8, 3), np.uint8)]})
+
+
+def test_api_masks_are_white_where_painted_or_opaque_with_alpha(tmp_path):
+    gray = np.zeros((32, 32), np.uint8)
+    gray[:, :10] = 255
+    Image.fromarray(gray).save(tmp_path / "gray.png")
+    coverage = mask_file(str(tmp_path / "gray.png"), "restrict")
+    assert coverage is not None and coverage[:, :10].min() == 1 and coverage[:, 10:].max() == 0
+
+    alpha = np.zeros((32, 32, 4), np.uint8)
+    alpha[:5] = (0, 0, 0, 255)  # black but opaque: painted
+    Image.fromarray(alpha, "RGBA").save(tmp_path / "alpha.png")
+    coverage = mask_file(str(tmp_path / "alpha.png"), "extend")
+    assert coverage is not None and coverage[:5].min() == 1 and coverage[5:].max() == 0
+
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "black.png")
+    assert mask_file(str(tmp_path / "black.png"), "restrict") is None, "an empty mask is no brush"
+    assert mask_file(None, "restrict") is None
+
+
+def test_an_unreadable_api_mask_names_itself(tmp_path):
+    (tmp_path / "mask.txt").write_text("no")
+    with pytest.raises(FeatError, match=r"Could not read the extend mask \(mask.txt\).*white where painted"):
+        mask_file(str(tmp_path / "mask.txt"), "extend")
+
+
+def test_strengths_default_per_edit_and_name_only_chosen_edits(handlers):
+    chosen = handlers.choices([PURPLE, LIPSTICK], {LIPSTICK: -2}, None)
+    assert [(choice.value, strength) for choice, strength in chosen] == [(PURPLE, 1.0), (LIPSTICK, -2.0)]
+    # Gradio's cached-example path hands a JSON input over still wrapped in its model.
+    wrapped = RootModel[dict](root={PURPLE: 0.5})
+    assert handlers.choices([PURPLE], json_value(wrapped), None)[0][1] == 0.5
+    with pytest.raises(FeatError, match="strengths names registry:smile, which is not among the chosen edits"):
+        handlers.choices([PURPLE], {"registry:smile": 1}, None)
+    with pytest.raises(FeatError, match="The strength of registry:purple-hair must be a number, got 'x'"):
+        handlers.choices([PURPLE], {PURPLE: "x"}, None)
+    with pytest.raises(FeatError, match="strengths must be a mapping"):
+        json_value([1, 2])
+    with pytest.raises(FeatError, match="Pick at least one edit"):
+        handlers.choices([], None, None)
+
+
+def test_an_edit_is_described_without_loading_it(handlers):
+    assert describe(handlers.ctx, PURPLE, None) == (
+        "Purple hair",
+        "hair",
+        "Dyes the hair purple; skin and background keep their colours.",
+    )
+    assert describe(handlers.ctx, "registry:nope", None) is None
+    assert describe(handlers.ctx, "user:mine", types.SimpleNamespace(trained={})) is None
+
+
+def test_the_reconstruction_gap_is_zero_for_the_same_face_and_large_for_another():
+    face = Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    assert reconstruction_gap(face, face) == 0
+    inverted = Image.fromarray(255 - np.asarray(face))
+    assert reconstruction_gap(face, inverted) > 0.3
+
+
+def test_the_mask_overlay_tints_only_the_mask_red():
+    gray = Image.new("RGB", (32, 32), (128, 128, 128))
+    mask = np.zeros((16, 16), np.uint8)
+    mask[:, :8] = 255
+    tinted = np.asarray(tint(gray, Image.fromarray(mask)), np.int16)
+    assert (tinted[:, :14, 0] > tinted[:, :14, 1]).all(), "red where the mask is"
+    assert (tinted[:, 18:] == 128).all(), "unchanged elsewhere"
+
+
+def test_photo_only_examples_prepare_the_photo_they_set():
+    """Where no example edit can run (e.g. none published yet), the examples are photos: one click prepares it."""
+    registry = {name: entry for name, entry in load_registry().items() if name == "beard"}
+    demo = build_app(context=AppContext(Session("tiny", device="cpu"), registry, Limits()))
+    fns = list(demo.fns.values())
+    load = next(fn for fn in fns if fn.name == "load_example")
+    chain = [load]
+    while (step := next((fn for fn in fns if fn.trigger_after == chain[-1]._id), None)) is not None:
+        chain.append(step)
+    assert [fn.name for fn in chain] == ["load_example", "clear", "prepare_page"]
