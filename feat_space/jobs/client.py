@@ -100,7 +100,11 @@ class HubJobs:
                     "payment method or credits at https://huggingface.co/settings/billing."
                 ) from None
             if status == 403:
-                raise JobsError(f"Your token may not {doing} (HTTP 403): use a token with write access.") from None
+                raise JobsError(
+                    f"Your token may not {doing} (HTTP 403): it needs the Jobs permission (a fine-grained token with "
+                    "“Start and manage Jobs”, or a write token; in a Space, sign in again so that the `jobs` scope "
+                    "is granted) and write access to your repos."
+                ) from None
             raise JobsError(f"The Hub could not {doing} (HTTP {status}): try again later.") from None
         except (httpx2.HTTPError, OSError) as e:
             raise JobsError(
