@@ -265,3 +265,16 @@ def test_ctrl_c_stops_train_all_here(monkeypatch, tmp_path, capsys):
     out = capsys.readouterr().out
     rows = {line.split()[0]: line.split()[1] for line in out[out.index("\nedit ") + 1 :].splitlines()[2:]}
     assert rows == {"purple-hair": "stopped", "red-lipstick": "not"}, "the first is stopped, the rest never start"
+
+
+@pytest.mark.parametrize("private", [True, False])
+def test_publish_private_on_jobs_creates_a_private_repo(hub_env, tmp_path, private):
+    """`--private` reaches the job's own `train --publish` (the job creates the repo)."""
+    hub_env.setenv("FEAT_EDITS_DIR", str(tmp_path))
+    hub_env.chdir(tmp_path)
+    with serve(hub_env, lambda job: scripted(progress(1, 1), published_result(job, steps=1))(job)) as hub:
+        flags = ["--publish", "someone/feat-freckles", *(["--private"] if private else [])]
+        args = ["--prompt", "a face with freckles", "--on", "hf-jobs", "--code", CODE, "--steps", "1", *flags]
+        assert main(["train", *args]) == 0
+        argv = argv_of(next(iter(hub.jobs.values())).spec["command"])
+    assert ("--private" in argv) is private

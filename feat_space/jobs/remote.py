@@ -40,6 +40,7 @@ class RemoteTraining:
         code: CodeSource,
         *,
         publish: str | None = None,
+        private: bool = False,
         flavor: str = DEFAULT_FLAVOR,
         image: str = DEFAULT_IMAGE,
         timeout: str = DEFAULT_TIMEOUT,
@@ -51,7 +52,8 @@ class RemoteTraining:
             entry,
             repo_id=publish or f"{jobs.namespace}/feat-{entry.name}",
             code=code,
-            private=not self.publishing,
+            # Not publishing, the upload is only the way back to the user: private whatever they asked.
+            private=private or not self.publishing,
             flavor=flavor,
             image=image,
             timeout=timeout,

@@ -22,6 +22,7 @@ def remote_for(args: argparse.Namespace, jobs: HubJobs, entry: EditEntry, publis
         entry,
         code_source(args.code),
         publish=publish,
+        private=args.private,
         flavor=args.flavor,
         image=args.image,
         timeout=args.timeout,
