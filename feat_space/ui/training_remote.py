@@ -21,6 +21,7 @@ from ..jobs.client import HubJobs, LogLine, Stage
 from ..jobs.code import code_source
 from ..jobs.remote import RemoteTraining
 from ..jobs.spec import DEFAULT_FLAVOR
+from ..registry.drafts import write_draft
 from ..training.report import ProgressReport, ResultReport
 from .catalogue import user_value
 from .context import AppContext
@@ -118,7 +119,9 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
                 raise
             key = user_value(entry.name)
             # Kept unpublished here: the job's upload is private; "Publish to Hub" makes a public one.
+            # On disk too: a saved edit is restored from its draft after a restart.
             unpinned = done.entry.model_copy(update={"checkpoint": entry.checkpoint})
+            write_draft(folder, unpinned)
             old = visitor.add(TrainedEdit(key=key, entry=unpinned, folder=folder, steps_done=done.entry.training.steps))
             if old is not None:
                 shutil.rmtree(old.folder, ignore_errors=True)
