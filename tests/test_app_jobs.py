@@ -19,7 +19,9 @@ from feat_space.editing.recipe import PRESETS
 from feat_space.editing.storage import CONFIG_NAME, WEIGHTS_NAME, save_edit
 from feat_space.jobs import client as jobs_client
 from feat_space.jobs.spec import argv_of
+from feat_space.registry.drafts import read_draft
 from feat_space.registry.registry import load_registry
+from feat_space.registry.schema import EditEntry
 from feat_space.session import Session
 from feat_space.training.report import progress_line, result_line
 from feat_space.ui import build_app
@@ -109,6 +111,12 @@ def test_a_signed_in_visitor_trains_on_their_own_account(space, session, tmp_pat
     final = updates[-1]
     assert "**Done.**" in final[0] and "visitor/feat-freckles" in final[0]
     assert ["★ Freckles · colour (yours)", "user:freckles"] in [list(c) for c in final[9].choices]
+
+    trained = ctx.visitors.peek(request).trained["user:freckles"]
+    restored = EditEntry.model_validate(read_draft(trained.folder))  # what a restart restores a saved edit from
+    assert restored == trained.entry and restored.checkpoint.status == "unpublished"
+    assert {p.name for p in trained.folder.iterdir()} == {CONFIG_NAME, WEIGHTS_NAME, "training.json", "edit.yaml"}
+    assert not list((tmp_path / "hf").rglob(WEIGHTS_NAME)), "the private weights are not left in the shared cache"
 
     code, *_ = api_fn(demo, "export_yaml")("user:freckles", 0.3, request)
     data = yaml.safe_load(code.value)

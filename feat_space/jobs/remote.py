@@ -8,6 +8,7 @@ privately to `<you>/feat-<name>` by the job and downloaded from there into a loc
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -101,10 +102,18 @@ class RemoteTraining:
 
     def _download(self, published: Published, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        for filename in (CONFIG_NAME, WEIGHTS_NAME, TRAINING_LOG):
-            # The commit hash names the content exactly: no sha256 to check beyond git's own.
-            source = ModelSource(published.repo_id, published.repo_id, filename, published.revision, None, False)
-            shutil.copyfile(hub_download(source, token=self.jobs.token), folder / filename)
+        # Into the folder, not the shared Hub cache: the upload is private to the user (in the app, a
+        # visitor whose files are deleted with their session). The staging folder takes huggingface_hub's
+        # own bookkeeping (.cache/), which is no part of the edit.
+        staging = folder / ".download"
+        try:
+            for filename in (CONFIG_NAME, WEIGHTS_NAME, TRAINING_LOG):
+                # The commit hash names the content exactly: no sha256 to check beyond git's own.
+                source = ModelSource(published.repo_id, published.repo_id, filename, published.revision, None, False)
+                path = hub_download(source, token=self.jobs.token, local_dir=staging)
+                os.replace(path, folder / filename)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         return folder
 
 
