@@ -278,3 +278,29 @@ def test_publish_private_on_jobs_creates_a_private_repo(hub_env, tmp_path, priva
         assert main(["train", *args]) == 0
         argv = argv_of(next(iter(hub.jobs.values())).spec["command"])
     assert ("--private" in argv) is private
+
+
+@pytest.mark.parametrize(
+    ("remote", "url"),
+    [
+        ("git@github.com:you/feat-space.git", "https://github.com/you/feat-space.git"),
+        ("ssh://git@github.com/you/feat-space.git", "https://github.com/you/feat-space.git"),
+        ("ssh://git@gitlab.example.org:2222/you/feat-space", "https://gitlab.example.org/you/feat-space"),
+        ("https://github.com/you/feat-space.git", "https://github.com/you/feat-space.git"),
+    ],
+)
+def test_a_checkout_with_an_ssh_remote_gives_the_job_an_https_url(monkeypatch, remote, url):
+    from feat_space.jobs import code
+
+    answers = {"remote": remote, "rev-parse": "a" * 40, "status": "", "branch": "origin/main"}
+    monkeypatch.setattr(code, "_git", lambda *args: answers[args[0]])
+    source = code.checkout_source()
+    assert source.requirement == f"git+{url}@{'a' * 40}"
+    assert CodeSource.parse(source.requirement) == source, "pip's form: git+<url>@<commit>"
+
+
+def test_a_remote_no_job_can_fetch_is_refused_up_front(monkeypatch):
+    from feat_space.jobs import code
+
+    with pytest.raises(CodeSourceError, match="neither https nor SSH.*FEAT_JOB_CODE"):
+        code.fetchable_url("/home/you/feat-space")
