@@ -143,6 +143,9 @@ def test_the_stop_button_cancels_the_job(space, session):
         rest = list(run)
         job = next(iter(hub.jobs.values()))
     assert job.canceled.is_set() and job.stage == "CANCELED"
+    assert [path for _, path in hub.requests if path.endswith("/cancel")] == [f"/api/jobs/visitor/{job.id}/cancel"], (
+        "canceled once: Stop's handler did, the loop following the job does not again"
+    )
     assert "Canceled" in rest[-1][0]
     assert not ctx.visitors.peek(request).training
 

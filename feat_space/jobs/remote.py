@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,8 @@ class RemoteTraining:
             env=dict(env or {}),
         )
         self.watch: Watch | None = None
+        self.canceled = False
+        self._cancel_lock = threading.Lock()
 
     @property
     def job_id(self) -> str | None:
@@ -75,8 +78,13 @@ class RemoteTraining:
         yield from self.jobs.follow(self.watch)
 
     def cancel(self) -> None:
-        if self.watch is not None:
+        """Cancel the job, once: Stop's handler and the loop following the job may both ask, and the
+        Hub need not accept a second cancel of a canceled job."""
+        with self._cancel_lock:
+            if self.watch is None or self.canceled:
+                return
             self.jobs.cancel(self.watch.job_id)
+            self.canceled = True
 
     def finish(self, *, yaml_path: Path | None = None, download_to: Path | None = None) -> RemoteEdit:
         """After the job ended: pin `yaml_path` (publishing) and/or download the edit into `download_to`.
