@@ -18,14 +18,14 @@ from jobs_server import Job, JobsServer, scripted
 from feat_space.cli import main
 from feat_space.editing.storage import load_edit_folder
 from feat_space.jobs import client as jobs_client
-from feat_space.jobs.client import HubJobs, JobsError, Stage
+from feat_space.jobs.client import HubJobs, JobFailed, JobsError, Stage, Watch, ended_well
 from feat_space.jobs.code import CodeSource, CodeSourceError
 from feat_space.jobs.remote import RemoteTraining
 from feat_space.jobs.spec import ENTRY_ENV, argv_of
 from feat_space.registry.drafts import entry_from_prompt
 from feat_space.registry.registry import load_registry
 from feat_space.registry.schema import EditEntry
-from feat_space.training.report import ProgressReport, parse_line, progress_line, result_line
+from feat_space.training.report import ProgressReport, ResultReport, parse_line, progress_line, result_line
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "hf_user_token"
@@ -304,3 +304,34 @@ def test_a_remote_no_job_can_fetch_is_refused_up_front(monkeypatch):
 
     with pytest.raises(CodeSourceError, match="neither https nor SSH.*FEAT_JOB_CODE"):
         code.fetchable_url("/home/you/feat-space")
+
+
+def test_the_app_path_never_falls_back_to_the_stored_login(hub_env):
+    """`stored_login=False` (the app): a missing visitor token is an error, not HF_TOKEN's account."""
+    with serve(hub_env, None, token="hf_owner") as hub:
+        for missing in (None, ""):
+            with pytest.raises(JobsError, match="sign in with Hugging Face"):
+                HubJobs(token=missing, stored_login=False)
+        assert HubJobs(token=TOKEN, stored_login=False).namespace == "someone"
+    assert ("GET", "/api/whoami-v2") in hub.requests  # only the visitor's token was ever sent
+
+
+@pytest.mark.parametrize(
+    ("result", "why"),
+    [
+        (None, "reported no uploaded edit"),
+        (ResultReport("failed", 3, {}), "ended 'failed'"),
+        (ResultReport("nothing", 0, {"repo": "a/b", "revision": REVISION}), "ended 'nothing'"),
+        (ResultReport("done", 4, {"revision": REVISION}), "no repo"),
+        (ResultReport("done", 4, {"repo": "a/b"}), "no revision"),
+    ],
+)
+def test_a_completed_job_without_a_usable_uploaded_edit_fails_clearly(result, why):
+    watch = Watch("job1", stage="COMPLETED", seen=True, result=result)
+    with pytest.raises(JobFailed, match=why):
+        ended_well(watch)
+
+
+def test_a_completed_job_with_an_uploaded_edit_ends_well():
+    result = ResultReport("stopped", 3, {"repo": "a/b", "revision": REVISION})
+    assert ended_well(Watch("job1", stage="COMPLETED", seen=True, result=result)) is result

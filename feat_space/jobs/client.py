@@ -24,6 +24,7 @@ from .spec import TrainingJob
 
 LOGIN_HINT = "log in with `hf auth login`, or set HF_TOKEN to a token with write access"
 TERMINAL = ("COMPLETED", "CANCELED", "ERROR", "DELETED")
+USABLE = ("done", "stopped")  # training outcomes that leave an edit (`training.run.TrainingResult.usable`)
 TAIL_LINES = 20
 POLL_SECONDS = 5.0  # between status reads while a job is scheduled, and after its log ends
 T = TypeVar("T")
@@ -74,14 +75,19 @@ class Watch:
 class HubJobs:
     """The user's Jobs account: `token` (the user's own; for the app, the visitor's OAuth token)."""
 
-    def __init__(self, token: str | None = None, poll_seconds: float | None = None) -> None:
+    def __init__(
+        self, token: str | None = None, poll_seconds: float | None = None, *, stored_login: bool = True
+    ) -> None:
+        """`stored_login=False`: only `token` may be used, never `hf auth login` or HF_TOKEN (in the app,
+        those are the Space owner's, and a job must never run on them)."""
         settings = hub_settings()
         self.endpoint = settings.endpoint
         if settings.offline:
             raise JobsError("HF_HUB_OFFLINE is set: Hugging Face Jobs need the network. Unset it to train on Jobs.")
-        found = token or get_token()
+        found = token or (get_token() if stored_login else None)
         if not found:
-            raise JobsError(f"Training on Hugging Face Jobs needs your Hugging Face login: {LOGIN_HINT}.")
+            hint = LOGIN_HINT if stored_login else "sign in with Hugging Face (again)"
+            raise JobsError(f"Training on Hugging Face Jobs needs your Hugging Face login: {hint}.")
         self.token: str = found
         self.api = HfApi(endpoint=self.endpoint, token=found)
         self.poll_seconds = POLL_SECONDS if poll_seconds is None else poll_seconds
@@ -193,8 +199,15 @@ def ended_well(watch: Watch) -> ResultReport:
         why = f": {watch.message}" if watch.message else ""
         raise JobFailed(f"Job {watch.job_id} failed ({watch.stage}{why}).", tail)
     result = watch.result
-    if result is None or "revision" not in result.data:
+    if result is None:
         raise JobFailed(f"Job {watch.job_id} completed but reported no uploaded edit.", tail)
+    if result.outcome not in USABLE:
+        raise JobFailed(f"Job {watch.job_id} completed, but its training ended {result.outcome!r}: no usable edit.", tail)
+    missing = [key for key in ("repo", "revision") if not result.data.get(key)]
+    if missing:
+        raise JobFailed(
+            f"Job {watch.job_id} completed but its result names no uploaded edit (no {' or '.join(missing)}).", tail
+        )
     return result
 
 
