@@ -74,7 +74,7 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
         begin(ctx, visitor)
         skip = gr.skip()
         try:
-            jobs = HubJobs(token=oauth_token.token)
+            jobs = HubJobs(token=oauth_token.token, stored_login=False)
             space = os.environ.get("SPACE_ID")
             code = code_source(space=jobs.space_code(space) if space else None)
             remote = RemoteTraining(jobs, entry, code, flavor=flavor or DEFAULT_FLAVOR)
@@ -87,7 +87,7 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
             stage = "SCHEDULING"
             for event in remote.events():
                 if visitor.stop.is_set():
-                    remote.cancel()
+                    remote.cancel()  # a no-op when Stop's own handler canceled it already
                     yield status_only(f"Canceled {link}: nothing was trained.")
                     return
                 if isinstance(event, Stage):
