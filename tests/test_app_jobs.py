@@ -97,6 +97,9 @@ def test_a_signed_in_visitor_trains_on_their_own_account(space, session, tmp_pat
 
         with pytest.raises(gr.Error, match="Sign in with Hugging Face first"):
             list(train(*form, request, None))
+        empty = gr.OAuthToken(token="", scope="", expires_at=int(time.time()) + 3600)
+        with pytest.raises(gr.Error, match=r"sign in with Hugging Face \(again\)"):  # not HF_TOKEN's account
+            list(train(*form, request, empty))
         assert not hub.jobs, "no job without the visitor's login"
 
         updates = list(train(*form, request, visitor_token(space_scopes())))
