@@ -261,10 +261,51 @@ def test_ctrl_c_stops_train_all_here(monkeypatch, tmp_path, capsys):
         yield
 
     monkeypatch.setattr(EntryTraining, "steps", interrupted)
-    assert main(["train", "--all", "--steps", "1"]) == 1
+    assert main(["train", "--all", "--steps", "1"]) == 130, "Ctrl-C's exit code, as a single train"
     out = capsys.readouterr().out
     rows = {line.split()[0]: line.split()[1] for line in out[out.index("\nedit ") + 1 :].splitlines()[2:]}
     assert rows == {"purple-hair": "stopped", "red-lipstick": "not"}, "the first is stopped, the rest never start"
+
+
+def test_ctrl_c_while_the_models_load_still_ends_train_all_here_with_its_table(monkeypatch, tmp_path, capsys):
+    import feat_space.session
+
+    edits = tmp_path / "edits"
+    edits.mkdir()
+    (edits / "purple-hair.yaml").write_text((ROOT / "edits" / "purple-hair.yaml").read_text())
+    monkeypatch.setenv("FEAT_EDITS_DIR", str(edits))
+    monkeypatch.chdir(tmp_path)
+
+    def loading(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(feat_space.session, "Session", loading)
+    assert main(["train", "--all", "--steps", "1"]) == 130
+    out = capsys.readouterr().out
+    assert out[out.index("\nedit ") + 1 :].splitlines()[2].split()[:2] == ["purple-hair", "stopped"]
+
+
+def test_ctrl_c_during_train_all_on_jobs_exits_130_with_its_table(hub_env, monkeypatch, tmp_path, capsys):
+    import signal
+    import threading
+
+    edits = tmp_path / "edits"
+    edits.mkdir()
+    (edits / "smile.yaml").write_text((ROOT / "edits" / "smile.yaml").read_text())
+    hub_env.setenv("FEAT_EDITS_DIR", str(edits))
+    monkeypatch.setattr("builtins.input", lambda question: "y")
+    endless = scripted(*(progress(s, 1000) for s in range(1, 1000)), pause=0.02)
+    with serve(hub_env, endless) as hub:
+        timer = threading.Timer(1.0, signal.raise_signal, (signal.SIGINT,))  # Ctrl-C, in the main thread
+        timer.start()
+        try:
+            code = main(["train", "--all", "--on", "hf-jobs", "--publish", "someone", "--code", CODE])
+        finally:
+            timer.cancel()
+    out = capsys.readouterr().out
+    assert code == 130
+    assert out[out.index("\nedit ") + 1 :].splitlines()[2].split()[:2] == ["smile", "canceled"]
+    assert next(iter(hub.jobs.values())).canceled.is_set()
 
 
 @pytest.mark.parametrize("private", [True, False])

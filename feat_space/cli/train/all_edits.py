@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ...errors import FeatError, first_line
 from ...registry.registry import edits_dir, load_registry, yaml_files
-from . import TRAINED_DIR
+from . import INTERRUPTED, TRAINED_DIR
 
 
 @dataclass
@@ -49,13 +49,15 @@ def train_all(args: argparse.Namespace) -> int:
         return 0
     names = ", ".join(e.name for e in entries)
     print(f"{len(entries)} unpublished edit(s): {names}")
-    rows = _on_jobs(args, entries, files) if args.on == "hf-jobs" else _here(args, entries)
+    rows, interrupted = _on_jobs(args, entries, files) if args.on == "hf-jobs" else _here(args, entries)
     print("\n" + summary_table(rows))
+    if interrupted:
+        return INTERRUPTED  # as a single `train` stopped by Ctrl-C
     return 0 if all(r.outcome in ("published", "downloaded", "trained") for r in rows) else 1
 
 
-def _here(args: argparse.Namespace, entries) -> list[Row]:
-    from . import INTERRUPTED, train_here
+def _here(args: argparse.Namespace, entries) -> tuple[list[Row], bool]:
+    from . import train_here
 
     rows = [Row(entry.name, f"{TRAINED_DIR / entry.name}/") for entry in entries]
     for entry, row in zip(entries, rows, strict=True):
@@ -67,15 +69,17 @@ def _here(args: argparse.Namespace, entries) -> list[Row]:
         except FeatError as e:
             row.outcome, row.detail = "failed", first_line(e)
             continue
+        except KeyboardInterrupt:  # while the models load or the edit uploads: the table still shows
+            code = INTERRUPTED
         if code == INTERRUPTED:  # Ctrl-C stops the whole run, not just this edit
             row.outcome, row.detail = "stopped", "resume with --resume"
-            break
+            return rows, True
         row.outcome = ("published" if publish else "trained") if code == 0 else "failed"
         row.detail = publish or ""
-    return rows
+    return rows, False
 
 
-def _on_jobs(args: argparse.Namespace, entries, files) -> list[Row]:
+def _on_jobs(args: argparse.Namespace, entries, files) -> tuple[list[Row], bool]:
     from ...jobs.client import HubJobs, JobFailed
     from .on_jobs import ask_to_cancel, describe, remote_for
 
@@ -118,11 +122,13 @@ def _on_jobs(args: argparse.Namespace, entries, files) -> list[Row]:
     threads = [threading.Thread(target=follow, args=pair, daemon=True) for pair in remotes]
     for t in threads:
         t.start()
+    interrupted = False
     try:
         for t in threads:
             while t.is_alive():
                 t.join(0.2)
     except KeyboardInterrupt:
+        interrupted = True
         running = [(remote, row) for remote, row in remotes if row.outcome == "running"]
         if running and ask_to_cancel(f"the {len(running)} running job(s)"):
             for remote, row in running:
@@ -135,4 +141,4 @@ def _on_jobs(args: argparse.Namespace, entries, files) -> list[Row]:
             for _, row in running:
                 row.outcome = "left running"
         print("(interrupted)", file=sys.stderr)
-    return rows
+    return rows, interrupted
