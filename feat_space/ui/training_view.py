@@ -84,9 +84,11 @@ class LocalSpeed:
             self.seconds, self.source = seconds_per_step, source
 
     def start(self) -> None:
-        """Measure once, in a background thread (the models load first if they have not)."""
+        """Measure once, in a background thread (the models load first if they have not). Only on a
+        CPU: a GPU (ZeroGPU's included) is timed by the first training here instead, as a probe outside
+        a training handler may not get the GPU at all."""
         with self._lock:
-            if self._started or self.seconds is not None:
+            if self._started or self.seconds is not None or self.on_gpu:
                 return
             self._started = True
         threading.Thread(target=self._measure, name="feat-speed-probe", daemon=True).start()
@@ -94,15 +96,29 @@ class LocalSpeed:
     def _measure(self) -> None:
         try:
             self.ctx.ensure_models(TRAIN_MODELS)
-            session = self.ctx.session
-            G = session.generator
-            config = PRESETS[PROBE_PRESET].recipe.config_for(G, "a face")
-            seconds = measure_seconds_per_step(G, session.clip, session.arcface, config, TrainingSettings())
+            # The probe trains on the shared models like a visitor's training: it takes a training slot,
+            # and while all are taken it measures nothing (a later `start` tries again).
+            if not self.ctx.training_slots.acquire(blocking=False):
+                with self._lock:
+                    self._started = False
+                return
+            try:
+                session = self.ctx.session
+                G = session.generator
+                config = PRESETS[PROBE_PRESET].recipe.config_for(G, "a face")
+                seconds = measure_seconds_per_step(G, session.clip, session.arcface, config, TrainingSettings())
+            finally:
+                self.ctx.training_slots.release()
             self.record(seconds, f"two timed steps of the “{PROBE_PRESET}” preset")
         except Exception as e:  # the estimate is a courtesy: say it failed, never break the tab
             log.warning("Timing a training step failed: %r", e)
             with self._lock:
                 self.error = type(e).__name__
+
+    @property
+    def measuring(self) -> bool:
+        """A CPU probe is due or under way (what keeps the Train tab's timer ticking)."""
+        return not self.on_gpu and self.seconds is None and self.error is None
 
     def text(self, steps: int, jobs_offered: bool) -> str:
         """The estimate shown before Start."""
@@ -110,6 +126,8 @@ class LocalSpeed:
         if self.seconds is None:
             if self.error:
                 return f"Training here runs on {where}; timing a step failed ({self.error}), so no estimate."
+            if self.on_gpu:
+                return f"Training here runs on {where}: the first training here shows how long a step takes."
             return f"Training here runs on {where}. Measuring how long a step takes here…"
         total = self.seconds * steps
         said = (
