@@ -7,10 +7,17 @@ import argparse
 import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...errors import FeatError, first_line
 from ...registry.registry import edits_dir, load_registry, yaml_files
-from . import INTERRUPTED, TRAINED_DIR
+from . import TRAINED_DIR
+from .local import INTERRUPTED
+
+if TYPE_CHECKING:
+    from ...jobs.remote import RemoteTraining
+    from ...registry.schema import EditEntry
 
 
 @dataclass
@@ -30,8 +37,8 @@ def summary_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def _unpublished(args: argparse.Namespace):
-    from . import with_overrides
+def _unpublished(args: argparse.Namespace) -> tuple[list[EditEntry], dict[str, Path]]:
+    from .local import with_overrides
 
     files = {path.stem: path for path in yaml_files([edits_dir()])}
     entries = [with_overrides(e, args) for e in load_registry(files.values()).values() if not e.published]
@@ -56,8 +63,8 @@ def train_all(args: argparse.Namespace) -> int:
     return 0 if all(r.outcome in ("published", "downloaded", "trained") for r in rows) else 1
 
 
-def _here(args: argparse.Namespace, entries) -> tuple[list[Row], bool]:
-    from . import train_here
+def _here(args: argparse.Namespace, entries: list[EditEntry]) -> tuple[list[Row], bool]:
+    from .local import train_here
 
     rows = [Row(entry.name, f"{TRAINED_DIR / entry.name}/") for entry in entries]
     for entry, row in zip(entries, rows, strict=True):
@@ -79,12 +86,13 @@ def _here(args: argparse.Namespace, entries) -> tuple[list[Row], bool]:
     return rows, False
 
 
-def _on_jobs(args: argparse.Namespace, entries, files) -> tuple[list[Row], bool]:
+def _on_jobs(args: argparse.Namespace, entries: list[EditEntry], files: dict[str, Path]) -> tuple[list[Row], bool]:
     from ...jobs.client import HubJobs, JobFailed
     from .on_jobs import ask_to_cancel, describe, remote_for
 
     jobs = HubJobs()
-    remotes, rows = [], []
+    remotes: list[tuple[RemoteTraining, Row]] = []
+    rows: list[Row] = []
     for entry in entries:
         publish = f"{args.publish}/feat-{entry.name}" if args.publish else None
         remote = remote_for(args, jobs, entry, publish)
@@ -100,7 +108,7 @@ def _on_jobs(args: argparse.Namespace, entries, files) -> tuple[list[Row], bool]
         rows.append(row)
     print_lock = threading.Lock()
 
-    def follow(remote, row: Row) -> None:
+    def follow(remote: RemoteTraining, row: Row) -> None:
         try:
             for event in remote.events():
                 line = describe(event, prefix=f"[{row.name}] ")

@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ...jobs.client import HubJobs, JobFailed, LogLine, Stage
+from ...jobs.client import HubJobs, JobEvent, JobFailed, LogLine, Stage
 from ...jobs.code import code_source
 from ...jobs.remote import RemoteTraining
 from ...registry.registry import edits_dir
@@ -38,7 +38,7 @@ def job_env(args: argparse.Namespace) -> dict[str, str]:
     return {PROFILE_ENV: profile_of(args).name}
 
 
-def describe(event, prefix: str = "") -> str | None:
+def describe(event: JobEvent, prefix: str = "") -> str | None:
     """A line for the terminal, or None for events not worth one."""
     if isinstance(event, Stage):
         return f"{prefix}job {event.stage.lower()}" + (f": {event.message}" if event.message else "")
