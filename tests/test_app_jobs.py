@@ -39,6 +39,8 @@ def space_scopes() -> tuple[str, ...]:
 
 def visitor_token(scopes: tuple[str, ...]) -> gr.OAuthToken:
     return gr.OAuthToken(token=VISITOR_TOKEN, scope=" ".join(scopes), expires_at=int(time.time()) + 3600)
+
+
 OWNER_TOKEN = "hf_space_owner_secret"
 SPACE_COMMIT = "c" * 40
 
@@ -118,6 +120,7 @@ def test_a_signed_in_visitor_trains_on_their_own_account(space, session, tmp_pat
     trained = ctx.visitors.peek(request).trained["user:freckles"]
     restored = EditEntry.model_validate(read_draft(trained.folder))  # what a restart restores a saved edit from
     assert restored == trained.entry and restored.checkpoint.status == "unpublished"
+    assert trained.steps_done == 4 and "(4 steps)" in final[0], "the steps the job reported"
     assert {p.name for p in trained.folder.iterdir()} == {CONFIG_NAME, WEIGHTS_NAME, "training.json", "edit.yaml"}
     assert not list((tmp_path / "hf").rglob(WEIGHTS_NAME)), "the private weights are not left in the shared cache"
 

@@ -68,6 +68,22 @@ def test_progress_lines_round_trip_and_people_lines_are_skipped():
     assert parse_line("step 3/10 loss 0.5") is None and parse_line('FEAT-PROGRESS {"step": 3') is None
 
 
+def test_one_progress_format_for_a_training_here_and_a_job_followed():
+    from feat_space.cli.train.on_jobs import describe
+    from feat_space.training.report import progress_text, report_line
+    from feat_space.ui.training_view import progress_status
+
+    report = ProgressReport(3, 10, {"clip": 0.5, "total": 0.6}, 1.5, 0.2, "closing", "the mask is closing")
+    assert parse_line(report_line(report)) == report, "a job's line reads back as the report it was"
+    text = progress_text(report, "[smile] ")
+    assert text.startswith("[smile] step 3/10  clip 0.5000  total 0.6000  | mask 0.200 (closing)")
+    assert "1.50 s/step, 0.2 min left" in text and text.endswith("⚠ the mask is closing")
+    assert describe(report, "[smile] ") == text, "a job's progress reads as a training here does"
+    status = progress_status("Training “x”", report, "keeps what is learned")
+    assert status.startswith("Training “x”: step **3/10** · total loss 0.6000 · 1.50 s/step · about 10 s left.")
+    assert "**Stop** keeps what is learned." in status and "Mask: closing, 20% of the face. ⚠️ the mask" in status
+
+
 def test_no_login_says_how_to_log_in(hub_env):
     with serve(hub_env, None, token=None):
         with pytest.raises(JobsError, match=r"hf auth login.*HF_TOKEN"):
@@ -236,6 +252,7 @@ def test_train_all_here_trains_one_after_another_and_tabulates(monkeypatch, tmp_
     monkeypatch.chdir(tmp_path)  # trained/<name>/ lands here
     assert main(["train", "--all", "--steps", "1"]) == 0
     out = capsys.readouterr().out
+    assert any(line.startswith("step 1/1  clip ") and " s/step, " in line for line in out.splitlines())
     table = out[out.index("\nedit ") + 1 :].splitlines()
     assert table[0].split() == ["edit", "outcome", "where", "result"]
     assert {line.split()[0]: line.split()[1] for line in table[2:]} == {
@@ -343,7 +360,7 @@ def test_a_checkout_with_an_ssh_remote_gives_the_job_an_https_url(monkeypatch, r
 def test_a_remote_no_job_can_fetch_is_refused_up_front(monkeypatch):
     from feat_space.jobs import code
 
-    with pytest.raises(CodeSourceError, match="neither https nor SSH.*FEAT_JOB_CODE"):
+    with pytest.raises(CodeSourceError, match=r"neither https nor SSH.*FEAT_JOB_CODE"):
         code.fetchable_url("/home/you/feat-space")
 
 

@@ -32,6 +32,7 @@ class RemoteEdit:
     published: Published
     yaml_path: Path | None  # the registry YAML pinned (publishing)
     folder: Path | None  # the downloaded edit folder (config.json, model.safetensors, training.json, edit.yaml)
+    steps_done: int  # as the job's training reported them
 
 
 class RemoteTraining:
@@ -106,7 +107,7 @@ class RemoteTraining:
         if download_to is not None:
             folder = self._download(published, download_to)
             write_draft(folder, pinned)
-        return RemoteEdit(pinned, published, yaml_path, folder)
+        return RemoteEdit(pinned, published, yaml_path, folder, result.steps)
 
     def _download(self, published: Published, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)

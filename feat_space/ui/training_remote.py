@@ -29,7 +29,7 @@ from .errors import user_errors
 from .state import TrainedEdit, Visitor
 from .training_form import training_entry
 from .training_local import SKIP_PLOTS, begin, end, finish_update, status_only
-from .training_view import duration, loss_frames
+from .training_view import loss_frames, progress_status
 
 # GPU flavors offered in the tab (huggingface_hub's JobHardware names), cheapest first.
 FLAVORS = ("t4-small", "l4x1", "a10g-small", "a10g-large", "a100-large")
@@ -98,16 +98,7 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
                     yield status_only(status + ". **Stop** cancels it.")
                 elif isinstance(event, ProgressReport):
                     history.append({"step": event.step, **event.losses})
-                    left = duration(event.seconds_per_step * (event.total - event.step))
-                    status = (
-                        f"{link} on {remote.job.flavor}: step **{event.step}/{event.total}** · total loss "
-                        f"{event.losses.get('total', float('nan')):.4f} · {event.seconds_per_step:.2f} s/step · about "
-                        f"{left} left. **Stop** cancels the job."
-                    )
-                    if event.mask_mean is not None:
-                        status += f"\n\nMask: {event.mask_status}, {event.mask_mean:.0%} of the face."
-                    if event.warning:
-                        status += f" ⚠️ {event.warning}"
+                    status = progress_status(f"{link} on {remote.job.flavor}", event, "cancels the job")
                     yield status, *loss_frames(history, entry.training), *[skip] * 5
                 elif isinstance(event, (ResultReport, LogLine)):
                     continue  # the result is read by `finish`; other lines stay in the job's log
@@ -122,11 +113,11 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
             # On disk too: a saved edit is restored from its draft after a restart.
             unpinned = done.entry.model_copy(update={"checkpoint": entry.checkpoint})
             write_draft(folder, unpinned)
-            old = visitor.add(TrainedEdit(key=key, entry=unpinned, folder=folder, steps_done=done.entry.training.steps))
+            old = visitor.add(TrainedEdit(key=key, entry=unpinned, folder=folder, steps_done=done.steps_done))
             if old is not None:
                 shutil.rmtree(old.folder, ignore_errors=True)
             status = (
-                f"**Done.** {link} trained “{entry.title}” ({done.entry.training.steps} steps): it is in your edits "
+                f"**Done.** {link} trained “{entry.title}” ({done.steps_done} steps): it is in your edits "
                 f"on the **Edit** tab as “★ {entry.title}”. The job uploaded it privately to "
                 f"[{done.published.repo_id}]({jobs.endpoint}/{done.published.repo_id}); export its YAML or publish "
                 "it below."

@@ -13,6 +13,7 @@ from PIL import Image
 from ..editing.edit import threshold_mask
 from ..editing.recipe import PRESETS
 from ..training.losses import loss_weights
+from ..training.report import ProgressReport
 from ..training.run import measure_seconds_per_step
 from ..training.settings import TrainingSettings
 from ..weights.roles import ModelRole
@@ -53,6 +54,20 @@ def mask_image(mask: torch.Tensor, side: int, threshold: float = 0.0) -> Image.I
     """The mask as the edit applies it at `threshold` (below it: nothing changes)."""
     pixels = threshold_mask(mask[0].clamp(0, 1), threshold).mul(255).round().byte().cpu().numpy()
     return Image.fromarray(pixels, "L").resize((side, side), Image.Resampling.BILINEAR)
+
+
+def progress_status(where: str, report: ProgressReport, stop: str) -> str:
+    """The Train tab's line for a reported step, here or on a job: `where` leads, `stop` says what Stop does."""
+    status = (
+        f"{where}: step **{report.step}/{report.total}** · total loss "
+        f"{report.losses.get('total', float('nan')):.4f} · {report.seconds_per_step:.2f} s/step · about "
+        f"{duration(report.seconds_left)} left. **Stop** {stop}."
+    )
+    if report.mask_mean is not None:
+        status += f"\n\nMask: {report.mask_status}, {report.mask_mean:.0%} of the face."
+        if report.warning:
+            status += f" ⚠️ {report.warning}"
+    return status
 
 
 def duration(seconds: float) -> str:

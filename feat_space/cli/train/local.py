@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,7 +60,7 @@ def train_here(args: argparse.Namespace, entry: EditEntry, output: Path) -> int:
     """Train `entry` on this machine into `output` (the same code a job runs); publish if asked."""
     from ...registry.entry_training import EntryTraining
     from ...session import Session
-    from ...training.report import progress_line, result_line
+    from ...training.report import progress_text, report_line, report_of, result_line
     from ...training.trainer import TrainingFailed
 
     lines = args.progress_lines
@@ -82,24 +83,9 @@ def train_here(args: argparse.Namespace, entry: EditEntry, output: Path) -> int:
                 print(f"warning at step {s.step}: {health.warning}", file=sys.stderr, flush=True)
             warned = health.status if health is not None and health.warning else None
             if s.step % args.every == 0 or s.progress.done:
-                if lines:
-                    print(
-                        progress_line(
-                            s.step,
-                            s.total,
-                            s.progress.losses,
-                            s.seconds_per_step,
-                            health.mask_mean if health else None,
-                            health.status if health else None,
-                            health.warning if health else None,
-                        ),
-                        flush=True,
-                    )
-                else:
-                    losses = "  ".join(f"{k} {v:.4f}" for k, v in s.progress.losses.items())
-                    mask = f"  | mask {health.mask_mean:.3f} ({health.status})" if health is not None else ""
-                    left = f"  | {s.seconds_per_step:.2f} s/step, {s.seconds_left / 60:.1f} min left"
-                    print(f"step {s.step}/{s.total}  {losses}{mask}{left}", flush=True)
+                report = report_of(s)
+                # Here, a warning is printed once when it appears (above), not on every line.
+                print(report_line(report) if lines else progress_text(replace(report, warning=None)), flush=True)
     except KeyboardInterrupt:
         interrupted = True  # what was learned is saved (and published if asked); the exit code says it stopped
         print(f"\nStopped at step {training.trainer.step}; resume with --resume.")

@@ -12,7 +12,7 @@ from ...jobs.code import code_source
 from ...jobs.remote import RemoteTraining
 from ...registry.registry import edits_dir
 from ...registry.schema import EditEntry
-from ...training.report import ProgressReport, ResultReport
+from ...training.report import ProgressReport, ResultReport, progress_text
 from . import TRAINED_DIR
 
 
@@ -43,13 +43,7 @@ def describe(event: JobEvent, prefix: str = "") -> str | None:
     if isinstance(event, Stage):
         return f"{prefix}job {event.stage.lower()}" + (f": {event.message}" if event.message else "")
     if isinstance(event, ProgressReport):
-        left = event.seconds_per_step * (event.total - event.step)
-        mask = f"  mask {event.mask_mean:.3f} ({event.mask_status})" if event.mask_mean is not None else ""
-        warn = f"  ⚠ {event.warning}" if event.warning else ""
-        return (
-            f"{prefix}step {event.step}/{event.total}  loss {event.losses.get('total', float('nan')):.4f}{mask}  "
-            f"{event.seconds_per_step:.2f} s/step, {left / 60:.1f} min left{warn}"
-        )
+        return progress_text(event, prefix)
     if isinstance(event, ResultReport):
         return f"{prefix}training {event.outcome} after {event.steps} steps"
     if isinstance(event, LogLine):
