@@ -202,7 +202,8 @@ def ended_well(watch: Watch) -> ResultReport:
     if result is None:
         raise JobFailed(f"Job {watch.job_id} completed but reported no uploaded edit.", tail)
     if result.outcome not in USABLE:
-        raise JobFailed(f"Job {watch.job_id} completed, but its training ended {result.outcome!r}: no usable edit.", tail)
+        why = f"its training ended {result.outcome!r}"
+        raise JobFailed(f"Job {watch.job_id} completed, but {why}: no usable edit.", tail)
     missing = [key for key in ("repo", "revision") if not result.data.get(key)]
     if missing:
         raise JobFailed(

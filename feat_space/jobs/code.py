@@ -9,8 +9,9 @@ cost is the install at the start of every job (about a minute; PyTorch comes wit
 Where the commit comes from, first match wins:
 1. `FEAT_JOB_CODE` (or `--code`): `git+<url>@<40-hex commit>`, e.g. a fork's commit;
 2. on a Hugging Face Space: the Space's own repository at its current commit (`git+https://huggingface.co/spaces/<id>`);
-3. in a git checkout: its `origin` at `HEAD` (an SSH remote as https), refused when feat_space/ has uncommitted changes (the job
-   would run other code than yours) or `HEAD` is on no remote branch (the job could not fetch it).
+3. in a git checkout: its `origin` at `HEAD` (an SSH remote as https), refused when feat_space/ has
+   uncommitted changes (the job would run other code than yours) or `HEAD` is on no remote branch (the
+   job could not fetch it).
 """
 
 from __future__ import annotations

@@ -220,7 +220,11 @@ def wire_train_tab(
         return estimate(steps), gr.Timer(active=tab.speed.measuring)
 
     shown.select(
-        lambda: gr.Timer(active=tab.speed.measuring), None, tab.timer, queue=False, api_name="open_train_tab",
+        lambda: gr.Timer(active=tab.speed.measuring),
+        None,
+        tab.timer,
+        queue=False,
+        api_name="open_train_tab",
         api_visibility="private",
     )
     tab.timer.tick(tick, [tab.steps], [tab.estimate, tab.timer], api_visibility="private", show_progress="hidden")
