@@ -82,9 +82,11 @@ class JobsServer(HubServer):
         user: str = "someone",
         behaviour: Callable[[Job], None] | None = None,
         lifetime: float = 120.0,
+        scopes: tuple[str, ...] = ("write-repos", "jobs"),
     ) -> None:
         super().__init__(lifetime=lifetime, write_token=token)
         self.token, self.user = token, user
+        self.scopes = scopes  # what the token was granted: starting a job needs `jobs`, as on the Hub
         self.behaviour = behaviour or (lambda job: job.set_stage("COMPLETED"))
         self.jobs: dict[str, Job] = {}
         self.spaces: dict[str, str] = {}  # Space id → its current commit (`GET /api/spaces/{id}`)
@@ -122,6 +124,8 @@ class JobsServer(HubServer):
                 if parts[:2] != ["api", "jobs"] or len(parts) < 3 or parts[2] != hub.user:
                     return self._json(404, {"error": "not found"})
                 if method == "POST" and len(parts) == 3:
+                    if "jobs" not in hub.scopes:
+                        return self._json(403, {"error": "This token does not have the permission to run jobs"})
                     spec = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
                     with hub._lock:
                         job = Job(f"{len(hub.jobs) + 1:024x}", hub.user, spec)

@@ -5,6 +5,7 @@ and a YAML. Handlers are called directly, against the local Jobs stand-in (tests
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
@@ -18,13 +19,28 @@ from feat_space.editing.recipe import PRESETS
 from feat_space.editing.storage import CONFIG_NAME, WEIGHTS_NAME, save_edit
 from feat_space.jobs import client as jobs_client
 from feat_space.jobs.spec import argv_of
+from feat_space.registry.drafts import read_draft
 from feat_space.registry.registry import load_registry
+from feat_space.registry.schema import EditEntry
 from feat_space.session import Session
 from feat_space.training.report import progress_line, result_line
 from feat_space.ui import build_app
 from feat_space.ui.context import AppContext, Limits
 
 VISITOR_TOKEN = "hf_visitor_write"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def space_scopes() -> tuple[str, ...]:
+    """The OAuth scopes the Space asks for (README front matter): what a visitor's token is granted."""
+    front_matter = (ROOT / "README.md").read_text().split("---")[1]
+    return tuple(yaml.safe_load(front_matter)["hf_oauth_scopes"])
+
+
+def visitor_token(scopes: tuple[str, ...]) -> gr.OAuthToken:
+    return gr.OAuthToken(token=VISITOR_TOKEN, scope=" ".join(scopes), expires_at=int(time.time()) + 3600)
+
+
 OWNER_TOKEN = "hf_space_owner_secret"
 SPACE_COMMIT = "c" * 40
 
@@ -48,7 +64,8 @@ def space(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_TOKEN", OWNER_TOKEN)  # the Space's own secret: must never be used for a job
     monkeypatch.setenv("SYSTEM", "spaces")
     monkeypatch.setenv("SPACE_ID", "someone/feat-space")
-    for name, value in [("CLIENT_ID", "id"), ("CLIENT_SECRET", "secret"), ("SCOPES", "openid profile write-repos")]:
+    scopes = "openid profile " + " ".join(space_scopes())
+    for name, value in [("CLIENT_ID", "id"), ("CLIENT_SECRET", "secret"), ("SCOPES", scopes)]:
         monkeypatch.setattr(gr.oauth, f"OAUTH_{name}", value)
         monkeypatch.setenv(f"OAUTH_{name}", value)
     monkeypatch.setattr(gr.oauth, "OPENID_PROVIDER_URL", "https://huggingface.co")
@@ -70,7 +87,7 @@ def test_a_signed_in_visitor_trains_on_their_own_account(space, session, tmp_pat
         lines = [progress_line(s, 4, {"clip": 1.0 / s, "total": 1.0 / s}, 0.1, 0.4, "ok") for s in (2, 4)]
         scripted(*lines, result_line("done", 4, repo=repo, revision=commit), pause=0.05)(job)
 
-    hub = JobsServer(token=VISITOR_TOKEN, user="visitor", behaviour=the_job)
+    hub = JobsServer(token=VISITOR_TOKEN, user="visitor", behaviour=the_job, scopes=space_scopes())
     hub.spaces["someone/feat-space"] = SPACE_COMMIT
     with hub:
         space.setenv("HF_ENDPOINT", hub.url)
@@ -82,10 +99,12 @@ def test_a_signed_in_visitor_trains_on_their_own_account(space, session, tmp_pat
 
         with pytest.raises(gr.Error, match="Sign in with Hugging Face first"):
             list(train(*form, request, None))
+        empty = gr.OAuthToken(token="", scope="", expires_at=int(time.time()) + 3600)
+        with pytest.raises(gr.Error, match=r"sign in with Hugging Face \(again\)"):  # not HF_TOKEN's account
+            list(train(*form, request, empty))
         assert not hub.jobs, "no job without the visitor's login"
 
-        token = gr.OAuthToken(token=VISITOR_TOKEN, scope="write-repos", expires_at=int(time.time()) + 3600)
-        updates = list(train(*form, request, token))
+        updates = list(train(*form, request, visitor_token(space_scopes())))
         job = next(iter(hub.jobs.values()))
 
     # The visitor's token ran the job (the stand-in accepts no other) and is its only secret.
@@ -98,6 +117,13 @@ def test_a_signed_in_visitor_trains_on_their_own_account(space, session, tmp_pat
     assert "**Done.**" in final[0] and "visitor/feat-freckles" in final[0]
     assert ["★ Freckles · colour (yours)", "user:freckles"] in [list(c) for c in final[9].choices]
 
+    trained = ctx.visitors.peek(request).trained["user:freckles"]
+    restored = EditEntry.model_validate(read_draft(trained.folder))  # what a restart restores a saved edit from
+    assert restored == trained.entry and restored.checkpoint.status == "unpublished"
+    assert trained.steps_done == 4 and "(4 steps)" in final[0], "the steps the job reported"
+    assert {p.name for p in trained.folder.iterdir()} == {CONFIG_NAME, WEIGHTS_NAME, "training.json", "edit.yaml"}
+    assert not list((tmp_path / "hf").rglob(WEIGHTS_NAME)), "the private weights are not left in the shared cache"
+
     code, *_ = api_fn(demo, "export_yaml")("user:freckles", 0.3, request)
     data = yaml.safe_load(code.value)
     assert data["training"] == {"steps": 4} and data["defaults"] == {"mask_threshold": 0.3}
@@ -106,16 +132,15 @@ def test_a_signed_in_visitor_trains_on_their_own_account(space, session, tmp_pat
 
 def test_the_stop_button_cancels_the_job(space, session):
     endless = scripted(*(progress_line(s, 999, {"total": 1.0}, 0.1) for s in range(1, 999)), pause=0.05)
-    hub = JobsServer(token=VISITOR_TOKEN, user="visitor", behaviour=endless)
+    hub = JobsServer(token=VISITOR_TOKEN, user="visitor", behaviour=endless, scopes=space_scopes())
     hub.spaces["someone/feat-space"] = SPACE_COMMIT
     with hub:
         space.setenv("HF_ENDPOINT", hub.url)
         ctx = AppContext(session, load_registry(), Limits(max_steps=1000))
         demo = build_app(context=ctx)
         request = SimpleNamespace(session_hash="visitor-stop")
-        token = gr.OAuthToken(token=VISITOR_TOKEN, scope="write-repos", expires_at=int(time.time()) + 3600)
         run = api_fn(demo, "train_on_jobs")(
-            "a face with freckles", "", "colour", 999, None, 0.0, "t4-small", request, token
+            "a face with freckles", "", "colour", 999, None, 0.0, "t4-small", request, visitor_token(space_scopes())
         )
         for update in run:
             if "step **" in str(update[0]):
@@ -124,5 +149,25 @@ def test_the_stop_button_cancels_the_job(space, session):
         rest = list(run)
         job = next(iter(hub.jobs.values()))
     assert job.canceled.is_set() and job.stage == "CANCELED"
+    assert [path for _, path in hub.requests if path.endswith("/cancel")] == [f"/api/jobs/visitor/{job.id}/cancel"], (
+        "canceled once: Stop's handler did, the loop following the job does not again"
+    )
     assert "Canceled" in rest[-1][0]
     assert not ctx.visitors.peek(request).training
+
+
+def test_a_token_without_the_jobs_scope_is_told_what_is_missing(space, session):
+    """The Hub refuses to start a job for a token not granted `jobs` (as a Space asking only for repo
+    scopes would get): the visitor is told it is the Jobs permission, and the Space asks for it."""
+    assert "jobs" in space_scopes(), "README front matter: hf_oauth_scopes must include jobs"
+    granted = tuple(s for s in space_scopes() if s != "jobs")
+    hub = JobsServer(token=VISITOR_TOKEN, user="visitor", scopes=granted)
+    hub.spaces["someone/feat-space"] = SPACE_COMMIT
+    with hub:
+        space.setenv("HF_ENDPOINT", hub.url)
+        demo = build_app(context=AppContext(session, load_registry(), Limits(max_steps=50)))
+        request = SimpleNamespace(session_hash="visitor-no-jobs-scope")
+        form = ("a face with freckles", "Freckles", "colour", 4, None, 0.3, "t4-small")
+        with pytest.raises(gr.Error, match=r"HTTP 403.*Jobs permission.*`jobs` scope"):
+            list(api_fn(demo, "train_on_jobs")(*form, request, visitor_token(granted)))
+    assert not hub.jobs

@@ -18,14 +18,14 @@ from jobs_server import Job, JobsServer, scripted
 from feat_space.cli import main
 from feat_space.editing.storage import load_edit_folder
 from feat_space.jobs import client as jobs_client
-from feat_space.jobs.client import HubJobs, JobsError, Stage
+from feat_space.jobs.client import HubJobs, JobFailed, JobsError, Stage, Watch, ended_well
 from feat_space.jobs.code import CodeSource, CodeSourceError
 from feat_space.jobs.remote import RemoteTraining
 from feat_space.jobs.spec import ENTRY_ENV, argv_of
 from feat_space.registry.drafts import entry_from_prompt
 from feat_space.registry.registry import load_registry
 from feat_space.registry.schema import EditEntry
-from feat_space.training.report import ProgressReport, parse_line, progress_line, result_line
+from feat_space.training.report import ProgressReport, ResultReport, parse_line, progress_line, result_line
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "hf_user_token"
@@ -66,6 +66,22 @@ def test_progress_lines_round_trip_and_people_lines_are_skipped():
     result = parse_line(result_line("done", 10, repo="a/b", revision=REVISION))
     assert result.outcome == "done" and result.data == {"repo": "a/b", "revision": REVISION}
     assert parse_line("step 3/10 loss 0.5") is None and parse_line('FEAT-PROGRESS {"step": 3') is None
+
+
+def test_one_progress_format_for_a_training_here_and_a_job_followed():
+    from feat_space.cli.train.on_jobs import describe
+    from feat_space.training.report import progress_text, report_line
+    from feat_space.ui.training_view import progress_status
+
+    report = ProgressReport(3, 10, {"clip": 0.5, "total": 0.6}, 1.5, 0.2, "closing", "the mask is closing")
+    assert parse_line(report_line(report)) == report, "a job's line reads back as the report it was"
+    text = progress_text(report, "[smile] ")
+    assert text.startswith("[smile] step 3/10  clip 0.5000  total 0.6000  | mask 0.200 (closing)")
+    assert "1.50 s/step, 0.2 min left" in text and text.endswith("⚠ the mask is closing")
+    assert describe(report, "[smile] ") == text, "a job's progress reads as a training here does"
+    status = progress_status("Training “x”", report, "keeps what is learned")
+    assert status.startswith("Training “x”: step **3/10** · total loss 0.6000 · 1.50 s/step · about 10 s left.")
+    assert "**Stop** keeps what is learned." in status and "Mask: closing, 20% of the face. ⚠️ the mask" in status
 
 
 def test_no_login_says_how_to_log_in(hub_env):
@@ -236,6 +252,7 @@ def test_train_all_here_trains_one_after_another_and_tabulates(monkeypatch, tmp_
     monkeypatch.chdir(tmp_path)  # trained/<name>/ lands here
     assert main(["train", "--all", "--steps", "1"]) == 0
     out = capsys.readouterr().out
+    assert any(line.startswith("step 1/1  clip ") and " s/step, " in line for line in out.splitlines())
     table = out[out.index("\nedit ") + 1 :].splitlines()
     assert table[0].split() == ["edit", "outcome", "where", "result"]
     assert {line.split()[0]: line.split()[1] for line in table[2:]} == {
@@ -261,7 +278,118 @@ def test_ctrl_c_stops_train_all_here(monkeypatch, tmp_path, capsys):
         yield
 
     monkeypatch.setattr(EntryTraining, "steps", interrupted)
-    assert main(["train", "--all", "--steps", "1"]) == 1
+    assert main(["train", "--all", "--steps", "1"]) == 130, "Ctrl-C's exit code, as a single train"
     out = capsys.readouterr().out
     rows = {line.split()[0]: line.split()[1] for line in out[out.index("\nedit ") + 1 :].splitlines()[2:]}
     assert rows == {"purple-hair": "stopped", "red-lipstick": "not"}, "the first is stopped, the rest never start"
+
+
+def test_ctrl_c_while_the_models_load_still_ends_train_all_here_with_its_table(monkeypatch, tmp_path, capsys):
+    import feat_space.session
+
+    edits = tmp_path / "edits"
+    edits.mkdir()
+    (edits / "purple-hair.yaml").write_text((ROOT / "edits" / "purple-hair.yaml").read_text())
+    monkeypatch.setenv("FEAT_EDITS_DIR", str(edits))
+    monkeypatch.chdir(tmp_path)
+
+    def loading(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(feat_space.session, "Session", loading)
+    assert main(["train", "--all", "--steps", "1"]) == 130
+    out = capsys.readouterr().out
+    assert out[out.index("\nedit ") + 1 :].splitlines()[2].split()[:2] == ["purple-hair", "stopped"]
+
+
+def test_ctrl_c_during_train_all_on_jobs_exits_130_with_its_table(hub_env, monkeypatch, tmp_path, capsys):
+    import signal
+    import threading
+
+    edits = tmp_path / "edits"
+    edits.mkdir()
+    (edits / "smile.yaml").write_text((ROOT / "edits" / "smile.yaml").read_text())
+    hub_env.setenv("FEAT_EDITS_DIR", str(edits))
+    monkeypatch.setattr("builtins.input", lambda question: "y")
+    endless = scripted(*(progress(s, 1000) for s in range(1, 1000)), pause=0.02)
+    with serve(hub_env, endless) as hub:
+        timer = threading.Timer(1.0, signal.raise_signal, (signal.SIGINT,))  # Ctrl-C, in the main thread
+        timer.start()
+        try:
+            code = main(["train", "--all", "--on", "hf-jobs", "--publish", "someone", "--code", CODE])
+        finally:
+            timer.cancel()
+    out = capsys.readouterr().out
+    assert code == 130
+    assert out[out.index("\nedit ") + 1 :].splitlines()[2].split()[:2] == ["smile", "canceled"]
+    assert next(iter(hub.jobs.values())).canceled.is_set()
+
+
+@pytest.mark.parametrize("private", [True, False])
+def test_publish_private_on_jobs_creates_a_private_repo(hub_env, tmp_path, private):
+    """`--private` reaches the job's own `train --publish` (the job creates the repo)."""
+    hub_env.setenv("FEAT_EDITS_DIR", str(tmp_path))
+    hub_env.chdir(tmp_path)
+    with serve(hub_env, lambda job: scripted(progress(1, 1), published_result(job, steps=1))(job)) as hub:
+        flags = ["--publish", "someone/feat-freckles", *(["--private"] if private else [])]
+        args = ["--prompt", "a face with freckles", "--on", "hf-jobs", "--code", CODE, "--steps", "1", *flags]
+        assert main(["train", *args]) == 0
+        argv = argv_of(next(iter(hub.jobs.values())).spec["command"])
+    assert ("--private" in argv) is private
+
+
+@pytest.mark.parametrize(
+    ("remote", "url"),
+    [
+        ("git@github.com:you/feat-space.git", "https://github.com/you/feat-space.git"),
+        ("ssh://git@github.com/you/feat-space.git", "https://github.com/you/feat-space.git"),
+        ("ssh://git@gitlab.example.org:2222/you/feat-space", "https://gitlab.example.org/you/feat-space"),
+        ("https://github.com/you/feat-space.git", "https://github.com/you/feat-space.git"),
+    ],
+)
+def test_a_checkout_with_an_ssh_remote_gives_the_job_an_https_url(monkeypatch, remote, url):
+    from feat_space.jobs import code
+
+    answers = {"remote": remote, "rev-parse": "a" * 40, "status": "", "branch": "origin/main"}
+    monkeypatch.setattr(code, "_git", lambda *args: answers[args[0]])
+    source = code.checkout_source()
+    assert source.requirement == f"git+{url}@{'a' * 40}"
+    assert CodeSource.parse(source.requirement) == source, "pip's form: git+<url>@<commit>"
+
+
+def test_a_remote_no_job_can_fetch_is_refused_up_front(monkeypatch):
+    from feat_space.jobs import code
+
+    with pytest.raises(CodeSourceError, match=r"neither https nor SSH.*FEAT_JOB_CODE"):
+        code.fetchable_url("/home/you/feat-space")
+
+
+def test_the_app_path_never_falls_back_to_the_stored_login(hub_env):
+    """`stored_login=False` (the app): a missing visitor token is an error, not HF_TOKEN's account."""
+    with serve(hub_env, None, token="hf_owner") as hub:
+        for missing in (None, ""):
+            with pytest.raises(JobsError, match="sign in with Hugging Face"):
+                HubJobs(token=missing, stored_login=False)
+        assert HubJobs(token=TOKEN, stored_login=False).namespace == "someone"
+    assert ("GET", "/api/whoami-v2") in hub.requests  # only the visitor's token was ever sent
+
+
+@pytest.mark.parametrize(
+    ("result", "why"),
+    [
+        (None, "reported no uploaded edit"),
+        (ResultReport("failed", 3, {}), "ended 'failed'"),
+        (ResultReport("nothing", 0, {"repo": "a/b", "revision": REVISION}), "ended 'nothing'"),
+        (ResultReport("done", 4, {"revision": REVISION}), "no repo"),
+        (ResultReport("done", 4, {"repo": "a/b"}), "no revision"),
+    ],
+)
+def test_a_completed_job_without_a_usable_uploaded_edit_fails_clearly(result, why):
+    watch = Watch("job1", stage="COMPLETED", seen=True, result=result)
+    with pytest.raises(JobFailed, match=why):
+        ended_well(watch)
+
+
+def test_a_completed_job_with_an_uploaded_edit_ends_well():
+    result = ResultReport("stopped", 3, {"repo": "a/b", "revision": REVISION})
+    assert ended_well(Watch("job1", stage="COMPLETED", seen=True, result=result)) is result

@@ -42,6 +42,47 @@ def test_the_speed_is_measured_in_the_background(context):
     assert "s per step" in speed.text(10, jobs_offered=False)
 
 
+def test_the_probe_takes_a_training_slot_and_waits_while_none_is_free(context):
+    speed = LocalSpeed(context)
+    assert context.training_slots.acquire(blocking=False), "a visitor's training holds the slot"
+    try:
+        speed.start()
+        deadline = time.monotonic() + 120
+        while speed._started and time.monotonic() < deadline:  # the probe gives up at once
+            time.sleep(0.1)
+        assert speed.seconds is None and speed.error is None and speed.measuring, "nothing timed while busy"
+    finally:
+        context.training_slots.release()
+    speed.start()  # the next tick, with the slot free
+    deadline = time.monotonic() + 120
+    while speed.seconds is None and speed.error is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert speed.seconds is not None and not speed.measuring
+    assert context.training_slots.acquire(blocking=False), "the probe gave its slot back"
+    context.training_slots.release()
+
+
+def test_on_a_gpu_the_estimate_comes_from_the_first_training(context, monkeypatch):
+    monkeypatch.setattr(LocalSpeed, "on_gpu", property(lambda self: True))
+    speed = LocalSpeed(context)
+    speed.start()
+    assert not speed._started and not speed.measuring, "no probe on a GPU"
+    said = speed.text(2000, jobs_offered=True)
+    assert "Measuring" not in said and "first training here" in said
+    speed.record(0.05, "your last training")
+    assert "about 2 min" in speed.text(2000, jobs_offered=True)
+
+
+@pytest.mark.parametrize("on_gpu", [True, False])
+def test_the_speed_probe_starts_when_the_train_tab_opens_not_at_page_load(context, monkeypatch, on_gpu):
+    monkeypatch.setattr(LocalSpeed, "on_gpu", property(lambda self: on_gpu))
+    demo = build_app(context=context)
+    timer = next(b for b in demo.blocks.values() if isinstance(b, gr.Timer))
+    assert timer.active is False, "no timer ticks (and no probe runs) in a page that never opens the Train tab"
+    opened = next(fn.fn for fn in demo.fns.values() if fn.api_name == "open_train_tab")
+    assert opened().active is (not on_gpu)
+
+
 @pytest.mark.parametrize(("on_gpu", "default"), [(True, HERE), (False, ON_JOBS)])
 def test_gpu_hardware_trains_here_by_default_cpu_hardware_on_jobs(context, monkeypatch, on_gpu, default):
     pytest.importorskip("authlib", reason="Sign in with Hugging Face needs gradio[oauth]")

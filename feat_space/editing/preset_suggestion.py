@@ -16,12 +16,15 @@ COLOURS = (
     "red|blond|blonde|black|brown|purple|pink|blue|green|grey|gray|white|silver|orange|golden|ginger|auburn|"
     "dyed|colou?r|colou?red"
 )
+# Colour words that name a hair colour without the word "hair".
+HAIR_COLOURS = r"blond|blonde|brunette|redhead|red-haired|ginger|auburn|platinum"
 
 # (pattern groups that must all match, preset). Patterns are whole words (regular expressions).
 RULES: tuple[tuple[tuple[str, ...], str], ...] = (
     ((r"lips?|lipstick|lip gloss",), "small colour"),
     ((COLOURS, r"eyes?|iris(es)?"), "small colour"),
     ((COLOURS, r"hair|haired"), "colour"),
+    ((HAIR_COLOURS,), "colour"),  # "blonde" alone means the hair's colour
     (
         (r"freckles?|freckled|skin|tan|tanned|sunburn(t|ed)?|make-?up|blush|pale|rosy|wrinkles?|wrinkled|tattoos?",),
         "colour",
@@ -54,4 +57,4 @@ def suggest_preset(prompt: str) -> Suggestion:
     return Suggestion(DEFAULT, None, f"no keyword recognised: “{DEFAULT}” is the general shape preset")
 
 
-__all__ = ["COLOURS", "DEFAULT", "RULES", "Suggestion", "suggest_preset"]
+__all__ = ["COLOURS", "DEFAULT", "HAIR_COLOURS", "RULES", "Suggestion", "suggest_preset"]

@@ -24,6 +24,7 @@ from .spec import TrainingJob
 
 LOGIN_HINT = "log in with `hf auth login`, or set HF_TOKEN to a token with write access"
 TERMINAL = ("COMPLETED", "CANCELED", "ERROR", "DELETED")
+USABLE = ("done", "stopped")  # training outcomes that leave an edit (`training.run.TrainingResult.usable`)
 TAIL_LINES = 20
 POLL_SECONDS = 5.0  # between status reads while a job is scheduled, and after its log ends
 T = TypeVar("T")
@@ -74,14 +75,19 @@ class Watch:
 class HubJobs:
     """The user's Jobs account: `token` (the user's own; for the app, the visitor's OAuth token)."""
 
-    def __init__(self, token: str | None = None, poll_seconds: float | None = None) -> None:
+    def __init__(
+        self, token: str | None = None, poll_seconds: float | None = None, *, stored_login: bool = True
+    ) -> None:
+        """`stored_login=False`: only `token` may be used, never `hf auth login` or HF_TOKEN (in the app,
+        those are the Space owner's, and a job must never run on them)."""
         settings = hub_settings()
         self.endpoint = settings.endpoint
         if settings.offline:
             raise JobsError("HF_HUB_OFFLINE is set: Hugging Face Jobs need the network. Unset it to train on Jobs.")
-        found = token or get_token()
+        found = token or (get_token() if stored_login else None)
         if not found:
-            raise JobsError(f"Training on Hugging Face Jobs needs your Hugging Face login: {LOGIN_HINT}.")
+            hint = LOGIN_HINT if stored_login else "sign in with Hugging Face (again)"
+            raise JobsError(f"Training on Hugging Face Jobs needs your Hugging Face login: {hint}.")
         self.token: str = found
         self.api = HfApi(endpoint=self.endpoint, token=found)
         self.poll_seconds = POLL_SECONDS if poll_seconds is None else poll_seconds
@@ -100,7 +106,11 @@ class HubJobs:
                     "payment method or credits at https://huggingface.co/settings/billing."
                 ) from None
             if status == 403:
-                raise JobsError(f"Your token may not {doing} (HTTP 403): use a token with write access.") from None
+                raise JobsError(
+                    f"Your token may not {doing} (HTTP 403): it needs the Jobs permission (a fine-grained token with "
+                    "“Start and manage Jobs”, or a write token; in a Space, sign in again so that the `jobs` scope "
+                    "is granted) and write access to your repos."
+                ) from None
             raise JobsError(f"The Hub could not {doing} (HTTP {status}): try again later.") from None
         except (httpx2.HTTPError, OSError) as e:
             raise JobsError(
@@ -189,8 +199,16 @@ def ended_well(watch: Watch) -> ResultReport:
         why = f": {watch.message}" if watch.message else ""
         raise JobFailed(f"Job {watch.job_id} failed ({watch.stage}{why}).", tail)
     result = watch.result
-    if result is None or "revision" not in result.data:
+    if result is None:
         raise JobFailed(f"Job {watch.job_id} completed but reported no uploaded edit.", tail)
+    if result.outcome not in USABLE:
+        why = f"its training ended {result.outcome!r}"
+        raise JobFailed(f"Job {watch.job_id} completed, but {why}: no usable edit.", tail)
+    missing = [key for key in ("repo", "revision") if not result.data.get(key)]
+    if missing:
+        raise JobFailed(
+            f"Job {watch.job_id} completed but its result names no uploaded edit (no {' or '.join(missing)}).", tail
+        )
     return result
 
 

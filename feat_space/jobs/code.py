@@ -9,8 +9,9 @@ cost is the install at the start of every job (about a minute; PyTorch comes wit
 Where the commit comes from, first match wins:
 1. `FEAT_JOB_CODE` (or `--code`): `git+<url>@<40-hex commit>`, e.g. a fork's commit;
 2. on a Hugging Face Space: the Space's own repository at its current commit (`git+https://huggingface.co/spaces/<id>`);
-3. in a git checkout: its `origin` at `HEAD`, refused when feat_space/ has uncommitted changes (the job
-   would run other code than yours) or `HEAD` is on no remote branch (the job could not fetch it).
+3. in a git checkout: its `origin` at `HEAD` (an SSH remote as https), refused when feat_space/ has
+   uncommitted changes (the job would run other code than yours) or `HEAD` is on no remote branch (the
+   job could not fetch it).
 """
 
 from __future__ import annotations
@@ -63,6 +64,24 @@ def _git(*args: str) -> str:
     return done.stdout.strip()
 
 
+_SCP_LIKE = re.compile(r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?!//)(?P<path>[^\\]+)$")  # git@github.com:you/x.git
+_SSH_URL = re.compile(r"^ssh://(?:[\w.-]+@)?(?P<host>[\w.-]+)(?::\d+)?/(?P<path>.+)$")
+
+
+def fetchable_url(url: str) -> str:
+    """`url` as a job can clone it: SSH remotes become https (a job has no SSH key; the code must be
+    public anyway). Anything else pip cannot take is refused here, not when the job installs."""
+    if url.startswith(("https://", "http://")):
+        return url
+    m = _SSH_URL.match(url) or _SCP_LIKE.match(url)
+    if m is not None:
+        return f"https://{m['host']}/{m['path']}"
+    raise CodeSourceError(
+        f"The remote {url!r} is neither https nor SSH, so a job could not fetch it: set {CODE_ENV} (or --code) to "
+        "git+https://<host>/<you>/feat-space@<commit>."
+    )
+
+
 def checkout_source() -> CodeSource:
     """This checkout's `origin` at `HEAD`, when the job can fetch exactly that code."""
     if not (_CHECKOUT / ".git").exists():
@@ -86,7 +105,7 @@ def checkout_source() -> CodeSource:
         )
     if not remote_branches:
         raise CodeSourceError(f"Commit {commit[:12]} is on no branch of {url}: push it first, so the job can fetch it.")
-    return CodeSource(url, commit)
+    return CodeSource(fetchable_url(url), commit)
 
 
 def code_source(explicit: str | None = None, space: tuple[str, str] | None = None) -> CodeSource:
@@ -99,4 +118,4 @@ def code_source(explicit: str | None = None, space: tuple[str, str] | None = Non
     return checkout_source()
 
 
-__all__ = ["CODE_ENV", "CodeSource", "CodeSourceError", "checkout_source", "code_source"]
+__all__ = ["CODE_ENV", "CodeSource", "CodeSourceError", "checkout_source", "code_source", "fetchable_url"]

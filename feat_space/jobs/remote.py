@@ -8,7 +8,9 @@ privately to `<you>/feat-<name>` by the job and downloaded from there into a loc
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ class RemoteEdit:
     published: Published
     yaml_path: Path | None  # the registry YAML pinned (publishing)
     folder: Path | None  # the downloaded edit folder (config.json, model.safetensors, training.json, edit.yaml)
+    steps_done: int  # as the job's training reported them
 
 
 class RemoteTraining:
@@ -40,6 +43,7 @@ class RemoteTraining:
         code: CodeSource,
         *,
         publish: str | None = None,
+        private: bool = False,
         flavor: str = DEFAULT_FLAVOR,
         image: str = DEFAULT_IMAGE,
         timeout: str = DEFAULT_TIMEOUT,
@@ -51,13 +55,16 @@ class RemoteTraining:
             entry,
             repo_id=publish or f"{jobs.namespace}/feat-{entry.name}",
             code=code,
-            private=not self.publishing,
+            # Not publishing, the upload is only the way back to the user: private whatever they asked.
+            private=private or not self.publishing,
             flavor=flavor,
             image=image,
             timeout=timeout,
             env=dict(env or {}),
         )
         self.watch: Watch | None = None
+        self.canceled = False
+        self._cancel_lock = threading.Lock()
 
     @property
     def job_id(self) -> str | None:
@@ -72,8 +79,13 @@ class RemoteTraining:
         yield from self.jobs.follow(self.watch)
 
     def cancel(self) -> None:
-        if self.watch is not None:
+        """Cancel the job, once: Stop's handler and the loop following the job may both ask, and the
+        Hub need not accept a second cancel of a canceled job."""
+        with self._cancel_lock:
+            if self.watch is None or self.canceled:
+                return
             self.jobs.cancel(self.watch.job_id)
+            self.canceled = True
 
     def finish(self, *, yaml_path: Path | None = None, download_to: Path | None = None) -> RemoteEdit:
         """After the job ended: pin `yaml_path` (publishing) and/or download the edit into `download_to`.
@@ -95,14 +107,22 @@ class RemoteTraining:
         if download_to is not None:
             folder = self._download(published, download_to)
             write_draft(folder, pinned)
-        return RemoteEdit(pinned, published, yaml_path, folder)
+        return RemoteEdit(pinned, published, yaml_path, folder, result.steps)
 
     def _download(self, published: Published, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        for filename in (CONFIG_NAME, WEIGHTS_NAME, TRAINING_LOG):
-            # The commit hash names the content exactly: no sha256 to check beyond git's own.
-            source = ModelSource(published.repo_id, published.repo_id, filename, published.revision, None, False)
-            shutil.copyfile(hub_download(source, token=self.jobs.token), folder / filename)
+        # Into the folder, not the shared Hub cache: the upload is private to the user (in the app, a
+        # visitor whose files are deleted with their session). The staging folder takes huggingface_hub's
+        # own bookkeeping (.cache/), which is no part of the edit.
+        staging = folder / ".download"
+        try:
+            for filename in (CONFIG_NAME, WEIGHTS_NAME, TRAINING_LOG):
+                # The commit hash names the content exactly: no sha256 to check beyond git's own.
+                source = ModelSource(published.repo_id, published.repo_id, filename, published.revision, None, False)
+                path = hub_download(source, token=self.jobs.token, local_dir=staging)
+                os.replace(path, folder / filename)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         return folder
 
 

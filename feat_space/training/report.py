@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .run import RunStep
 
 PROGRESS = "FEAT-PROGRESS "
 RESULT = "FEAT-RESULT "
@@ -25,6 +28,10 @@ class ProgressReport:
     mask_mean: float | None = None
     mask_status: str | None = None
     warning: str | None = None
+
+    @property
+    def seconds_left(self) -> float:
+        return self.seconds_per_step * (self.total - self.step)
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,44 @@ def progress_line(
     return PROGRESS + json.dumps(payload, ensure_ascii=False)
 
 
+def report_of(step: RunStep) -> ProgressReport:
+    """What a finished step reports, here or from a job: one shape for every watcher."""
+    health = step.progress.health
+    return ProgressReport(
+        step.step,
+        step.total,
+        dict(step.progress.losses),
+        step.seconds_per_step,
+        health.mask_mean if health is not None else None,
+        health.status if health is not None else None,
+        health.warning if health is not None else None,
+    )
+
+
+def report_line(report: ProgressReport) -> str:
+    """`report` as the line a job prints (`parse_line` reads it back)."""
+    return progress_line(
+        report.step,
+        report.total,
+        report.losses,
+        report.seconds_per_step,
+        report.mask_mean,
+        report.mask_status,
+        report.warning,
+    )
+
+
+def progress_text(report: ProgressReport, prefix: str = "") -> str:
+    """`report` for a person at a terminal (a training here, or a job followed from its log)."""
+    losses = "  ".join(f"{k} {v:.4f}" for k, v in report.losses.items())
+    mask = f"  | mask {report.mask_mean:.3f} ({report.mask_status})" if report.mask_mean is not None else ""
+    warn = f"  ⚠ {report.warning}" if report.warning else ""
+    return (
+        f"{prefix}step {report.step}/{report.total}  {losses}{mask}  | {report.seconds_per_step:.2f} s/step, "
+        f"{report.seconds_left / 60:.1f} min left{warn}"
+    )
+
+
 def result_line(outcome: str, steps: int, **data: Any) -> str:
     return RESULT + json.dumps({"outcome": outcome, "steps": steps, **data}, ensure_ascii=False)
 
@@ -85,4 +130,15 @@ def parse_line(line: str) -> ProgressReport | ResultReport | None:
     return None
 
 
-__all__ = ["PROGRESS", "RESULT", "ProgressReport", "ResultReport", "parse_line", "progress_line", "result_line"]
+__all__ = [
+    "PROGRESS",
+    "RESULT",
+    "ProgressReport",
+    "ResultReport",
+    "parse_line",
+    "progress_line",
+    "progress_text",
+    "report_line",
+    "report_of",
+    "result_line",
+]

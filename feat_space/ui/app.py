@@ -94,13 +94,13 @@ def build_app(
         with gr.Tabs() as tabs:
             with gr.Tab("Edit", id="edit"):
                 edit = build_edit_tab(ctx)
-            with gr.Tab("Train", id="train"):
+            with gr.Tab("Train", id="train") as train_shown:
                 train = build_train_tab(ctx)
                 saved = build_saved_edits(ctx)
             with gr.Tab("About", id="about"):
                 gallery = build_about_tab(ctx)
         wire(ctx, edit)
-        wire_train_tab(ctx, train, edit.edits, gallery)
+        wire_train_tab(ctx, train, edit.edits, gallery, train_shown)
         wire_saved_edits(ctx, demo, saved, edit.edits, gallery)
         _wire_train_this(ctx, edit.trainable, edit.train_this, train, tabs)
 
@@ -140,12 +140,13 @@ def _wire_train_this(ctx: AppContext, trainable: gr.Dropdown, button: gr.Button,
             min(entry.training.steps, ctx.limits.max_steps),
             entry.name,
             gr.Tabs(selected="train"),
+            gr.Timer(active=train.speed.measuring),  # the tab opens: its estimate starts, as on a click
         )
 
     button.click(
         prefill,
         [trainable],
-        [train.prompt, train.name, train.region, train.steps, train.base, tabs],
+        [train.prompt, train.name, train.region, train.steps, train.base, tabs, train.timer],
         api_visibility="private",
         queue=False,
     )

@@ -108,7 +108,8 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
                 )
                 stop = gr.Button("Stop", variant="stop")
             feedback = gr.Markdown(f"⚠️ **{ctx.notice}**" if ctx.notice else "", elem_id="train-feedback")
-            timer = gr.Timer(2.0, active=on_cpu)
+            # Started when the tab is opened (`wire_train_tab`), not at page load: most visitors only edit.
+            timer = gr.Timer(2.0, active=False)
         with gr.Column(scale=6, min_width=300):
             plots = []
             with gr.Row():
@@ -179,7 +180,10 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
     )
 
 
-def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGroup, gallery: gr.HTML) -> None:
+def wire_train_tab(
+    ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGroup, gallery: gr.HTML, shown: gr.Tab
+) -> None:
+    """`shown`: the tab holding the Train tab's layout; opening it starts the CPU speed probe."""
     jobs_offered = tab.where is not None
     form = [tab.prompt, tab.name, tab.region, tab.steps, tab.base, tab.threshold]
     outputs = [tab.feedback, *tab.plots, tab.preview, tab.preview_mask, edit_choices, gallery, tab.mine]
@@ -213,9 +217,16 @@ def wire_train_tab(ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGrou
 
     def tick(steps: float):
         tab.speed.start()
-        measuring = tab.speed.seconds is None and tab.speed.error is None
-        return estimate(steps), gr.Timer(active=measuring)
+        return estimate(steps), gr.Timer(active=tab.speed.measuring)
 
+    shown.select(
+        lambda: gr.Timer(active=tab.speed.measuring),
+        None,
+        tab.timer,
+        queue=False,
+        api_name="open_train_tab",
+        api_visibility="private",
+    )
     tab.timer.tick(tick, [tab.steps], [tab.estimate, tab.timer], api_visibility="private", show_progress="hidden")
 
     tab.start.click(

@@ -18,13 +18,14 @@ from ..errors import FeatError
 from ..registry.entry_training import EntryTraining
 from ..registry.schema import EditEntry
 from ..session import tensor_to_image
+from ..training.report import report_of
 from .catalogue import user_value
 from .context import AppContext
 from .errors import user_errors
 from .spaces import gpu
 from .state import TrainedEdit, Visitor
 from .training_form import training_entry
-from .training_view import LOSS_PANELS, TRAIN_MODELS, LocalSpeed, duration, loss_frames, mask_image
+from .training_view import LOSS_PANELS, TRAIN_MODELS, LocalSpeed, loss_frames, mask_image, progress_status
 
 STREAM_EVERY = 0.5  # s: the fastest the status and plots are refreshed (previews and the end always are)
 PREVIEW_SIDE = 256
@@ -122,15 +123,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
                 if p.preview is None and not p.done and now - last_yield < STREAM_EVERY:
                     continue
                 last_yield = now
-                status = (
-                    f"{notice}Training “{entry.prompt}”: step **{p.step}/{p.total}** · total loss "
-                    f"{p.losses['total']:.4f} · {s.seconds_per_step:.2f} s/step · about {duration(s.seconds_left)} "
-                    "left. **Stop** keeps what is learned."
-                )
-                if p.health is not None:
-                    status += f"\n\nMask: {p.health.status}, {p.health.mask_mean:.0%} of the face."
-                    if p.health.warning:
-                        status += f" ⚠️ {p.health.warning}"
+                status = progress_status(f"{notice}Training “{entry.prompt}”", report_of(s), "keeps what is learned")
                 preview = (
                     tensor_to_image(p.preview).resize((PREVIEW_SIDE, PREVIEW_SIDE)) if p.preview is not None else skip
                 )

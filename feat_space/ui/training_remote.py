@@ -21,6 +21,7 @@ from ..jobs.client import HubJobs, LogLine, Stage
 from ..jobs.code import code_source
 from ..jobs.remote import RemoteTraining
 from ..jobs.spec import DEFAULT_FLAVOR
+from ..registry.drafts import write_draft
 from ..training.report import ProgressReport, ResultReport
 from .catalogue import user_value
 from .context import AppContext
@@ -28,7 +29,7 @@ from .errors import user_errors
 from .state import TrainedEdit, Visitor
 from .training_form import training_entry
 from .training_local import SKIP_PLOTS, begin, end, finish_update, status_only
-from .training_view import duration, loss_frames
+from .training_view import loss_frames, progress_status
 
 # GPU flavors offered in the tab (huggingface_hub's JobHardware names), cheapest first.
 FLAVORS = ("t4-small", "l4x1", "a10g-small", "a10g-large", "a100-large")
@@ -73,7 +74,7 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
         begin(ctx, visitor)
         skip = gr.skip()
         try:
-            jobs = HubJobs(token=oauth_token.token)
+            jobs = HubJobs(token=oauth_token.token, stored_login=False)
             space = os.environ.get("SPACE_ID")
             code = code_source(space=jobs.space_code(space) if space else None)
             remote = RemoteTraining(jobs, entry, code, flavor=flavor or DEFAULT_FLAVOR)
@@ -86,7 +87,7 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
             stage = "SCHEDULING"
             for event in remote.events():
                 if visitor.stop.is_set():
-                    remote.cancel()
+                    remote.cancel()  # a no-op when Stop's own handler canceled it already
                     yield status_only(f"Canceled {link}: nothing was trained.")
                     return
                 if isinstance(event, Stage):
@@ -97,16 +98,7 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
                     yield status_only(status + ". **Stop** cancels it.")
                 elif isinstance(event, ProgressReport):
                     history.append({"step": event.step, **event.losses})
-                    left = duration(event.seconds_per_step * (event.total - event.step))
-                    status = (
-                        f"{link} on {remote.job.flavor}: step **{event.step}/{event.total}** · total loss "
-                        f"{event.losses.get('total', float('nan')):.4f} · {event.seconds_per_step:.2f} s/step · about "
-                        f"{left} left. **Stop** cancels the job."
-                    )
-                    if event.mask_mean is not None:
-                        status += f"\n\nMask: {event.mask_status}, {event.mask_mean:.0%} of the face."
-                    if event.warning:
-                        status += f" ⚠️ {event.warning}"
+                    status = progress_status(f"{link} on {remote.job.flavor}", event, "cancels the job")
                     yield status, *loss_frames(history, entry.training), *[skip] * 5
                 elif isinstance(event, (ResultReport, LogLine)):
                     continue  # the result is read by `finish`; other lines stay in the job's log
@@ -118,12 +110,14 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
                 raise
             key = user_value(entry.name)
             # Kept unpublished here: the job's upload is private; "Publish to Hub" makes a public one.
+            # On disk too: a saved edit is restored from its draft after a restart.
             unpinned = done.entry.model_copy(update={"checkpoint": entry.checkpoint})
-            old = visitor.add(TrainedEdit(key=key, entry=unpinned, folder=folder, steps_done=done.entry.training.steps))
+            write_draft(folder, unpinned)
+            old = visitor.add(TrainedEdit(key=key, entry=unpinned, folder=folder, steps_done=done.steps_done))
             if old is not None:
                 shutil.rmtree(old.folder, ignore_errors=True)
             status = (
-                f"**Done.** {link} trained “{entry.title}” ({done.entry.training.steps} steps): it is in your edits "
+                f"**Done.** {link} trained “{entry.title}” ({done.steps_done} steps): it is in your edits "
                 f"on the **Edit** tab as “★ {entry.title}”. The job uploaded it privately to "
                 f"[{done.published.repo_id}]({jobs.endpoint}/{done.published.repo_id}); export its YAML or publish "
                 "it below."

@@ -13,6 +13,7 @@ from PIL import Image
 from ..editing.edit import threshold_mask
 from ..editing.recipe import PRESETS
 from ..training.losses import loss_weights
+from ..training.report import ProgressReport
 from ..training.run import measure_seconds_per_step
 from ..training.settings import TrainingSettings
 from ..weights.roles import ModelRole
@@ -55,6 +56,20 @@ def mask_image(mask: torch.Tensor, side: int, threshold: float = 0.0) -> Image.I
     return Image.fromarray(pixels, "L").resize((side, side), Image.Resampling.BILINEAR)
 
 
+def progress_status(where: str, report: ProgressReport, stop: str) -> str:
+    """The Train tab's line for a reported step, here or on a job: `where` leads, `stop` says what Stop does."""
+    status = (
+        f"{where}: step **{report.step}/{report.total}** · total loss "
+        f"{report.losses.get('total', float('nan')):.4f} · {report.seconds_per_step:.2f} s/step · about "
+        f"{duration(report.seconds_left)} left. **Stop** {stop}."
+    )
+    if report.mask_mean is not None:
+        status += f"\n\nMask: {report.mask_status}, {report.mask_mean:.0%} of the face."
+        if report.warning:
+            status += f" ⚠️ {report.warning}"
+    return status
+
+
 def duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
@@ -84,9 +99,11 @@ class LocalSpeed:
             self.seconds, self.source = seconds_per_step, source
 
     def start(self) -> None:
-        """Measure once, in a background thread (the models load first if they have not)."""
+        """Measure once, in a background thread (the models load first if they have not). Only on a
+        CPU: a GPU (ZeroGPU's included) is timed by the first training here instead, as a probe outside
+        a training handler may not get the GPU at all."""
         with self._lock:
-            if self._started or self.seconds is not None:
+            if self._started or self.seconds is not None or self.on_gpu:
                 return
             self._started = True
         threading.Thread(target=self._measure, name="feat-speed-probe", daemon=True).start()
@@ -94,15 +111,29 @@ class LocalSpeed:
     def _measure(self) -> None:
         try:
             self.ctx.ensure_models(TRAIN_MODELS)
-            session = self.ctx.session
-            G = session.generator
-            config = PRESETS[PROBE_PRESET].recipe.config_for(G, "a face")
-            seconds = measure_seconds_per_step(G, session.clip, session.arcface, config, TrainingSettings())
+            # The probe trains on the shared models like a visitor's training: it takes a training slot,
+            # and while all are taken it measures nothing (a later `start` tries again).
+            if not self.ctx.training_slots.acquire(blocking=False):
+                with self._lock:
+                    self._started = False
+                return
+            try:
+                session = self.ctx.session
+                G = session.generator
+                config = PRESETS[PROBE_PRESET].recipe.config_for(G, "a face")
+                seconds = measure_seconds_per_step(G, session.clip, session.arcface, config, TrainingSettings())
+            finally:
+                self.ctx.training_slots.release()
             self.record(seconds, f"two timed steps of the “{PROBE_PRESET}” preset")
         except Exception as e:  # the estimate is a courtesy: say it failed, never break the tab
             log.warning("Timing a training step failed: %r", e)
             with self._lock:
                 self.error = type(e).__name__
+
+    @property
+    def measuring(self) -> bool:
+        """A CPU probe is due or under way (what keeps the Train tab's timer ticking)."""
+        return not self.on_gpu and self.seconds is None and self.error is None
 
     def text(self, steps: int, jobs_offered: bool) -> str:
         """The estimate shown before Start."""
@@ -110,6 +141,8 @@ class LocalSpeed:
         if self.seconds is None:
             if self.error:
                 return f"Training here runs on {where}; timing a step failed ({self.error}), so no estimate."
+            if self.on_gpu:
+                return f"Training here runs on {where}: the first training here shows how long a step takes."
             return f"Training here runs on {where}. Measuring how long a step takes here…"
         total = self.seconds * steps
         said = (

@@ -90,11 +90,17 @@ def commit_of(path: Path) -> str | None:
 
 
 def hub_download(
-    source: ModelSource, *, revision: str | None = None, token: str | bool | None = None, force: bool = False
+    source: ModelSource,
+    *,
+    revision: str | None = None,
+    token: str | bool | None = None,
+    force: bool = False,
+    local_dir: Path | None = None,
 ) -> Path:
     """The one call into `hf_hub_download`: `source`'s file at `revision` (default: the source's own),
     honouring `hub_settings()` (endpoint, cache, offline) as they are now. Unverified (`fetch` checks
-    the sha256); failures are `ModelDownloadError`s naming repo, file and the fix."""
+    the sha256); failures are `ModelDownloadError`s naming repo, file and the fix. With `local_dir`
+    the file lands there instead of the shared cache (a user's private file must not outlive them)."""
     settings = hub_settings()
     revision = revision or source.revision
     with hub_errors(source, settings, revision):
@@ -104,6 +110,7 @@ def hub_download(
                 source.filename,
                 revision=revision,
                 cache_dir=settings.cache_dir,
+                local_dir=local_dir,
                 endpoint=settings.endpoint,
                 token=token,
                 local_files_only=settings.offline,

@@ -10,19 +10,13 @@ feat-space train --all --on hf-jobs --publish you                               
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from ..base import SubParsers, profile_of
-
-if TYPE_CHECKING:
-    from ...registry.schema import EditEntry
+from ..base import SubParsers
 
 TRAINED_DIR = Path("trained")  # default output: trained/<name>/ (git-ignored)
 WHERE = ("local", "hf-jobs")
-INTERRUPTED = 130  # the shell's code for Ctrl-C
 
 
 def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
@@ -89,138 +83,11 @@ def _train(args: argparse.Namespace) -> int:
         return train_all(args)
     if args.publish and "/" not in args.publish:
         raise FeatError(f"--publish takes a repo, owner/name (got {args.publish!r}); only --all takes an owner.")
+    from .local import entry_of, train_here
+
     entry = entry_of(args)
     if args.on == "hf-jobs":
         from .on_jobs import train_on_jobs
 
         return train_on_jobs(args, entry)
     return train_here(args, entry, args.output or TRAINED_DIR / entry.name)
-
-
-def entry_of(args: argparse.Namespace) -> EditEntry:
-    """The registry entry to train, from the YAML, the prompt, or (in a job) the environment."""
-    import yaml
-    from pydantic import ValidationError
-
-    from ...editing.preset_suggestion import suggest_preset
-    from ...errors import FeatError
-    from ...registry.drafts import entry_from_prompt
-    from ...registry.registry import load_registry
-    from ...registry.schema import EditEntry
-
-    if args.yaml:
-        entry = next(iter(load_registry([args.yaml]).values()))
-    elif args.entry_env:
-        try:
-            entry = EditEntry.model_validate(yaml.safe_load(os.environ[args.entry_env]))
-        except (KeyError, yaml.YAMLError, ValidationError) as e:
-            raise FeatError(f"The job's edit entry (${args.entry_env}) is missing or invalid: {e}") from None
-    else:
-        region = args.region
-        if region is None:
-            suggestion = suggest_preset(args.prompt)
-            region = suggestion.preset
-            print(f"Preset “{region}” ({suggestion.reason}); choose another with --region.")
-        entry = entry_from_prompt(args.prompt, region, name=args.name, where="feat-space (command line)")
-    return with_overrides(entry, args)
-
-
-def with_overrides(entry: EditEntry, args: argparse.Namespace) -> EditEntry:
-    if args.steps:
-        entry = entry.model_copy(update={"training": entry.training.model_copy(update={"steps": args.steps})})
-    if args.threshold is not None:
-        entry = entry.model_copy(
-            update={"defaults": entry.defaults.model_copy(update={"mask_threshold": args.threshold})}
-        )
-    return entry
-
-
-def train_here(args: argparse.Namespace, entry: EditEntry, output: Path) -> int:
-    """Train `entry` on this machine into `output` (the same code a job runs); publish if asked."""
-    from ...registry.entry_training import EntryTraining
-    from ...session import Session
-    from ...training.report import progress_line, result_line
-    from ...training.trainer import TrainingFailed
-
-    lines = args.progress_lines
-    session = Session(profile_of(args))
-    if session.notice:
-        print(session.notice)
-    training = EntryTraining(
-        session.generator, session.clip, session.arcface, entry, output, resume=args.resume, checkpoint_every=200
-    )
-    settings = entry.training
-    print(
-        f"Training “{entry.prompt}” for {settings.steps} steps into {output}/ (Ctrl-C stops and keeps it)", flush=True
-    )
-    warned = None
-    interrupted = False
-    try:
-        for s in training.steps(mask_threshold=entry.defaults.mask_threshold):
-            health = s.progress.health
-            if health is not None and health.warning and health.status != warned:
-                print(f"warning at step {s.step}: {health.warning}", file=sys.stderr, flush=True)
-            warned = health.status if health is not None and health.warning else None
-            if s.step % args.every == 0 or s.progress.done:
-                if lines:
-                    print(
-                        progress_line(
-                            s.step,
-                            s.total,
-                            s.progress.losses,
-                            s.seconds_per_step,
-                            health.mask_mean if health else None,
-                            health.status if health else None,
-                            health.warning if health else None,
-                        ),
-                        flush=True,
-                    )
-                else:
-                    losses = "  ".join(f"{k} {v:.4f}" for k, v in s.progress.losses.items())
-                    mask = f"  | mask {health.mask_mean:.3f} ({health.status})" if health is not None else ""
-                    left = f"  | {s.seconds_per_step:.2f} s/step, {s.seconds_left / 60:.1f} min left"
-                    print(f"step {s.step}/{s.total}  {losses}{mask}{left}", flush=True)
-    except KeyboardInterrupt:
-        interrupted = True  # what was learned is saved (and published if asked); the exit code says it stopped
-        print(f"\nStopped at step {training.trainer.step}; resume with --resume.")
-    except TrainingFailed as e:
-        print(f"{e}\nThe checkpoint in {output}/ is kept for a look, marked as failed; it cannot be published.")
-        if lines:
-            print(result_line("failed", training.trainer.step), flush=True)
-        return 1
-    result = training.result
-    if result is None or not result.usable:
-        why = training.trainer.health.warning if training.trainer.health is not None else "no step was trained"
-        print(f"The edit is not usable yet: {why}", file=sys.stderr)
-        if lines:
-            print(result_line("failed", training.trainer.step), flush=True)
-        return INTERRUPTED if interrupted else 1
-    if not args.publish:
-        print(f"Saved {output}/. Publish: python -m feat_space publish {output} --repo <you>/feat-{entry.name}")
-        return INTERRUPTED if interrupted else 0
-    from huggingface_hub import get_token
-
-    from ...registry.publishing import publish_edit
-
-    published = publish_edit(output, args.publish, get_token(), name=entry.name, private=args.private)
-    print(f"Uploaded to {published.url} (commit {published.revision})", flush=True)
-    if lines:
-        print(
-            result_line(
-                result.outcome,
-                result.steps_done,
-                repo=published.repo_id,
-                revision=published.revision,
-                url=published.url,
-            ),
-            flush=True,
-        )
-    elif not args.entry_env:
-        from ...registry.drafts import entry_data
-        from ...registry.publishing import pin_in_registry
-        from ...registry.registry import edits_dir
-
-        yaml_path = Path(args.yaml) if args.yaml else edits_dir() / f"{entry.name}.yaml"
-        pin_in_registry(yaml_path, published, defaults=entry_data(training.entry))
-        print(f"Pinned {yaml_path} to {published.repo_id}@{published.revision}.")
-    return INTERRUPTED if interrupted else 0

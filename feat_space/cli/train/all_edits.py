@@ -7,10 +7,17 @@ import argparse
 import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ...errors import FeatError, first_line
 from ...registry.registry import edits_dir, load_registry, yaml_files
 from . import TRAINED_DIR
+from .local import INTERRUPTED
+
+if TYPE_CHECKING:
+    from ...jobs.remote import RemoteTraining
+    from ...registry.schema import EditEntry
 
 
 @dataclass
@@ -30,8 +37,8 @@ def summary_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def _unpublished(args: argparse.Namespace):
-    from . import with_overrides
+def _unpublished(args: argparse.Namespace) -> tuple[list[EditEntry], dict[str, Path]]:
+    from .local import with_overrides
 
     files = {path.stem: path for path in yaml_files([edits_dir()])}
     entries = [with_overrides(e, args) for e in load_registry(files.values()).values() if not e.published]
@@ -49,13 +56,15 @@ def train_all(args: argparse.Namespace) -> int:
         return 0
     names = ", ".join(e.name for e in entries)
     print(f"{len(entries)} unpublished edit(s): {names}")
-    rows = _on_jobs(args, entries, files) if args.on == "hf-jobs" else _here(args, entries)
+    rows, interrupted = _on_jobs(args, entries, files) if args.on == "hf-jobs" else _here(args, entries)
     print("\n" + summary_table(rows))
+    if interrupted:
+        return INTERRUPTED  # as a single `train` stopped by Ctrl-C
     return 0 if all(r.outcome in ("published", "downloaded", "trained") for r in rows) else 1
 
 
-def _here(args: argparse.Namespace, entries) -> list[Row]:
-    from . import INTERRUPTED, train_here
+def _here(args: argparse.Namespace, entries: list[EditEntry]) -> tuple[list[Row], bool]:
+    from .local import train_here
 
     rows = [Row(entry.name, f"{TRAINED_DIR / entry.name}/") for entry in entries]
     for entry, row in zip(entries, rows, strict=True):
@@ -67,20 +76,23 @@ def _here(args: argparse.Namespace, entries) -> list[Row]:
         except FeatError as e:
             row.outcome, row.detail = "failed", first_line(e)
             continue
+        except KeyboardInterrupt:  # while the models load or the edit uploads: the table still shows
+            code = INTERRUPTED
         if code == INTERRUPTED:  # Ctrl-C stops the whole run, not just this edit
             row.outcome, row.detail = "stopped", "resume with --resume"
-            break
+            return rows, True
         row.outcome = ("published" if publish else "trained") if code == 0 else "failed"
         row.detail = publish or ""
-    return rows
+    return rows, False
 
 
-def _on_jobs(args: argparse.Namespace, entries, files) -> list[Row]:
+def _on_jobs(args: argparse.Namespace, entries: list[EditEntry], files: dict[str, Path]) -> tuple[list[Row], bool]:
     from ...jobs.client import HubJobs, JobFailed
     from .on_jobs import ask_to_cancel, describe, remote_for
 
     jobs = HubJobs()
-    remotes, rows = [], []
+    remotes: list[tuple[RemoteTraining, Row]] = []
+    rows: list[Row] = []
     for entry in entries:
         publish = f"{args.publish}/feat-{entry.name}" if args.publish else None
         remote = remote_for(args, jobs, entry, publish)
@@ -96,7 +108,7 @@ def _on_jobs(args: argparse.Namespace, entries, files) -> list[Row]:
         rows.append(row)
     print_lock = threading.Lock()
 
-    def follow(remote, row: Row) -> None:
+    def follow(remote: RemoteTraining, row: Row) -> None:
         try:
             for event in remote.events():
                 line = describe(event, prefix=f"[{row.name}] ")
@@ -118,11 +130,13 @@ def _on_jobs(args: argparse.Namespace, entries, files) -> list[Row]:
     threads = [threading.Thread(target=follow, args=pair, daemon=True) for pair in remotes]
     for t in threads:
         t.start()
+    interrupted = False
     try:
         for t in threads:
             while t.is_alive():
                 t.join(0.2)
     except KeyboardInterrupt:
+        interrupted = True
         running = [(remote, row) for remote, row in remotes if row.outcome == "running"]
         if running and ask_to_cancel(f"the {len(running)} running job(s)"):
             for remote, row in running:
@@ -135,4 +149,4 @@ def _on_jobs(args: argparse.Namespace, entries, files) -> list[Row]:
             for _, row in running:
                 row.outcome = "left running"
         print("(interrupted)", file=sys.stderr)
-    return rows
+    return rows, interrupted

@@ -7,12 +7,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from ...jobs.client import HubJobs, JobFailed, LogLine, Stage
+from ...jobs.client import HubJobs, JobEvent, JobFailed, LogLine, Stage
 from ...jobs.code import code_source
 from ...jobs.remote import RemoteTraining
 from ...registry.registry import edits_dir
 from ...registry.schema import EditEntry
-from ...training.report import ProgressReport, ResultReport
+from ...training.report import ProgressReport, ResultReport, progress_text
 from . import TRAINED_DIR
 
 
@@ -22,6 +22,7 @@ def remote_for(args: argparse.Namespace, jobs: HubJobs, entry: EditEntry, publis
         entry,
         code_source(args.code),
         publish=publish,
+        private=args.private,
         flavor=args.flavor,
         image=args.image,
         timeout=args.timeout,
@@ -37,18 +38,12 @@ def job_env(args: argparse.Namespace) -> dict[str, str]:
     return {PROFILE_ENV: profile_of(args).name}
 
 
-def describe(event, prefix: str = "") -> str | None:
+def describe(event: JobEvent, prefix: str = "") -> str | None:
     """A line for the terminal, or None for events not worth one."""
     if isinstance(event, Stage):
         return f"{prefix}job {event.stage.lower()}" + (f": {event.message}" if event.message else "")
     if isinstance(event, ProgressReport):
-        left = event.seconds_per_step * (event.total - event.step)
-        mask = f"  mask {event.mask_mean:.3f} ({event.mask_status})" if event.mask_mean is not None else ""
-        warn = f"  ⚠ {event.warning}" if event.warning else ""
-        return (
-            f"{prefix}step {event.step}/{event.total}  loss {event.losses.get('total', float('nan')):.4f}{mask}  "
-            f"{event.seconds_per_step:.2f} s/step, {left / 60:.1f} min left{warn}"
-        )
+        return progress_text(event, prefix)
     if isinstance(event, ResultReport):
         return f"{prefix}training {event.outcome} after {event.steps} steps"
     if isinstance(event, LogLine):
