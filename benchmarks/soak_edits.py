@@ -122,7 +122,7 @@ def main() -> None:
                 client = Client(url, verbose=False, download_files=str(work / "client"))
             photo = distinct_photo(i, work)
             assert client is not None
-            client.predict(handle_file(str(photo)), [FAST_EDIT], 1.0, 0.3, 0, api_name="/edit")
+            client.predict(photo=handle_file(str(photo)), edits=[FAST_EDIT], threshold=0.3, api_name="/edit")
             photo.unlink()
             gc.collect()
             trimmed = trim_heap() if args.trim else False
