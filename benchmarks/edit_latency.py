@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import matmul_gflops  # noqa: E402
 from benchmarks.random_models import random_encoder  # noqa: E402
 from feat_space.editing.edit import EditConfig, FeatEdit  # noqa: E402
 from feat_space.models import Generator  # noqa: E402
@@ -46,18 +47,6 @@ E4E_GFLOP = 145.0  # e4e at 256² (torch's FlopCounterMode)
 SYNTHESIS_GFLOP = 150.8  # one 1024² config-f synthesis
 TARGET_SPEED = 1.3  # floor / first edit, in the default precision
 TARGET_RE_EDIT = 0.6  # re-edit / first edit
-
-
-def matmul_gflops() -> float:
-    """fp32 2048² matmul rate now: a gauge of how busy the (shared) machine is."""
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    a @ b
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - start)
-    return 2 * 2048**3 / statistics.median(times) / 1e9
 
 
 def idle_fraction(seconds: float = 1.0) -> float | None:

@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.machine import matmul_gflops  # noqa: E402
 from benchmarks.random_models import random_encoder  # noqa: E402
 from feat_space.editing.edit import FeatEdit  # noqa: E402
 from feat_space.editing.recipe import REGION_PRESETS  # noqa: E402
@@ -38,17 +39,6 @@ from feat_space.session import Session  # noqa: E402
 from feat_space.session.photo_edit import PREVIEW_SIZE, edit_photo  # noqa: E402
 
 TARGET = 0.3  # s per preview update on the 2-core development CPU
-
-
-def matmul_gflops() -> float:
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
-    a @ b
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - start)
-    return 2 * 2048**3 / statistics.median(times) / 1e9
 
 
 def seconds(fn) -> float:
