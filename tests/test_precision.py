@@ -21,6 +21,7 @@ from feat_space.session.photo_edit import edit_photo
 from feat_space.session.precision import PRECISION_ENV, cpu_has_native_bf16, pick_precision
 from feat_space.training.settings import TrainingSettings
 from feat_space.training.trainer import Trainer
+from feat_space.weights.tiny import IRSE_STAGES
 
 DATA = Path(__file__).parent / "data"
 CPU = torch.device("cpu")
@@ -96,6 +97,19 @@ def test_checkpoints_stay_fp32_and_the_encoder_returns_fp32(tmp_path):
     assert w16.dtype == torch.float32
     relative = ((w16 - w32).norm() / (w32 - full.encoder.latent_avg).norm()).item()
     assert 0 < relative < 0.02
+
+
+def test_an_encoder_handed_to_a_bf16_session_stays_fp32_for_its_owner():
+    n_styles = Session("tiny", device="cpu", precision="fp32").generator.n_latent
+    encoder = random_encoder(n_styles=n_styles, stages=IRSE_STAGES)
+    half = Session("tiny", device="cpu", precision="bf16", models={"encoder": encoder})
+    full = Session("tiny", device="cpu", precision="fp32", models={"encoder": encoder})
+    assert next(half.encoder.parameters()).dtype == torch.bfloat16
+    assert half.encoder is not encoder, "a bf16 session converts a copy of a model handed in"
+    assert next(encoder.parameters()).dtype == torch.float32
+    assert next(full.encoder.parameters()).dtype == torch.float32
+    # and converting back really gives fp32 (it used to leave a bf16 module as it was)
+    assert next(half.encoder.to_precision(torch.float32).parameters()).dtype == torch.float32
 
 
 def test_training_ignores_the_precision(tmp_path):

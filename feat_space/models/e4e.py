@@ -85,11 +85,11 @@ class Encoder4Editing(nn.Module):
 
     def to_precision(self, dtype: torch.dtype) -> Encoder4Editing:
         """Run inference in `dtype` (e.g. bf16: native low-precision convolutions, channels_last);
-        `latent_avg` and the returned W+ stay fp32. In place; fp32 leaves the module as it is."""
-        if dtype != torch.float32:
-            latent_avg = self.latent_avg
-            self.to(dtype=dtype).to(memory_format=torch.channels_last)
-            self.latent_avg = latent_avg
+        `latent_avg` and the returned W+ stay fp32. In place; fp32 converts back (contiguous layout)."""
+        latent_avg = self.latent_avg
+        layout = torch.contiguous_format if dtype == torch.float32 else torch.channels_last
+        self.to(dtype=dtype).to(memory_format=layout)
+        self.latent_avg = latent_avg
         return self
 
     def encode_codes(self, x: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ Concurrency (Gradio runs handlers in threads):
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -85,6 +86,7 @@ class Session:
         self._inference_ready: set[ModelRole] = set()
         self.photos: ComputeOnceCache[PreparedPhoto] = ComputeOnceCache(cache_size)
         self._models: dict[ModelRole, Any] = {}
+        self._handed_in = {model_role(name) for name in models or {}}
         for name, model in (models or {}).items():
             role = model_role(name)
             self._models[role] = model.to(self.device) if role is ModelRole.CLIP else _frozen(model, self.device)
@@ -144,9 +146,12 @@ class Session:
         if ModelRole.ENCODER not in self._inference_ready:
             with self._load_locks[ModelRole.ENCODER]:
                 if ModelRole.ENCODER not in self._inference_ready:
+                    if self.dtype != torch.float32 and ModelRole.ENCODER in self._handed_in:
+                        # The caller's model stays theirs (e.g. shared with an fp32 session): convert a copy.
+                        encoder = self._models[ModelRole.ENCODER] = copy.deepcopy(encoder)
                     encoder.to_precision(self.dtype)
                     self._inference_ready.add(ModelRole.ENCODER)
-        return encoder
+        return self._models[ModelRole.ENCODER]  # the converted one, also for a thread that waited above
 
     @property
     def arcface(self) -> IRSE50ArcFace:
