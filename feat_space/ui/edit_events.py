@@ -196,8 +196,9 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         progress: gr.Progress | None = gr.Progress(),  # noqa: B008
     ):
         renders = ctx.visitors.get(request).renders
-        renders.start(settings_key(photo, selected, strengths, threshold, face, brush), full=True, photo=path_of(photo))
-        try:
+        try:  # the settings' key reads the strengths too: a bad value is a message, like any other
+            settings = settings_key(photo, selected, strengths, threshold, face, brush)
+            renders.start(settings, full=True, photo=path_of(photo))
             edited = run(
                 photo, selected, strengths, threshold, face, brush, show_mask, request, progress, preview=False
             )
@@ -227,7 +228,10 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         if photo is None or not selected:
             return SKIP(), SKIP()  # nothing to preview yet: the button says what is missing
         renders = ctx.visitors.get(request).renders
-        settings = settings_key(photo, selected, strengths, threshold, face, brush)
+        try:
+            settings = settings_key(photo, selected, strengths, threshold, face, brush)
+        except Exception as e:
+            return None, message(e)
         order = renders.start(settings, full=False)
         if renders.stale(order, settings):
             return SKIP(), SKIP()
