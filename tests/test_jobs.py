@@ -314,11 +314,15 @@ def test_ctrl_c_during_train_all_on_jobs_exits_130_with_its_table(hub_env, monke
     endless = scripted(*(progress(s, 1000) for s in range(1, 1000)), pause=0.02)
     with serve(hub_env, endless) as hub:
         timer = threading.Timer(1.0, signal.raise_signal, (signal.SIGINT,))  # Ctrl-C, in the main thread
+        # Ctrl-C raises KeyboardInterrupt as in a terminal, even where this test process inherited SIGINT
+        # ignored (a shell's background job).
+        interrupted = signal.signal(signal.SIGINT, signal.default_int_handler)
         timer.start()
         try:
             code = main(["train", "--all", "--on", "hf-jobs", "--publish", "someone", "--code", CODE])
         finally:
             timer.cancel()
+            signal.signal(signal.SIGINT, interrupted)
     out = capsys.readouterr().out
     assert code == 130
     assert out[out.index("\nedit ") + 1 :].splitlines()[2].split()[:2] == ["smile", "canceled"]

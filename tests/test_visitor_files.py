@@ -54,7 +54,14 @@ def start_app(tmp_path: Path) -> tuple[subprocess.Popen, str, dict[str, Path]]:
         "FEAT_CACHE": str(where["cache"]),
     }
     process = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        # A shell's background job inherits SIGINT ignored (e.g. CI started with `&`), and Python then
+        # keeps ignoring it: give the app the default, as in a terminal.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 90
