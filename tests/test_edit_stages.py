@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from visible_edit import make_edit
 
 import feat_space
 from feat_space.editing.brush import Brush, apply_brush
-from feat_space.editing.edit import FeatEdit, apply_edits
+from feat_space.editing.edit import apply_edits
 from feat_space.editing.plan import EditPlan, prefix_layer
-from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.errors import FeatError
 from feat_space.image_input import load_image
 from feat_space.session import PREVIEW_SIZE, Session
@@ -27,15 +27,6 @@ PHOTO = DATA / "astronaut.png"
 @pytest.fixture(scope="module")
 def session():
     return Session("tiny", device="cpu", precision="fp32")  # compared with direct fp32 calls
-
-
-def make_edit(session, region="mouth", seed=0) -> FeatEdit:
-    torch.manual_seed(seed)
-    edit = FeatEdit(REGION_PRESETS[region].config_for(session.generator, "an edit")).eval()
-    with torch.no_grad():  # a visible edit (an untrained mapper barely moves W+)
-        for mlp in edit.mapper.mlps:
-            mlp.layers[-1].weight.mul_(30)
-    return edit
 
 
 class LayerLog:

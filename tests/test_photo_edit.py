@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from visible_edit import make_edit
 
-from feat_space.editing.edit import FeatEdit
-from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.editing.storage import load_edit_folder, save_edit
 from feat_space.errors import FeatError, NoFaceError
 from feat_space.image_input import load_image
@@ -23,15 +22,6 @@ DATA = Path(__file__).parent / "data"
 @pytest.fixture(scope="module")
 def session():
     return Session("tiny", device="cpu", precision="fp32")  # compared with direct fp32 calls
-
-
-def make_edit(session, region="mouth", seed=0) -> FeatEdit:
-    torch.manual_seed(seed)
-    edit = FeatEdit(REGION_PRESETS[region].config_for(session.generator, "an edit")).eval()
-    with torch.no_grad():  # a visible edit (an untrained mapper barely moves W+)
-        for mlp in edit.mapper.mlps:
-            mlp.layers[-1].weight.mul_(30)
-    return edit
 
 
 def changed_box(before: Image.Image, after: Image.Image):
