@@ -35,17 +35,18 @@ class EntryTraining:
         self.folder = Path(folder)
         self.entry = entry  # after training: the entry as trained
         config = entry.recipe.config_for(G, entry.prompt, strength=entry.defaults.strength)
-        self.run = TrainingRun(
+        trainer = Trainer(
             G,
             guide,
             arcface,
             config,
             entry.training,
-            self.folder,
+            output_dir=self.folder,
             resume=resume,
-            preview_every=preview_every,
+            preview_every=preview_every or max(1, entry.training.steps // 20),
             checkpoint_every=checkpoint_every,
         )
+        self.run = TrainingRun(trainer)
         self.folder.mkdir(parents=True, exist_ok=True)
         write_draft(self.folder, entry)
 

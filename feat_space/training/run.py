@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import torch
@@ -65,31 +64,11 @@ class RunResult:
 
 
 class TrainingRun:
-    def __init__(
-        self,
-        G: Generator,
-        guide: TextGuide,
-        arcface: IRSE50ArcFace,
-        config: EditConfig,
-        settings: TrainingSettings,
-        output_dir: str | Path | None = None,
-        *,
-        resume: bool = False,
-        preview_every: int | None = None,
-        checkpoint_every: int = 200,
-    ) -> None:
-        self.trainer = Trainer(
-            G,
-            guide,
-            arcface,
-            config,
-            settings,
-            output_dir=output_dir,
-            resume=resume,
-            preview_every=preview_every or max(1, settings.steps // 20),
-            checkpoint_every=checkpoint_every,
-        )
-        self.settings = settings
+    """A `Trainer`'s run with its clock: seconds per step as it goes, and how it ended (`result`)."""
+
+    def __init__(self, trainer: Trainer) -> None:
+        self.trainer = trainer
+        self.settings = trainer.settings
         self.result: RunResult | None = None
 
     def steps(self, stop: threading.Event | None = None) -> Iterator[RunStep]:
@@ -141,7 +120,7 @@ def measure_seconds_per_step(
     probe = settings.model_copy(update={"steps": steps + 1})
     timed: list[float] = []
     with torch.random.fork_rng(devices=[]):
-        run = TrainingRun(G, guide, arcface, config, probe, preview_every=10**6)
+        run = TrainingRun(Trainer(G, guide, arcface, config, probe, preview_every=10**6))
         # A mask judged after three steps says nothing about speed: the steps were timed all the same.
         with contextlib.suppress(TrainingFailed):
             timed.extend(s.seconds_per_step for s in run.steps())
