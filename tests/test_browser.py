@@ -298,3 +298,47 @@ def test_an_error_clears_the_previous_photo_s_outputs(phone, tmp_path):
     expect(phone.locator("#reconstruction")).to_be_hidden()
     expect(phone.locator("#edit-info")).not_to_contain_text("Edited")
     assert phone.locator(".error:visible").count() == 0, "no bare error pill on the outputs"
+
+
+# Holds the edit results that reach the page (Gradio's client hands each server message to
+# `setTimeout`) while `window.featHold` is set, until `window.featRelease()`: a result still on its way.
+HOLD_RESULTS = """() => {
+  const schedule = window.setTimeout;
+  window.featHeld = [];
+  window.setTimeout = (callback, delay, ...args) => {
+    const msg = args[0];
+    if (window.featHold && msg && msg.msg === "process_completed" && JSON.stringify(msg).includes("Edited")) {
+      window.featHeld.push(() => callback(...args));
+      return 0;
+    }
+    return schedule(callback, delay, ...args);
+  };
+  window.featRelease = () => { window.featHold = false; window.featHeld.splice(0).forEach((f) => f()); };
+}"""
+
+
+def test_an_edit_of_the_previous_photo_landing_late_is_cleared(phone):
+    """The worst timing, forced: an edit of the last photo, sent before the server knew of the new one,
+    reaches the page after the new photo was given (and prepared). The page must not show it."""
+    upload(phone, HOPPER)
+    expect(phone.locator("#photo-status")).to_contain_text("Face 0 found", timeout=120_000)
+    hopper = phone.locator("#aligned img").get_attribute("src")
+    phone.locator("#edit-choices").get_by_label(PURPLE).check()
+    phone.evaluate(HOLD_RESULTS)
+    phone.evaluate("window.featHold = true")
+    phone.locator("#run-edit").tap()
+    phone.wait_for_function("window.featHeld.length > 0", timeout=120_000)  # the edit's result, held
+    phone.evaluate("window.featHold = false")
+    upload(phone, ASTRONAUT)
+    expect(phone.locator("#aligned img")).not_to_have_attribute("src", hopper, timeout=120_000)
+    expect(phone.locator("#photo-status")).to_contain_text("Face 0 found")  # the astronaut, prepared
+    phone.evaluate("window.featRelease()")  # the result for Grace Hopper lands now
+    phone.wait_for_timeout(1_000)
+    expect(phone.locator("#result img")).to_have_count(0)
+    expect(phone.locator("#download")).to_be_hidden()
+    expect(phone.locator("#edit-info")).not_to_contain_text("Edited")
+    # The mask toggle shows the kept result only if it is of this photo: here it edits the astronaut.
+    phone.get_by_label("Show where the edit applies (mask in red)").check()
+    expect(phone.locator("#edit-info")).to_contain_text("Edited: Purple hair", timeout=120_000)
+    _, pixels = edited_pixels(phone)
+    assert pixels.shape[:2] == Image.open(ASTRONAUT).size[::-1], "the astronaut, not Grace Hopper"

@@ -20,6 +20,7 @@ from .context import GPU, AppContext
 from .edit_handlers import Edited, EditHandlers, Prepared, json_value, message
 from .edit_images import painted, photo_path
 from .errors import user_errors
+from .result_guard import guard, photo_key
 from .spaces import gpu
 from .state import Visitor
 
@@ -88,13 +89,12 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
     gpu_queue: dict[str, Any] = {"concurrency_id": GPU, "concurrency_limit": ctx.limits.gpu_slots}
 
     # -- a new photo: clear what the previous one produced, then prepare it --------------------------
-    edit_outputs = [tab.result, tab.download, tab.download_box, tab.info, tab.last]
+    # What a result shows (the page clears these when they land for another photo, see `result_guard`),
+    # then the visitor's latest `Edited`.
+    shown_outputs = [tab.result, tab.download, tab.download_box, tab.info, tab.result_for]
+    edit_outputs = [*shown_outputs, tab.last]
     stale = [
-        tab.result,
-        tab.download,
-        tab.download_box,
-        tab.info,
-        tab.last,
+        *edit_outputs,
         tab.brush,
         tab.aligned,
         tab.reconstruction,
@@ -102,48 +102,45 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         tab.photo_status,
     ]
 
-    def notice_text() -> str:
-        return f"⚠️ **{ctx.notice}**" if ctx.notice else ""
+    notice = f"⚠️ **{ctx.notice}**" if ctx.notice else ""
+
+    def guarded(event: Any) -> Any:
+        """`event`, followed by the page's check that its result is of the photo on the page."""
+        guard(event, tab.result_for, tab.photo, shown_outputs, notice)
+        return event
 
     def clear(photo, request: gr.Request):
-        # Recorded at once (unqueued): what is still running or queued for the last photo is not shown.
+        # Recorded at once (unqueued): what is still running or queued for the last photo is not sent.
         ctx.visitors.get(request).renders.new_photo(path_of(photo))
-        return None, None, gr.Column(visible=False), notice_text(), None, None, None, None, gr.Row(visible=False), ""
+        return None, None, gr.Column(visible=False), notice, "", None, None, None, None, gr.Row(visible=False), ""
 
     @gpu(duration=60)
     def prepare_page(photo, face, request: gr.Request, progress: gr.Progress = gr.Progress()):  # noqa: B008
         renders = ctx.visitors.get(request).renders
-
-        def results() -> tuple:
-            # An edit of the previous photo that finished just before it was replaced can reach the page
-            # after `clear`; this event's outputs come after it: clear again, unless the visitor has
-            # edited the new photo meanwhile.
-            if renders.unedited(path_of(photo)):
-                return None, None, gr.Column(visible=False), notice_text(), None
-            return SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
-
         if photo is None:
-            return None, None, None, gr.Row(visible=False), "", *results()
+            return None, None, None, gr.Row(visible=False), ""
+        prepared: Prepared | Exception
         try:
             prepared = handlers.prepare(photo, face, progress)
         except Exception as e:
-            return None, None, None, gr.Row(visible=False), message(e), *results()
+            prepared = e
         if not renders.shows(path_of(photo)):  # another photo arrived meanwhile: its own preparation shows
-            return (SKIP(),) * 10
+            return (SKIP(),) * 5
+        if isinstance(prepared, Exception):
+            return None, None, None, gr.Row(visible=False), message(prepared)
         return (
             editor_value(prepared),
             prepared.aligned,
             prepared.reconstruction,
             gr.Row(visible=True),
             prepared.message,
-            *results(),
         )
 
     def prepare_after(step: Any) -> None:
         step.then(
             prepare_page,
             [tab.photo, tab.face],
-            [tab.brush, tab.aligned, tab.reconstruction, tab.faces, tab.photo_status, *edit_outputs],
+            [tab.brush, tab.aligned, tab.reconstruction, tab.faces, tab.photo_status],
             preprocess=False,  # raw upload: see `edit_images.photo_path`
             show_progress_on=[tab.photo_status],
             api_visibility="private",
@@ -198,53 +195,58 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         renders = ctx.visitors.get(request).renders
         try:  # the settings' key reads the strengths too: a bad value is a message, like any other
             settings = settings_key(photo, selected, strengths, threshold, face, brush)
-            renders.start(settings, full=True, photo=path_of(photo))
+            renders.start(settings, full=True)
             edited = run(
                 photo, selected, strengths, threshold, face, brush, show_mask, request, progress, preview=False
             )
         except Exception as e:
             edited = e
         if not renders.shows(path_of(photo)):  # the visitor gave another photo meanwhile
-            return SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
+            return (SKIP(),) * 6
         if isinstance(edited, Exception):
-            return None, None, gr.Column(visible=False), message(edited), None
-        return shown(edited, show_mask), str(edited.download), gr.Column(visible=True), edited.info, edited
+            return None, None, gr.Column(visible=False), message(edited), "", None
+        made_for = photo_key(photo)
+        return shown(edited, show_mask), str(edited.download), gr.Column(visible=True), edited.info, made_for, edited
 
     edit_page = gpu(duration=60)(edit_result)
 
     edit_inputs = [tab.photo, tab.edits, tab.strengths, tab.threshold, tab.face, tab.brush, tab.show_mask]
-    run_edit = tab.run.click(
-        edit_page,
-        edit_inputs,
-        edit_outputs,
-        preprocess=False,
-        js=SHOW_RESULTS,
-        api_visibility="private",
-        **gpu_queue,
+    run_edit = guarded(
+        tab.run.click(
+            edit_page,
+            edit_inputs,
+            edit_outputs,
+            preprocess=False,
+            js=SHOW_RESULTS,
+            api_visibility="private",
+            **gpu_queue,
+        )
     )
 
     @gpu(duration=30)
     def preview_page(photo, selected, strengths, threshold, face, brush, show_mask, request: gr.Request):
         if photo is None or not selected:
-            return SKIP(), SKIP()  # nothing to preview yet: the button says what is missing
+            return SKIP(), SKIP(), SKIP()  # nothing to preview yet: the button says what is missing
         renders = ctx.visitors.get(request).renders
         try:
             settings = settings_key(photo, selected, strengths, threshold, face, brush)
         except Exception as e:
-            return None, message(e)
+            return None, message(e), ""
         order = renders.start(settings, full=False)
         if renders.stale(order, settings):
-            return SKIP(), SKIP()
+            return SKIP(), SKIP(), SKIP()
         try:
             edited = run(photo, selected, strengths, threshold, face, brush, False, request, None, preview=True)
         except Exception as e:
             edited = e
         # A full-size render or another photo came meanwhile: that is what the visitor sees.
         if renders.stale(order, settings) or not renders.shows(path_of(photo)):
-            return SKIP(), SKIP()
+            return SKIP(), SKIP(), SKIP()
         if isinstance(edited, Exception):
-            return None, message(edited)
-        return shown(edited, False), edited.info
+            return None, message(edited), ""
+        return shown(edited, False), edited.info, photo_key(photo)
+
+    preview_outputs = [tab.result, tab.info, tab.result_for]
 
     live: dict[str, Any] = {
         "trigger_mode": "always_last",
@@ -254,24 +256,36 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
     }
     tab.threshold.input(lambda: True, None, tab.threshold_set, queue=False, api_visibility="private")
     full: dict[str, Any] = {**live, "show_progress": "minimal"}
-    threshold_preview = tab.threshold.input(preview_page, edit_inputs, [tab.result, tab.info], preprocess=False, **live)
-    # Releasing cancels the previews still under way: they would land after the full-size photo.
-    threshold_edit = tab.threshold.release(
-        edit_page, edit_inputs, edit_outputs, preprocess=False, cancels=[threshold_preview], **full
+    threshold_preview = guarded(
+        tab.threshold.input(preview_page, edit_inputs, preview_outputs, preprocess=False, **live)
     )
-    brush_edit = tab.brush.apply(edit_page, edit_inputs, edit_outputs, preprocess=False, **full)
+    # Releasing cancels the previews still under way: they would land after the full-size photo.
+    threshold_edit = guarded(
+        tab.threshold.release(
+            edit_page, edit_inputs, edit_outputs, preprocess=False, cancels=[threshold_preview], **full
+        )
+    )
+    brush_edit = guarded(tab.brush.apply(edit_page, edit_inputs, edit_outputs, preprocess=False, **full))
 
     @gpu(duration=60)
     def toggle_mask(photo, selected, strengths, threshold, face, brush, show_mask, last, request: gr.Request):
+        # `last` is of the page's photo: a new photo clears it, after any edit the server finished first.
         if last is not None:
-            return shown(last, show_mask), SKIP(), SKIP(), SKIP(), SKIP()
+            return shown(last, show_mask), SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
         if photo is None or not selected:
-            return SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
+            return (SKIP(),) * 6
         # No result kept for this page (an example's comes from the cache): edit once, then keep it.
         return edit_result(photo, selected, strengths, threshold, face, brush, show_mask, request, None)
 
-    mask_edit = tab.show_mask.input(
-        toggle_mask, [*edit_inputs, tab.last], edit_outputs, preprocess=False, api_visibility="private", **gpu_queue
+    mask_edit = guarded(
+        tab.show_mask.input(
+            toggle_mask,
+            [*edit_inputs, tab.last],
+            edit_outputs,
+            preprocess=False,
+            api_visibility="private",
+            **gpu_queue,
+        )
     )
 
     # -- a new photo (continued): clear, cancel what runs for the last one, prepare ------------------
@@ -288,7 +302,8 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         def example_photo(photo, request: gr.Request) -> None:
             ctx.visitors.get(request).renders.new_photo(path_of(photo))
 
-        tab.examples.load_input_event.then(example_photo, tab.photo, None, **unqueued)
+        # A first click computes the example (lazy cache): the visitor may give a photo meanwhile.
+        guarded(tab.examples.load_input_event).then(example_photo, tab.photo, None, **unqueued)
 
     # -- the ticked edits: their descriptions, their strength sliders, a suggested threshold ----------
     def ticked(selected, threshold_set: bool, request: gr.Request):
@@ -309,12 +324,16 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
             return {**(strengths or {}), value: float(strength)}
 
         # The slider's value goes into `strengths` first (fast, unqueued), then the edit reads it.
-        preview = slider.input(
-            set_strength, [slider, tab.strengths], tab.strengths, queue=False, api_visibility="private"
-        ).then(preview_page, edit_inputs, [tab.result, tab.info], preprocess=False, **live)
-        slider.release(
-            set_strength, [slider, tab.strengths], tab.strengths, queue=False, api_visibility="private"
-        ).then(edit_page, edit_inputs, edit_outputs, preprocess=False, cancels=[preview], **full)
+        preview = guarded(
+            slider.input(
+                set_strength, [slider, tab.strengths], tab.strengths, queue=False, api_visibility="private"
+            ).then(preview_page, edit_inputs, preview_outputs, preprocess=False, **live)
+        )
+        guarded(
+            slider.release(
+                set_strength, [slider, tab.strengths], tab.strengths, queue=False, api_visibility="private"
+            ).then(edit_page, edit_inputs, edit_outputs, preprocess=False, cancels=[preview], **full)
+        )
 
     tab.on_slider = slider_events  # the sliders render later, once per set of ticked edits
 
@@ -387,6 +406,7 @@ def example_runner(ctx: AppContext, tab: EditTab):
             gr.update(visible=True),
             prepared.message,
             chosen[0][0].threshold,
+            photo_key(photo),
         )
 
     outputs = [
@@ -400,6 +420,7 @@ def example_runner(ctx: AppContext, tab: EditTab):
         tab.faces,
         tab.photo_status,
         tab.threshold,
+        tab.result_for,
     ]
     return example, outputs
 

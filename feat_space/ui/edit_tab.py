@@ -67,6 +67,7 @@ class EditTab:
     show_mask: gr.Checkbox
     download: gr.DownloadButton
     download_box: gr.Column  # shown once there is a result (a button's own visibility cannot be cached)
+    result_for: gr.Textbox  # the key of the photo the result was made from (hidden; see `result_guard`)
     last: gr.State  # the visitor's latest `Edited`, for the mask toggle
     examples: Examples | None = None
     on_slider: Callable[[str, gr.Slider], None] | None = None  # wires a strength slider (`edit_events`)
@@ -151,6 +152,7 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
                 show_mask = gr.Checkbox(label="Show where the edit applies (mask in red)", elem_id="show-mask")
                 with gr.Column(visible=False, min_width=160) as download_box:
                     download = gr.DownloadButton("Download the edited photo (PNG)", elem_id="download")
+            result_for = gr.Textbox("", visible=False, label="result made from", elem_id="result-for")
             last = gr.State(None)
             examples_here = gr.Column(elem_id="examples-column")
     with gr.Accordion("Not trained yet: train one yourself", open=False), gr.Row(equal_height=True):
@@ -179,6 +181,7 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
         show_mask=show_mask,
         download=download,
         download_box=download_box,
+        result_for=result_for,
         last=last,
     )
     with examples_here:  # beside the controls, above the fold on a desktop

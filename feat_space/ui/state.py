@@ -51,38 +51,31 @@ class Renders:
     A slider's previews and its full-size render on release can finish in any order (they run
     concurrently, and the page may send one last preview after the release). A preview is stale when a
     full-size render started after it, or when one of the same settings has started at all. Any result
-    is stale once the visitor has given another photo.
+    is stale once the visitor has given another photo: it is not sent (and a result already on its way
+    when the photo changes is cleared by the page itself, see `result_guard`).
     """
 
     started: int = 0
     full: tuple[int, object] | None = None  # (order, settings) of the latest full-size render started
     photo: str | None = None  # the photo on the visitor's page (its file; None: cleared)
     photo_known: bool = False  # a photo was recorded at all (results are shown until then)
-    edited: bool = False  # a full-size render of the page's photo has started since it was given
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def new_photo(self, photo: str | None) -> None:
         """The page now holds `photo` (recorded as the visitor gives it, before any work on it starts)."""
         with self.lock:
-            self.photo, self.photo_known, self.edited = photo, True, False
-
-    def unedited(self, photo: str | None) -> bool:
-        """`photo` is the page's, and nothing has been rendered for it yet: a result shown now is stale."""
-        with self.lock:
-            return self.photo_known and self.photo == photo and not self.edited
+            self.photo, self.photo_known = photo, True
 
     def shows(self, photo: str | None) -> bool:
         """Whether a result for `photo` may still be shown: no other photo (or none) given since."""
         with self.lock:
             return not self.photo_known or self.photo == photo
 
-    def start(self, settings: object, *, full: bool, photo: str | None = None) -> int:
+    def start(self, settings: object, *, full: bool) -> int:
         with self.lock:
             self.started += 1
             if full:
                 self.full = (self.started, settings)
-                if photo == self.photo:
-                    self.edited = True
             return self.started
 
     def stale(self, order: int, settings: object) -> bool:
