@@ -3,7 +3,9 @@ the form's entry (preset, threshold)."""
 
 from __future__ import annotations
 
+import threading
 import time
+import types
 
 import gradio as gr
 import pytest
@@ -11,10 +13,11 @@ import pytest
 from feat_space.errors import FeatError
 from feat_space.registry.registry import load_registry
 from feat_space.session import Session
-from feat_space.ui import build_app
+from feat_space.ui import build_app, training_view
 from feat_space.ui.context import AppContext, Limits
 from feat_space.ui.train_tab import HERE, ON_JOBS
 from feat_space.ui.training_form import preset_help, suggested_region, training_entry
+from feat_space.ui.training_local import make_local_handler
 from feat_space.ui.training_view import LocalSpeed
 
 
@@ -60,6 +63,47 @@ def test_the_probe_takes_a_training_slot_and_waits_while_none_is_free(context):
     assert speed.seconds is not None and not speed.measuring
     assert context.training_slots.acquire(blocking=False), "the probe gave its slot back"
     context.training_slots.release()
+
+
+def test_a_visitor_s_start_stops_the_speed_probe_instead_of_being_refused(context, monkeypatch):
+    stepping = threading.Event()
+
+    def slow_steps(*args, stop: threading.Event, **kwargs) -> float:  # a CPU step of the real models, ~1 min
+        stepping.set()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if stop.wait(0.05):
+                raise FeatError("Timing the training steps failed before two steps were done.")
+        return 30.0
+
+    monkeypatch.setattr(training_view, "measure_seconds_per_step", slow_steps)
+    speed = LocalSpeed(context)
+    speed.start()
+    assert stepping.wait(60) and speed.holds_slot, "the probe is timing steps, in the training slot"
+    started = time.monotonic()
+    train = make_local_handler(context, speed)
+    visitor = types.SimpleNamespace(session_hash="starts-while-the-probe-runs")
+    said = [
+        out[0] for out in train("a face with freckles", "probe", "colour", 2, None, 0.0, visitor, lambda *a, **k: None)
+    ]
+    assert "Stopping this machine's speed measurement" in said[0]
+    assert time.monotonic() - started < 30, "the probe stopped at once, not after its minute"
+    assert "is ready" in said[-1], said[-1]
+    assert not speed.holds_slot and "your last training here" in speed.source, "the visitor's run timed the steps"
+    assert context.training_slots.acquire(blocking=False), "the slot is free again"
+    context.training_slots.release()
+
+
+def test_a_stopped_timing_ends_after_the_step_under_way(context):
+    session = context.session
+    context.ensure_models(training_view.TRAIN_MODELS)
+    config = training_view.PRESETS[training_view.PROBE_PRESET].recipe.config_for(session.generator, "a face")
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(FeatError, match="before two steps"):
+        training_view.measure_seconds_per_step(
+            session.generator, session.clip, session.arcface, config, training_view.TrainingSettings(), stop=stop
+        )
 
 
 def test_on_a_gpu_the_estimate_comes_from_the_first_training(context, monkeypatch):

@@ -114,16 +114,18 @@ def measure_seconds_per_step(
     config: EditConfig,
     settings: TrainingSettings,
     steps: int = 2,
+    stop: threading.Event | None = None,
 ) -> float:
     """Seconds one training step takes here: `steps` timed steps of a throwaway edit after one untimed
-    (warm-up) step; the random state of the caller is left as it was."""
+    (warm-up) step; the random state of the caller is left as it was. Setting `stop` ends it after the
+    step under way (then it raises, as nothing was timed)."""
     probe = settings.model_copy(update={"steps": steps + 1})
     timed: list[float] = []
     with torch.random.fork_rng(devices=[]):
         run = TrainingRun(Trainer(G, guide, arcface, config, probe, preview_every=10**6))
         # A mask judged after three steps says nothing about speed: the steps were timed all the same.
         with contextlib.suppress(TrainingFailed):
-            timed.extend(s.seconds_per_step for s in run.steps())
+            timed.extend(s.seconds_per_step for s in run.steps(stop))
     if len(timed) < 2:
         raise FeatError("Timing the training steps failed before two steps were done.")
     return timed[-1]

@@ -29,6 +29,7 @@ from .training_view import LOSS_PANELS, TRAIN_MODELS, LocalSpeed, loss_frames, m
 
 STREAM_EVERY = 0.5  # s: the fastest the status and plots are refreshed (previews and the end always are)
 PREVIEW_SIDE = 256
+PROBE_WAIT_S = 180  # the longest Start waits for the speed probe to end its step (a CPU step of the real models)
 SKIP_PLOTS = len(LOSS_PANELS)
 
 
@@ -81,7 +82,12 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
         visitor = ctx.visitors.get(request)
         begin(ctx, visitor)
         try:
-            if not ctx.training_slots.acquire(blocking=False):
+            acquired = ctx.training_slots.acquire(blocking=False)
+            if not acquired and speed.holds_slot:  # the speed probe: it stops for a visitor's training
+                yield status_only("Stopping this machine's speed measurement after its step under way…")
+                speed.make_way(timeout=PROBE_WAIT_S)
+                acquired = ctx.training_slots.acquire(blocking=False)
+            if not acquired:
                 raise FeatError(
                     "Another visitor is training an edit right now, and this hardware trains one at a time. Try "
                     "again in a few minutes, or train on your own machine: "

@@ -89,6 +89,8 @@ class LocalSpeed:
         self.error: str | None = None
         self._started = False
         self._lock = threading.Lock()
+        self._probe: threading.Thread | None = None  # the probe, while it holds a training slot
+        self._make_way = threading.Event()  # a visitor's training wants the slot the probe holds
 
     @property
     def on_gpu(self) -> bool:
@@ -117,18 +119,50 @@ class LocalSpeed:
                 with self._lock:
                     self._started = False
                 return
+            with self._lock:
+                self._probe = threading.current_thread()
+            seconds: float | None = None
             try:
                 session = self.ctx.session
                 G = session.generator
                 config = PRESETS[PROBE_PRESET].recipe.config_for(G, "a face")
-                seconds = measure_seconds_per_step(G, session.clip, session.arcface, config, TrainingSettings())
+                settings = TrainingSettings()
+                seconds = measure_seconds_per_step(
+                    G, session.clip, session.arcface, config, settings, stop=self._make_way
+                )
+            except Exception:
+                if not self._make_way.is_set():
+                    raise
             finally:
-                self.ctx.training_slots.release()
-            self.record(seconds, f"two timed steps of the “{PROBE_PRESET}” preset")
+                self.ctx.training_slots.release()  # before `_probe` is cleared: `make_way` waits for both
+                with self._lock:
+                    self._probe = None
+                    if seconds is None and self._make_way.is_set():  # stopped for a visitor's training:
+                        self._started = False  # a later `start` measures again
+                    self._make_way.clear()
+            if seconds is not None:
+                self.record(seconds, f"two timed steps of the “{PROBE_PRESET}” preset")
         except Exception as e:  # the estimate is a courtesy: say it failed, never break the tab
             log.warning("Timing a training step failed: %r", e)
             with self._lock:
                 self.error = type(e).__name__
+
+    @property
+    def holds_slot(self) -> bool:
+        """The probe is timing steps, in a training slot."""
+        with self._lock:
+            return self._probe is not None
+
+    def make_way(self, timeout: float) -> bool:
+        """If the probe holds a training slot, stop it after the step under way and wait (up to
+        `timeout` s) until it has let the slot go: True if it did. A visitor's Start beats the probe."""
+        with self._lock:
+            probe = self._probe
+        if probe is None:
+            return False
+        self._make_way.set()
+        probe.join(timeout)
+        return not probe.is_alive()
 
     @property
     def measuring(self) -> bool:
