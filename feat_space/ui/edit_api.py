@@ -121,7 +121,7 @@ def wire_api(ctx: AppContext, handlers: EditHandlers) -> None:
         if painted_restrict is not None or painted_extend is not None:
             brush = Brush(restrict=painted_restrict, extend=painted_extend)
         result = handlers.edit(prepared, chosen, threshold, brush, preview=False, visitor=visitor, started=started)
-        return result.after, small(result.mask), result.info
+        return result.after, small(result.mask), result.message()
 
     gr.on(
         [],

@@ -102,23 +102,21 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         tab.photo_status,
     ]
 
-    notice = f"⚠️ **{ctx.notice}**" if ctx.notice else ""
-
     def guarded(event: Any) -> Any:
         """`event`, followed by the page's check that its result is of the photo on the page."""
-        guard(event, tab.result_for, tab.photo, shown_outputs, notice)
+        guard(event, tab.result_for, tab.photo, shown_outputs)
         return event
 
     def clear(photo, request: gr.Request):
         # Recorded at once (unqueued): what is still running or queued for the last photo is not sent.
         ctx.visitors.get(request).renders.new_photo(path_of(photo))
-        return None, None, gr.Column(visible=False), notice, "", None, None, None, None, gr.Row(visible=False), ""
+        return None, None, gr.Column(visible=False), "", "", None, None, None, None, gr.Column(visible=False), ""
 
     @gpu(duration=60)
     def prepare_page(photo, face, request: gr.Request, progress: gr.Progress = gr.Progress()):  # noqa: B008
         renders = ctx.visitors.get(request).renders
         if photo is None:
-            return None, None, None, gr.Row(visible=False), ""
+            return None, None, None, gr.Column(visible=False), ""
         prepared: Prepared | Exception
         try:
             prepared = handlers.prepare(photo, face, progress)
@@ -127,12 +125,12 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         if not renders.shows(path_of(photo)):  # another photo arrived meanwhile: its own preparation shows
             return (SKIP(),) * 5
         if isinstance(prepared, Exception):
-            return None, None, None, gr.Row(visible=False), message(prepared)
+            return None, None, None, gr.Column(visible=False), message(prepared)
         return (
             editor_value(prepared),
             prepared.aligned,
             prepared.reconstruction,
-            gr.Row(visible=True),
+            gr.Column(visible=True),
             prepared.message,
         )
 

@@ -57,8 +57,13 @@ class Edited:
     after: Image.Image  # the edited photo
     overlay: Callable[[], Image.Image]  # the edited photo with the mask tinted in (computed on demand)
     mask: Image.Image  # "L", where the edit applies on the aligned face
-    info: str
+    info: str  # what was done, in a line (the page has the tiny profile's notice as a banner)
     download: Path | None  # None for a preview
+    notice: str | None = None  # the untrained models' warning (tiny profile), for API callers
+
+    def message(self) -> str:
+        """`info` with the notice in front: what an API caller, who sees no banner, gets."""
+        return f"⚠️ **{self.notice}**\n\n{self.info}" if self.notice else self.info
 
 
 def message(error: BaseException) -> str:
@@ -97,8 +102,8 @@ class EditHandlers:
         text = f"Face {face_index} found, aligned and inverted: pick an edit and press **Edit photo**."
         if gap > POOR_RECONSTRUCTION:
             text += (
-                f"\n\n⚠️ The generator renders this face only roughly ({gap:.0%} off: compare the two faces "
-                "below): edits may change more than you expect. Frontal, evenly lit faces work best."
+                f"\n\n⚠️ The generator renders this face only roughly ({gap:.0%} off: compare the aligned "
+                "face with its rendering): edits may change more than you expect. Frontal, evenly lit faces work best."
             )
         return Prepared(image, name or "photo", face_index, prepared, aligned, reconstruction, text)
 
@@ -154,7 +159,7 @@ class EditHandlers:
         download = None
         if not preview and visitor is not None:
             download = self._save(visitor, prepared.name, after)
-        info = result_info(chosen, float(threshold), brush, time.perf_counter() - started, preview, result.notice)
+        info = result_info(chosen, float(threshold), brush, time.perf_counter() - started, preview)
 
         def overlay() -> Image.Image:
             # The mask lives on the aligned face: tint the edited crop, then paste it back like the edit.
@@ -162,7 +167,7 @@ class EditHandlers:
             photo = prepared.photo.paste_back(tinted, mask=result.paste_mask.resize(tinted.size))
             return photo if photo.size == after.size else photo.resize(after.size)
 
-        return Edited(before, after, overlay, result.mask, info, download)
+        return Edited(before, after, overlay, result.mask, info, download, result.notice)
 
     def _save(self, visitor: Visitor, name: str, photo: Image.Image) -> Path:
         out = visitor.root / "downloads" / f"{Path(name).stem}-edited-{int(time.time() * 1000)}.png"
@@ -219,15 +224,14 @@ def json_value(value: Any) -> Any:
 
 
 def result_info(
-    chosen: list[tuple[Choice, float]], threshold: float, brush: Brush | None, seconds: float, preview: bool, notice
+    chosen: list[tuple[Choice, float]], threshold: float, brush: Brush | None, seconds: float, preview: bool
 ) -> str:
     edits = ", ".join(f"{choice.title} {strength:g}" for choice, strength in chosen)
     what = "Preview (low resolution; release the slider for the full photo)" if preview else "**Edited**"
     line = f"{what}: {edits} · mask threshold {threshold:g}"
     if brush is not None and not brush.empty:
         line += " · brush"
-    line += f" · {seconds:.1f} s."
-    return f"⚠️ **{notice}**\n\n{line}" if notice else line
+    return line + f" · {seconds:.1f} s."
 
 
 __all__ = ["EDIT_MODELS", "EditHandlers", "Edited", "Prepared", "face_number", "json_value", "message", "result_info"]

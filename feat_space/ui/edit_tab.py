@@ -57,7 +57,7 @@ class EditTab:
     face: gr.Number
     run: gr.Button
     brush: gr.ImageEditor
-    faces: gr.Row  # the aligned face and its reconstruction, shown once a photo is prepared
+    faces: gr.Column  # the aligned face and its reconstruction, beside the photo once it is prepared
     aligned: gr.Image
     reconstruction: gr.Image
     trainable: gr.Dropdown
@@ -78,31 +78,35 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
     gr.set_static_paths([EXAMPLES_DIR])  # the API page's example photo, served as a file on a Space
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=300):
-            photo = gr.Image(
-                label="Your photo",
-                sources=["upload", "webcam", "clipboard"],
-                type="filepath",
-                height=240,
-                elem_id="photo",
-            )
+            # The aligned face and the generator's rendering of it go beside the photo once it is
+            # prepared: below it they would push the edits and the Edit button out of view.
+            with gr.Row(equal_height=False, elem_id="photo-row"):
+                photo = gr.Image(
+                    label="Your photo",
+                    sources=["upload", "webcam", "clipboard"],
+                    type="filepath",
+                    height=240,
+                    scale=3,
+                    elem_id="photo",
+                )
+                with gr.Column(visible=False, scale=1, min_width=112, elem_id="faces") as faces:
+                    aligned = gr.Image(
+                        label="Aligned",
+                        format="png",
+                        interactive=False,
+                        height=112,
+                        buttons=[],  # too narrow for a button beside the label
+                        elem_id="aligned",
+                    )
+                    reconstruction = gr.Image(
+                        label="Rendered",
+                        format="png",
+                        interactive=False,
+                        height=112,
+                        buttons=[],  # too narrow for a button beside the label
+                        elem_id="reconstruction",
+                    )
             photo_status = gr.Markdown("", elem_id="photo-status")
-            with gr.Row(visible=False, equal_height=True) as faces:  # shown once the photo is prepared
-                aligned = gr.Image(
-                    label="Aligned",
-                    format="png",
-                    interactive=False,
-                    height=150,
-                    buttons=["fullscreen"],
-                    elem_id="aligned",
-                )
-                reconstruction = gr.Image(
-                    label="Generator's rendering",
-                    format="png",
-                    interactive=False,
-                    height=150,
-                    buttons=["fullscreen"],
-                    elem_id="reconstruction",
-                )
             edits = gr.CheckboxGroup(
                 choices=catalogue.choices(None),
                 label="Edits: tick one, or several to combine them",
@@ -139,7 +143,7 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
             with gr.Accordion("Group photos", open=False):
                 face = gr.Number(value=0, precision=0, minimum=0, label="Face to edit (0 = the largest, 1 = next…)")
         with gr.Column(scale=6, min_width=300, elem_id="results"):
-            info = gr.Markdown(f"⚠️ **{ctx.notice}**" if ctx.notice else "", elem_id="edit-info")
+            info = gr.Markdown("", elem_id="edit-info")
             result = gr.ImageSlider(
                 label="Before / after",
                 format="png",

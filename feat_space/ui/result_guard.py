@@ -10,7 +10,6 @@ other event can come between them.
 
 from __future__ import annotations
 
-import json
 from pathlib import PurePath
 from typing import Any
 
@@ -31,7 +30,7 @@ GUARD_JS = """(made_for, photo) => {
   const path = photo && photo.path ? String(photo.path) : "";
   const current = path.split(/[\\\\/]/).slice(-%(parts)d).join("/");
   if (!made_for || made_for === current) return [keep, keep, keep, keep, keep];
-  return [null, null, {__type__: "update", visible: false}, %(info)s, ""];
+  return [null, null, {__type__: "update", visible: false}, "", ""];
 }"""
 
 
@@ -46,12 +45,7 @@ def photo_key(photo: Any) -> str:
     return "/".join(PurePath(path).parts[-KEY_PARTS:])
 
 
-def guard_js(info: str) -> str:
-    """The page's check, clearing the info line to `info` (the app's standing notice) with the result."""
-    return GUARD_JS % {"parts": KEY_PARTS, "info": json.dumps(info)}
-
-
-def guard(event: Any, key: gr.Textbox, photo: gr.Image, outputs: list[Any], info: str) -> None:
+def guard(event: Any, key: gr.Textbox, photo: gr.Image, outputs: list[Any]) -> None:
     """After `event` lands (or is cancelled), clear `outputs` unless `key` names the page's photo.
 
     `outputs`: the result, the download button, its box, the info line and `key` itself."""
@@ -59,7 +53,7 @@ def guard(event: Any, key: gr.Textbox, photo: gr.Image, outputs: list[Any], info
         None,
         [key, photo],
         outputs,
-        js=guard_js(info),
+        js=GUARD_JS % {"parts": KEY_PARTS},
         queue=False,
         show_progress="hidden",
         api_visibility="private",
