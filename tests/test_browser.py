@@ -253,6 +253,34 @@ def test_the_brush_restricts_the_edit(page):
     assert 0 < changed(restricted, ASTRONAUT) < 0.25 * changed(unrestricted, ASTRONAUT)
 
 
+def test_the_brush_extends_the_edit(page):
+    brush = page.locator("#brush")
+    brush.get_by_role("button", name="Clear canvas").click()
+    number = page.locator("#threshold input[type=number]")
+    number.fill("0.95")  # the learned mask, thresholded to almost nothing
+    number.press("Enter")
+    expect(page.locator("#edit-info")).to_contain_text("mask threshold 0.95", timeout=120_000)
+    expect(page.locator("#edit-info")).not_to_contain_text("brush")
+    _, narrow = edited_pixels(page)
+    brush.scroll_into_view_if_needed()
+    brush.get_by_role("button", name="Show Layers").click()
+    brush.get_by_role("button", name="layer-2").click()  # "Extend: always edit here"
+    brush.get_by_role("button", name="Brush", exact=True).click()
+    box = brush.locator("canvas").first.bounding_box()
+    for row in range(6):  # a patch over the forehead and hair
+        x, y = box["x"] + box["width"] * 0.35, box["y"] + box["height"] * (0.2 + row * 0.03)
+        page.mouse.move(x, y)
+        page.mouse.down()
+        for step in range(1, 11):
+            page.mouse.move(x + step * box["width"] * 0.03, y)
+        page.mouse.up()
+    page.locator("#run-edit").click()
+    expect(page.locator("#edit-info")).to_contain_text("· brush ·", timeout=120_000)
+    _, extended = edited_pixels(page)
+    assert changed(narrow, ASTRONAUT) < 0.002, "at 0.95 the learned mask leaves the photo as it was"
+    assert changed(extended, ASTRONAUT) > 0.01, "the painted patch is edited all the same"
+
+
 def test_train_a_prompt_and_watch_it_progress(page, tmp_path):
     page.get_by_role("tab", name="Train").click()
     page.locator("#train-prompt textarea").fill("a face with freckles")
@@ -318,27 +346,49 @@ HOLD_RESULTS = """() => {
 
 
 def test_an_edit_of_the_previous_photo_landing_late_is_cleared(phone):
-    """The worst timing, forced: an edit of the last photo, sent before the server knew of the new one,
-    reaches the page after the new photo was given (and prepared). The page must not show it."""
+    """The worst timing, forced: an edit of the last photo (or face), sent before the server knew of
+    the new one, reaches the page after the new one was given (and prepared). The page must not show it."""
     upload(phone, HOPPER)
     expect(phone.locator("#photo-status")).to_contain_text("Face 0 found", timeout=120_000)
     hopper = phone.locator("#aligned img").get_attribute("src")
     phone.locator("#edit-choices").get_by_label(PURPLE).check()
     phone.evaluate(HOLD_RESULTS)
-    phone.evaluate("window.featHold = true")
-    phone.locator("#run-edit").tap()
-    phone.wait_for_function("window.featHeld.length > 0", timeout=120_000)  # the edit's result, held
-    phone.evaluate("window.featHold = false")
+
+    def edit_and_hold() -> None:
+        phone.evaluate("window.featHold = true")
+        phone.locator("#run-edit").tap()
+        phone.wait_for_function("window.featHeld.length > 0", timeout=120_000)  # the edit's result, held
+        phone.evaluate("window.featHold = false")
+
+    def cleared() -> None:
+        phone.wait_for_timeout(1_000)
+        expect(phone.locator("#result img")).to_have_count(0)
+        expect(phone.locator("#download")).to_be_hidden()
+        expect(phone.locator("#edit-info")).not_to_contain_text("Edited")
+
+    # Held and let go with nothing changed meanwhile, a result shows as usual.
+    edit_and_hold()
+    phone.evaluate("window.featRelease()")
+    expect(phone.locator("#edit-info")).to_contain_text("Edited: Purple hair", timeout=60_000)
+    expect(phone.locator("#result img")).to_have_count(2)
+
+    # Another photo meanwhile.
+    edit_and_hold()
     upload(phone, ASTRONAUT)
     expect(phone.locator("#aligned img")).not_to_have_attribute("src", hopper, timeout=120_000)
     expect(phone.locator("#photo-status")).to_contain_text("Face 0 found")  # the astronaut, prepared
     phone.evaluate("window.featRelease()")  # the result for Grace Hopper lands now
-    phone.wait_for_timeout(1_000)
-    expect(phone.locator("#result img")).to_have_count(0)
-    expect(phone.locator("#download")).to_be_hidden()
-    expect(phone.locator("#edit-info")).not_to_contain_text("Edited")
+    cleared()
     # The mask toggle shows the kept result only if it is of this photo: here it edits the astronaut.
     phone.get_by_label("Show where the edit applies (mask in red)").check()
     expect(phone.locator("#edit-info")).to_contain_text("Edited: Purple hair", timeout=120_000)
     _, pixels = edited_pixels(phone)
     assert pixels.shape[:2] == Image.open(ASTRONAUT).size[::-1], "the astronaut, not Grace Hopper"
+
+    # Another face of the same photo meanwhile (the astronaut has one: face 1 is an error).
+    edit_and_hold()
+    phone.get_by_text("Group photos").click()
+    phone.locator("#face input[type=number]").fill("1")
+    expect(phone.locator("#photo-status")).to_contain_text("Face 1 was asked for", timeout=120_000)
+    phone.evaluate("window.featRelease()")  # the result for face 0 lands now
+    cleared()

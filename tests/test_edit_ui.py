@@ -17,6 +17,7 @@ from feat_space.ui.context import AppContext, Limits
 from feat_space.ui.edit_events import brush_from_editor, describe
 from feat_space.ui.edit_handlers import EditHandlers, json_value
 from feat_space.ui.edit_images import mask_file, reconstruction_gap, tint
+from feat_space.ui.result_guard import photo_key
 
 PURPLE, LIPSTICK = "registry:purple-hair", "registry:red-lipstick"
 
@@ -131,3 +132,13 @@ def test_photo_only_examples_prepare_the_photo_they_set():
     while (step := next((fn for fn in fns if fn.trigger_after == chain[-1]._id), None)) is not None:
         chain.append(step)
     assert [fn.name for fn in chain] == ["load_example", "clear", "prepare_page"]
+
+
+def test_a_result_s_key_names_the_photo_file_and_the_face():
+    upload = {"path": "/tmp/gradio/5af1ce38/astronaut.jpg", "orig_name": "astronaut.jpg"}
+    assert photo_key(upload, 0) == photo_key(upload, None) == photo_key(upload, 0.0) == "5af1ce38/astronaut.jpg#0"
+    assert photo_key(upload, 1) == "5af1ce38/astronaut.jpg#1", "another face of the same photo is another result"
+    assert photo_key({"path": "/other/temp/5af1ce38/astronaut.jpg"}, 0) == photo_key(upload, 0), "any temp folder"
+    assert photo_key({"path": "/tmp/gradio/9b0e77aa/astronaut.jpg"}, 0) != photo_key(upload, 0), "another file"
+    assert photo_key(None, 0) == "" and photo_key({"path": ""}, 0) == "", "no photo: no key"
+    assert photo_key(upload, float("nan")) == photo_key(upload, "oops") == "5af1ce38/astronaut.jpg#0"

@@ -90,7 +90,7 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
 
     # -- a new photo: clear what the previous one produced, then prepare it --------------------------
     # What a result shows (the page clears these when they land for another photo, see `result_guard`),
-    # then the visitor's latest `Edited`.
+    # then (key, `Edited`) of the visitor's latest edit, for the mask toggle.
     shown_outputs = [tab.result, tab.download, tab.download_box, tab.info, tab.result_for]
     edit_outputs = [*shown_outputs, tab.last]
     stale = [
@@ -104,12 +104,12 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
 
     def guarded(event: Any) -> Any:
         """`event`, followed by the page's check that its result is of the photo on the page."""
-        guard(event, tab.result_for, tab.photo, shown_outputs)
+        guard(event, tab.result_for, tab.photo, tab.face, shown_outputs)
         return event
 
-    def clear(photo, request: gr.Request):
+    def clear(photo, face, request: gr.Request):
         # Recorded at once (unqueued): what is still running or queued for the last photo is not sent.
-        ctx.visitors.get(request).renders.new_photo(path_of(photo))
+        ctx.visitors.get(request).renders.new_photo(photo_key(photo, face))
         return None, None, gr.Column(visible=False), "", "", None, None, None, None, gr.Column(visible=False), ""
 
     @gpu(duration=60)
@@ -122,7 +122,7 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
             prepared = handlers.prepare(photo, face, progress)
         except Exception as e:
             prepared = e
-        if not renders.shows(path_of(photo)):  # another photo arrived meanwhile: its own preparation shows
+        if not renders.shows(photo_key(photo, face)):  # another photo came meanwhile: its own preparation shows
             return (SKIP(),) * 5
         if isinstance(prepared, Exception):
             return None, None, None, gr.Column(visible=False), message(prepared)
@@ -199,12 +199,13 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
             )
         except Exception as e:
             edited = e
-        if not renders.shows(path_of(photo)):  # the visitor gave another photo meanwhile
+        made_for = photo_key(photo, face)  # errors too: one for the last photo is not shown beside this one
+        if not renders.shows(made_for):  # the visitor gave another photo (or face) meanwhile
             return (SKIP(),) * 6
         if isinstance(edited, Exception):
-            return None, None, gr.Column(visible=False), message(edited), "", None
-        made_for = photo_key(photo)
-        return shown(edited, show_mask), str(edited.download), gr.Column(visible=True), edited.info, made_for, edited
+            return None, None, gr.Column(visible=False), message(edited), made_for, None
+        outputs = shown(edited, show_mask), str(edited.download), gr.Column(visible=True), edited.info
+        return *outputs, made_for, (made_for, edited)
 
     edit_page = gpu(duration=60)(edit_result)
 
@@ -229,7 +230,7 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         try:
             settings = settings_key(photo, selected, strengths, threshold, face, brush)
         except Exception as e:
-            return None, message(e), ""
+            return None, message(e), photo_key(photo, face)
         order = renders.start(settings, full=False)
         if renders.stale(order, settings):
             return SKIP(), SKIP(), SKIP()
@@ -238,11 +239,12 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         except Exception as e:
             edited = e
         # A full-size render or another photo came meanwhile: that is what the visitor sees.
-        if renders.stale(order, settings) or not renders.shows(path_of(photo)):
+        made_for = photo_key(photo, face)
+        if renders.stale(order, settings) or not renders.shows(made_for):
             return SKIP(), SKIP(), SKIP()
         if isinstance(edited, Exception):
-            return None, message(edited), ""
-        return shown(edited, False), edited.info, photo_key(photo)
+            return None, message(edited), made_for
+        return shown(edited, False), edited.info, made_for
 
     preview_outputs = [tab.result, tab.info, tab.result_for]
 
@@ -267,9 +269,10 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
 
     @gpu(duration=60)
     def toggle_mask(photo, selected, strengths, threshold, face, brush, show_mask, last, request: gr.Request):
-        # `last` is of the page's photo: a new photo clears it, after any edit the server finished first.
-        if last is not None:
-            return shown(last, show_mask), SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
+        # The latest edit, if it is of the photo and face on the page (it may be of another: a clear can
+        # come before the State is written, and an example's result is not kept).
+        if last is not None and last[0] == photo_key(photo, face):
+            return shown(last[1], show_mask), SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
         if photo is None or not selected:
             return (SKIP(),) * 6
         # No result kept for this page (an example's comes from the cache): edit once, then keep it.
@@ -288,20 +291,23 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
 
     # -- a new photo (continued): clear, cancel what runs for the last one, prepare ------------------
     in_flight: list[dict[str, Any]] = [run_edit, threshold_preview, threshold_edit, brush_edit, mask_edit]
+    if tab.examples is not None and tab.examples.fn is not None:
+        in_flight.append(tab.examples.load_input_event)  # a first click computes the example (lazy cache)
     unqueued: dict[str, Any] = {"queue": False, "preprocess": False, "api_visibility": "private"}
     for trigger in (tab.photo.input, tab.face.input):
         # Cancels the edits still under way for the last photo (most late results then never arrive).
-        prepare_after(trigger(clear, tab.photo, stale, cancels=in_flight, **unqueued))
+        prepare_after(trigger(clear, [tab.photo, tab.face], stale, cancels=in_flight, **unqueued))
     if tab.examples is not None and tab.examples.fn is None:
         # Photo-only examples (no example edit is usable here) set the photo without an `input` event.
-        prepare_after(tab.examples.load_input_event.then(clear, tab.photo, stale, cancels=in_flight, **unqueued))
+        prepare_after(
+            tab.examples.load_input_event.then(clear, [tab.photo, tab.face], stale, cancels=in_flight, **unqueued)
+        )
     elif tab.examples is not None:  # an example's photo and result come from its cache: note the photo
 
-        def example_photo(photo, request: gr.Request) -> None:
-            ctx.visitors.get(request).renders.new_photo(path_of(photo))
+        def example_photo(photo, face, request: gr.Request) -> None:
+            ctx.visitors.get(request).renders.new_photo(photo_key(photo, face))
 
-        # A first click computes the example (lazy cache): the visitor may give a photo meanwhile.
-        guarded(tab.examples.load_input_event).then(example_photo, tab.photo, None, **unqueued)
+        guarded(tab.examples.load_input_event).then(example_photo, [tab.photo, tab.face], None, **unqueued)
 
     # -- the ticked edits: their descriptions, their strength sliders, a suggested threshold ----------
     def ticked(selected, threshold_set: bool, request: gr.Request):
@@ -404,7 +410,8 @@ def example_runner(ctx: AppContext, tab: EditTab):
             gr.update(visible=True),
             prepared.message,
             chosen[0][0].threshold,
-            photo_key(photo),
+            0,  # the face it edited
+            photo_key(photo, 0),
         )
 
     outputs = [
@@ -418,6 +425,7 @@ def example_runner(ctx: AppContext, tab: EditTab):
         tab.faces,
         tab.photo_status,
         tab.threshold,
+        tab.face,
         tab.result_for,
     ]
     return example, outputs

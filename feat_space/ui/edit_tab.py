@@ -67,8 +67,8 @@ class EditTab:
     show_mask: gr.Checkbox
     download: gr.DownloadButton
     download_box: gr.Column  # shown once there is a result (a button's own visibility cannot be cached)
-    result_for: gr.Textbox  # the key of the photo the result was made from (hidden; see `result_guard`)
-    last: gr.State  # the visitor's latest `Edited`, for the mask toggle
+    result_for: gr.Textbox  # the key of the photo and face the result was made from (hidden; `result_guard`)
+    last: gr.State  # (photo key, `Edited`) of the visitor's latest edit, for the mask toggle
     examples: Examples | None = None
     on_slider: Callable[[str, gr.Slider], None] | None = None  # wires a strength slider (`edit_events`)
 
@@ -141,7 +141,9 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
                     elem_id="brush",
                 )
             with gr.Accordion("Group photos", open=False):
-                face = gr.Number(value=0, precision=0, minimum=0, label="Face to edit (0 = the largest, 1 = next…)")
+                face = gr.Number(
+                    value=0, precision=0, minimum=0, label="Face to edit (0 = the largest, 1 = next…)", elem_id="face"
+                )
         with gr.Column(scale=6, min_width=300, elem_id="results"):
             info = gr.Markdown("", elem_id="edit-info")
             result = gr.ImageSlider(

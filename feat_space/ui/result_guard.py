@@ -1,11 +1,11 @@
-"""The page's own check that the result it shows was made from the photo it holds.
+"""The page's own check that the result it shows was made from the photo (and face) it holds.
 
 The server drops results for a photo the visitor has replaced (`state.Renders`), but a result
 already sent when the new photo arrives still lands: Gradio applies an event's outputs even after the
-event was cancelled. So each result carries the key of its photo in a hidden textbox, and right after
-it lands a step that runs in the browser compares that key with the photo on the page at that
-instant, and clears the result if they differ. Both happen in the page, one after the other, so no
-other event can come between them.
+event was cancelled. So each result (or error) carries the key of its photo and face in a hidden
+textbox, and right after it lands a step that runs in the browser compares that key with the photo
+and face on the page at that instant, and clears the result if they differ. Both happen in the page,
+one after the other, so no other event can come between them.
 """
 
 from __future__ import annotations
@@ -18,40 +18,48 @@ import gradio as gr
 from ..errors import FeatError
 from .edit_images import photo_path
 
-# Gradio keeps an uploaded or example file in a folder named after a hash of its content: folder and
-# name identify the photo, the same in every run and whatever the temp folder (cached examples keep
-# the key they were made with).
+# A photo's folder and file name: an upload sits in a folder named after a hash of its content, an
+# example in the examples folder; either way the same in every run, whatever the temp folder (a cached
+# example's result keeps the key it was made with).
 KEY_PARTS = 2
 
-# Inputs: the result's key, the photo. Outputs: result, download, download box, info, key.
-# `{__type__: "update"}` with nothing in it leaves a component as it is.
-GUARD_JS = """(made_for, photo) => {
+# Inputs: the result's key, the photo, the face number. Outputs: result, download, download box, info,
+# key. `{__type__: "update"}` with nothing in it leaves a component as it is.
+GUARD_JS = """(made_for, photo, face) => {
   const keep = {__type__: "update"};
+  if (!made_for) return [keep, keep, keep, keep, keep];
   const path = photo && photo.path ? String(photo.path) : "";
-  const current = path.split(/[\\\\/]/).slice(-%(parts)d).join("/");
-  if (!made_for || made_for === current) return [keep, keep, keep, keep, keep];
+  const index = Math.trunc(Number(face));
+  const current = path
+    ? path.split(/[\\\\/]/).slice(-%(parts)d).join("/") + "#" + (Number.isFinite(index) ? index : 0)
+    : "";
+  if (made_for === current) return [keep, keep, keep, keep, keep];
   return [null, null, {__type__: "update", visible: false}, "", ""];
 }"""
 
 
-def photo_key(photo: Any) -> str:
-    """The key of a photo payload (what `GUARD_JS` computes on the page); "" for no photo."""
+def photo_key(photo: Any, face: Any) -> str:
+    """The key of a photo payload and a face number (what `GUARD_JS` computes on the page); "" for no photo."""
     if photo is None:
         return ""
     try:
         path = photo_path(photo)[0]
     except FeatError:  # a payload without a file: no photo to name
         return ""
-    return "/".join(PurePath(path).parts[-KEY_PARTS:])
+    try:
+        index = int(float(face or 0))
+    except (TypeError, ValueError, OverflowError):
+        index = 0
+    return "/".join(PurePath(path).parts[-KEY_PARTS:]) + f"#{index}"
 
 
-def guard(event: Any, key: gr.Textbox, photo: gr.Image, outputs: list[Any]) -> None:
-    """After `event` lands (or is cancelled), clear `outputs` unless `key` names the page's photo.
+def guard(event: Any, key: gr.Textbox, photo: gr.Image, face: gr.Number, outputs: list[Any]) -> None:
+    """After `event` lands (or is cancelled), clear `outputs` unless `key` names the page's photo and face.
 
     `outputs`: the result, the download button, its box, the info line and `key` itself."""
     event.then(
         None,
-        [key, photo],
+        [key, photo, face],
         outputs,
         js=GUARD_JS % {"parts": KEY_PARTS},
         queue=False,

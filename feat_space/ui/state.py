@@ -51,18 +51,19 @@ class Renders:
     A slider's previews and its full-size render on release can finish in any order (they run
     concurrently, and the page may send one last preview after the release). A preview is stale when a
     full-size render started after it, or when one of the same settings has started at all. Any result
-    is stale once the visitor has given another photo: it is not sent (and a result already on its way
-    when the photo changes is cleared by the page itself, see `result_guard`).
+    is stale once the visitor has given another photo or face: it is not sent (and a result already on
+    its way when they change is cleared by the page itself, see `result_guard`). Photos are named by
+    `result_guard.photo_key` (photo and face).
     """
 
     started: int = 0
     full: tuple[int, object] | None = None  # (order, settings) of the latest full-size render started
-    photo: str | None = None  # the photo on the visitor's page (its file; None: cleared)
+    photo: str | None = None  # the key of the photo and face on the visitor's page ("": none)
     photo_known: bool = False  # a photo was recorded at all (results are shown until then)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def new_photo(self, photo: str | None) -> None:
-        """The page now holds `photo` (recorded as the visitor gives it, before any work on it starts)."""
+        """The page now holds `photo` (a key; recorded as the visitor gives it, before any work on it starts)."""
         with self.lock:
             self.photo, self.photo_known = photo, True
 
