@@ -94,7 +94,41 @@ def test_a_visitor_s_start_stops_the_speed_probe_instead_of_being_refused(contex
     context.training_slots.release()
 
 
-def test_a_stopped_timing_ends_after_the_step_under_way(context):
+def test_a_probe_stopped_for_a_visitor_waits_for_the_slot_then_measures_again(context, monkeypatch):
+    stepping = threading.Event()
+    calls = []
+
+    def timing(*args, stop: threading.Event, **kwargs) -> float:
+        calls.append(stop)
+        if len(calls) == 1:  # the first probe runs until a visitor's Start stops it
+            stepping.set()
+            if stop.wait(60):
+                raise FeatError("Timing the training steps failed before two steps were done.")
+        return 2.0
+
+    monkeypatch.setattr(training_view, "measure_seconds_per_step", timing)
+    speed = LocalSpeed(context)
+    speed.start()
+    assert stepping.wait(60)
+    with speed.held_off(timeout=30):
+        assert not speed.holds_slot, "stopped and waited for"
+        speed.start()  # the Train tab's timer ticks while the visitor's training waits for the slot
+        deadline = time.monotonic() + 60
+        while speed._started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(calls) == 1, "no probe took the slot meanwhile"
+        assert context.training_slots.acquire(blocking=False), "the visitor's training gets it"
+        context.training_slots.release()
+    assert speed.seconds is None and speed.error is None, "the stop is not an error"
+    speed.start()  # a later tick, no visitor waiting
+    deadline = time.monotonic() + 60
+    while speed.seconds is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert speed.seconds == 2.0 and len(calls) == 2
+    assert not calls[1].is_set(), "the first stop does not stop the next probe"
+
+
+def test_a_timing_stopped_before_it_could_time_two_steps_raises(context):
     session = context.session
     context.ensure_models(training_view.TRAIN_MODELS)
     config = training_view.PRESETS[training_view.PROBE_PRESET].recipe.config_for(session.generator, "a face")

@@ -83,10 +83,15 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
         begin(ctx, visitor)
         try:
             acquired = ctx.training_slots.acquire(blocking=False)
-            if not acquired and speed.holds_slot:  # the speed probe: it stops for a visitor's training
-                yield status_only("Stopping this machine's speed measurement after its step under way…")
-                speed.make_way(timeout=PROBE_WAIT_S)
-                acquired = ctx.training_slots.acquire(blocking=False)
+            if not acquired:  # perhaps the speed probe has the slot: it stops for a visitor's training
+                if speed.holds_slot:
+                    yield status_only("Stopping this machine's speed measurement after its step under way…")
+                with speed.held_off(timeout=PROBE_WAIT_S):
+                    acquired = ctx.training_slots.acquire(blocking=False)
+            if not acquired and speed.holds_slot:
+                raise FeatError(
+                    "This machine's speed measurement is still finishing a step. Press Start again in a minute."
+                )
             if not acquired:
                 raise FeatError(
                     "Another visitor is training an edit right now, and this hardware trains one at a time. Try "

@@ -3,8 +3,10 @@ training here would take (seconds per step measured on this machine × steps).""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 
 import pandas as pd
 import torch
@@ -91,6 +93,7 @@ class LocalSpeed:
         self._lock = threading.Lock()
         self._probe: threading.Thread | None = None  # the probe, while it holds a training slot
         self._make_way = threading.Event()  # a visitor's training wants the slot the probe holds
+        self._held_off = 0  # visitors' trainings waiting for a slot: no probe takes one meanwhile
 
     @property
     def on_gpu(self) -> bool:
@@ -114,12 +117,13 @@ class LocalSpeed:
         try:
             self.ctx.ensure_models(TRAIN_MODELS)
             # The probe trains on the shared models like a visitor's training: it takes a training slot,
-            # and while all are taken it measures nothing (a later `start` tries again).
-            if not self.ctx.training_slots.acquire(blocking=False):
-                with self._lock:
-                    self._started = False
-                return
+            # and while all are taken, or a visitor's training waits for one, it measures nothing (a
+            # later `start` tries again).
             with self._lock:
+                acquired = not self._held_off and self.ctx.training_slots.acquire(blocking=False)
+                if not acquired:
+                    self._started = False
+                    return
                 self._probe = threading.current_thread()
             seconds: float | None = None
             try:
@@ -134,7 +138,7 @@ class LocalSpeed:
                 if not self._make_way.is_set():
                     raise
             finally:
-                self.ctx.training_slots.release()  # before `_probe` is cleared: `make_way` waits for both
+                self.ctx.training_slots.release()  # before `_probe` is cleared: `held_off` waits for both
                 with self._lock:
                     self._probe = None
                     if seconds is None and self._make_way.is_set():  # stopped for a visitor's training:
@@ -153,16 +157,22 @@ class LocalSpeed:
         with self._lock:
             return self._probe is not None
 
-    def make_way(self, timeout: float) -> bool:
-        """If the probe holds a training slot, stop it after the step under way and wait (up to
-        `timeout` s) until it has let the slot go: True if it did. A visitor's Start beats the probe."""
+    @contextlib.contextmanager
+    def held_off(self, timeout: float) -> Iterator[None]:
+        """A visitor's Start beats the probe: inside, no probe takes a training slot, and one holding
+        a slot has been stopped after its step under way and waited for (up to `timeout` s)."""
         with self._lock:
+            self._held_off += 1
             probe = self._probe
-        if probe is None:
-            return False
-        self._make_way.set()
-        probe.join(timeout)
-        return not probe.is_alive()
+            if probe is not None:  # set under the lock: it cannot outlive this probe and stop the next
+                self._make_way.set()
+        try:
+            if probe is not None:
+                probe.join(timeout)
+            yield
+        finally:
+            with self._lock:
+                self._held_off -= 1
 
     @property
     def measuring(self) -> bool:
