@@ -253,8 +253,11 @@ def test_a_small_face_in_a_large_photo_is_too_small_not_missing():
     found = int(re.search(r"spans (\d+) px", message).group(1))
     assert abs(found - 67) <= 4 and f"at least {MIN_FACE_SIZE} px are needed" in message
     # A face big enough to edit, which the first pass alone missed, is found and aligned.
-    face = align_face(astronaut_in_a_large_photo(200))
+    large = astronaut_in_a_large_photo(200)
+    face = align_face(large)
     assert abs(face.size - 200) < 6 and face.image.size == (1024, 1024)
+    found = detect_faces(large)  # listed, too
+    assert len(found) == 1 and abs(found[0].size - 200) < 6
 
 
 def test_a_face_too_small_to_landmark_is_still_reported_with_its_size(monkeypatch):

@@ -57,9 +57,11 @@ def detect_faces(image: ImageSource, *, max_faces: int = MAX_FACES) -> list[Face
     """Every face found (at most ``max_faces``), largest FFHQ crop first; coordinates in the upright photo.
 
     Landmarks here come from one crop per face; `align_face` refines the face it aligns, so its quad
-    may differ from the one here by a fraction of a percent.
+    may differ from the one here by a fraction of a percent. Like `align_face`, a photo where the first
+    pass finds nothing is searched again on tiles of the full-size photo (small faces in large photos).
     """
-    return find_faces(np.asarray(load_image(image)), max_faces=max_faces)
+    pyramid = Photo(np.asarray(load_image(image)))
+    return find_faces(pyramid, max_faces=max_faces) or find_small_faces(pyramid, max_faces=max_faces).faces
 
 
 def align_face(
