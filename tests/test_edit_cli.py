@@ -42,6 +42,17 @@ def test_train_then_evaluate_from_the_command_line(tmp_path, capsys, monkeypatch
     assert "no published checkpoint" in capsys.readouterr().err
 
 
+def test_ctrl_c_while_the_models_load_stops_without_a_traceback(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FEAT_PROFILE", "tiny")
+
+    def loading(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("feat_space.session.Session.__init__", loading)
+    assert main(["train", "edits/smile.yaml", "--steps", "2", "--output", str(tmp_path / "smile")]) == 130
+    assert "Stopped (Ctrl-C)." in capsys.readouterr().err
+
+
 def test_train_says_when_the_mask_collapses_and_fails(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("FEAT_PROFILE", "tiny")
     entry = (

@@ -38,6 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FeatError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # e.g. while the models load; a training run says more itself
+        print("\nStopped (Ctrl-C).", file=sys.stderr)
+        return 130  # the shell's code for Ctrl-C
 
 
 __all__ = ["COMMANDS", "build_parser", "main"]
