@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-PRESETS = ("mouth", "hair", "hair colour")  # a 64² feature blend, a 32² feature blend, an rgb blend
+PRESETS = ("face features", "hair", "colour")  # a 64² feature blend, a 32² feature blend, an rgb blend
 # Colour and brightness guides this generator can reach; "textured", "more red" and "lighter" (unbounded)
 # are run on request with --effects (see the README for what they show).
 EFFECTS = ("brighter", "redder", "bluer", "darker")
