@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import types
 
 import numpy as np
@@ -17,7 +20,7 @@ from feat_space.ui.context import AppContext, Limits
 from feat_space.ui.edit_events import brush_from_editor, describe
 from feat_space.ui.edit_handlers import EditHandlers, json_value
 from feat_space.ui.edit_images import mask_file, reconstruction_gap, tint
-from feat_space.ui.result_guard import photo_key
+from feat_space.ui.result_guard import GUARD_JS, KEY_PARTS, MAX_FACE, NO_PHOTO, photo_key
 
 PURPLE, LIPSTICK = "registry:purple-hair", "registry:red-lipstick"
 
@@ -140,5 +143,28 @@ def test_a_result_s_key_names_the_photo_file_and_the_face():
     assert photo_key(upload, 1) == "5af1ce38/astronaut.jpg#1", "another face of the same photo is another result"
     assert photo_key({"path": "/other/temp/5af1ce38/astronaut.jpg"}, 0) == photo_key(upload, 0), "any temp folder"
     assert photo_key({"path": "/tmp/gradio/9b0e77aa/astronaut.jpg"}, 0) != photo_key(upload, 0), "another file"
-    assert photo_key(None, 0) == "" and photo_key({"path": ""}, 0) == "", "no photo: no key"
+    assert photo_key(None, 0) == photo_key({"path": ""}, 1) == NO_PHOTO, "an empty page has a key of its own"
     assert photo_key(upload, float("nan")) == photo_key(upload, "oops") == "5af1ce38/astronaut.jpg#0"
+    assert photo_key(upload, 1e21) == photo_key(upload, -0.5) == "5af1ce38/astronaut.jpg#0"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs node to run the page's guard outside a browser")
+def test_the_page_computes_the_same_key_as_the_server():
+    js = GUARD_JS % {"parts": KEY_PARTS, "max_face": MAX_FACE, "no_photo": NO_PHOTO}
+    b = {"path": "/tmp/gradio/abc123/b.jpg"}
+    cases = [  # (the result's photo and face, the page's photo and face, kept)
+        ((b, 0), (b, 0), True),
+        ((b, 1.0), (b, 1), True),
+        ((b, None), (b, ""), True),
+        ((b, 1e21), (b, -0.5), True),
+        ((None, 0), (None, 3), True),
+        ((b, 0), (b, 1), False),
+        ((b, 0), ({"path": "/tmp/gradio/def456/b.jpg"}, 0), False),
+        ((b, 0), (None, 0), False),
+        ((None, 0), (b, 0), False),
+    ]
+    calls = [[photo_key(*made), page_photo, page_face] for made, (page_photo, page_face), _ in cases]
+    script = f"const g = {js};\nfor (const c of {json.dumps(calls)}) console.log(JSON.stringify(g(...c)));"
+    lines = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True).stdout.splitlines()
+    kept = [json.loads(line) == [{"__type__": "update"}] * 5 for line in lines]
+    assert kept == [expected for *_, expected in cases]

@@ -118,7 +118,7 @@ def measure_seconds_per_step(
 ) -> float:
     """Seconds one training step takes here: `steps` timed steps of a throwaway edit after one untimed
     (warm-up) step; the random state of the caller is left as it was. Setting `stop` ends it after the
-    step under way (it raises if fewer than two steps were timed by then)."""
+    step under way (it raises if it stopped before two steps)."""
     probe = settings.model_copy(update={"steps": steps + 1})
     timed: list[float] = []
     with torch.random.fork_rng(devices=[]):

@@ -305,9 +305,12 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
     elif tab.examples is not None:  # an example's photo and result come from its cache: note the photo
 
         def example_photo(photo, face, request: gr.Request) -> None:
+            """Note the example's photo, and forget the kept edit: the example's own is not kept (the
+            mask toggle edits again), and the one kept may be of this same photo with other edits."""
             ctx.visitors.get(request).renders.new_photo(photo_key(photo, face))
+            return None
 
-        guarded(tab.examples.load_input_event).then(example_photo, [tab.photo, tab.face], None, **unqueued)
+        guarded(tab.examples.load_input_event).then(example_photo, [tab.photo, tab.face], tab.last, **unqueued)
 
     # -- the ticked edits: their descriptions, their strength sliders, a suggested threshold ----------
     def ticked(selected, threshold_set: bool, request: gr.Request):
@@ -390,9 +393,9 @@ def example_runner(ctx: AppContext, tab: EditTab):
 
     @gpu(duration=60)
     @user_errors
-    def example(photo: str, selected: list[str], strengths: dict):
+    def example(photo: str, selected: list[str], strengths: dict, face: float):
         started = time.perf_counter()
-        prepared = handlers.prepare(photo, 0)
+        prepared = handlers.prepare(photo, face)
         chosen = handlers.choices(selected, strengths, None)
         edited = handlers.edit(prepared, chosen, None, None, preview=False, visitor=None, started=started)
         names = "-".join(value.split(":", 1)[-1] for value in selected)
@@ -410,8 +413,7 @@ def example_runner(ctx: AppContext, tab: EditTab):
             gr.update(visible=True),
             prepared.message,
             chosen[0][0].threshold,
-            0,  # the face it edited
-            photo_key(photo, 0),
+            photo_key(photo, face),
         )
 
     outputs = [
@@ -425,7 +427,6 @@ def example_runner(ctx: AppContext, tab: EditTab):
         tab.faces,
         tab.photo_status,
         tab.threshold,
-        tab.face,
         tab.result_for,
     ]
     return example, outputs

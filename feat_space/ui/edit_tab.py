@@ -7,8 +7,10 @@ scrolling. Events live in `edit_events`, what they do in `edit_handlers`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import gradio as gr
 from gradio.helpers import Examples
@@ -20,6 +22,7 @@ from .edit_handlers import EDIT_MODELS, EditHandlers
 from .edit_images import PREVIEW_SIDE
 
 EXAMPLES = sorted(str(p) for p in EXAMPLES_DIR.glob("*.jpg"))
+EXAMPLE_OUTPUTS_VERSION = 2  # bump when what an example returns changes meaning (its cache is then redone)
 RESTRICT, EXTEND = "Restrict: edit only here", "Extend: always edit here"
 
 
@@ -203,9 +206,10 @@ def build_examples(ctx: AppContext, tab: EditTab) -> Examples:
     if not ready:  # no example edit can run here (e.g. none published yet): the photos alone
         return gr.Examples(examples=[[p] for p in EXAMPLES], inputs=[tab.photo], label="Example photos (public domain)")
     run, outputs = example_runner(ctx, tab)
-    return gr.Examples(
-        examples=[[e.photo, list(e.edits), dict(zip(e.edits, e.strengths, strict=True))] for e in ready],
-        inputs=[tab.photo, tab.edits, tab.strengths],
+    examples = gr.Examples(
+        # The face number is an input (always 0): the click sets it at once, with the photo.
+        examples=[[e.photo, list(e.edits), dict(zip(e.edits, e.strengths, strict=True)), 0] for e in ready],
+        inputs=[tab.photo, tab.edits, tab.strengths, tab.face],
         outputs=outputs,
         fn=run,
         cache_examples=True,
@@ -216,6 +220,19 @@ def build_examples(ctx: AppContext, tab: EditTab) -> Examples:
         api_visibility="private",
         elem_id="examples",
     )
+    versioned_cache(examples, outputs)
+    return examples
+
+
+def versioned_cache(examples: Examples, outputs: list) -> None:
+    """Cache the examples in a folder named after what they return (Gradio reads an older cache of other
+    outputs column by column, and fails or shows the wrong values): a change starts a new cache."""
+    signature = f"v{EXAMPLE_OUTPUTS_VERSION}:" + ",".join(type(o).__name__ for o in outputs)
+    digest = hashlib.sha256(signature.encode()).hexdigest()[:8]
+    folder = Path(examples.cached_folder)
+    examples.cached_folder = folder.with_name(f"{folder.name}-{digest}")
+    examples.cached_file = examples.cached_folder / "log.csv"
+    examples.cached_indices_file = examples.cached_folder / "indices.csv"
 
 
 def wire(ctx: AppContext, tab: EditTab) -> None:

@@ -22,6 +22,8 @@ from .edit_images import photo_path
 # example in the examples folder; either way the same in every run, whatever the temp folder (a cached
 # example's result keeps the key it was made with).
 KEY_PARTS = 2
+NO_PHOTO = "(no photo)"  # the key of an empty page: an error made there ("add a photo first") is of it too
+MAX_FACE = 2**31 - 1  # larger face numbers key as 0 (JavaScript writes huge numbers differently)
 
 # Inputs: the result's key, the photo, the face number. Outputs: result, download, download box, info,
 # key. `{__type__: "update"}` with nothing in it leaves a component as it is.
@@ -29,26 +31,27 @@ GUARD_JS = """(made_for, photo, face) => {
   const keep = {__type__: "update"};
   if (!made_for) return [keep, keep, keep, keep, keep];
   const path = photo && photo.path ? String(photo.path) : "";
-  const index = Math.trunc(Number(face));
-  const current = path
-    ? path.split(/[\\\\/]/).slice(-%(parts)d).join("/") + "#" + (Number.isFinite(index) ? index : 0)
-    : "";
+  let index = Math.trunc(Number(face));
+  if (!Number.isFinite(index) || Math.abs(index) > %(max_face)d) index = 0;
+  const current = path ? path.split(/[\\\\/]/).slice(-%(parts)d).join("/") + "#" + index : "%(no_photo)s";
   if (made_for === current) return [keep, keep, keep, keep, keep];
   return [null, null, {__type__: "update", visible: false}, "", ""];
 }"""
 
 
 def photo_key(photo: Any, face: Any) -> str:
-    """The key of a photo payload and a face number (what `GUARD_JS` computes on the page); "" for no photo."""
+    """The key of a photo payload and a face number (what `GUARD_JS` computes on the page)."""
     if photo is None:
-        return ""
+        return NO_PHOTO
     try:
         path = photo_path(photo)[0]
     except FeatError:  # a payload without a file: no photo to name
-        return ""
+        return NO_PHOTO
     try:
         index = int(float(face or 0))
     except (TypeError, ValueError, OverflowError):
+        index = 0
+    if abs(index) > MAX_FACE:
         index = 0
     return "/".join(PurePath(path).parts[-KEY_PARTS:]) + f"#{index}"
 
@@ -61,7 +64,7 @@ def guard(event: Any, key: gr.Textbox, photo: gr.Image, face: gr.Number, outputs
         None,
         [key, photo, face],
         outputs,
-        js=GUARD_JS % {"parts": KEY_PARTS},
+        js=GUARD_JS % {"parts": KEY_PARTS, "max_face": MAX_FACE, "no_photo": NO_PHOTO},
         queue=False,
         show_progress="hidden",
         api_visibility="private",

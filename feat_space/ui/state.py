@@ -58,7 +58,7 @@ class Renders:
 
     started: int = 0
     full: tuple[int, object] | None = None  # (order, settings) of the latest full-size render started
-    photo: str | None = None  # the key of the photo and face on the visitor's page ("": none)
+    photo: str | None = None  # the key of the photo and face on the visitor's page (None: not recorded yet)
     photo_known: bool = False  # a photo was recorded at all (results are shown until then)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
