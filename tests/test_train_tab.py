@@ -65,21 +65,29 @@ def test_the_probe_takes_a_training_slot_and_waits_while_none_is_free(context):
     context.training_slots.release()
 
 
-def test_a_visitor_s_start_stops_the_speed_probe_instead_of_being_refused(context, monkeypatch):
+def probe_until_stopped(context, monkeypatch) -> tuple[LocalSpeed, list[threading.Event]]:
+    """A speed probe whose first timing runs (like a CPU step of the real models) until it is stopped;
+    later ones time 2 s at once. Returns it, started and timing, and the stop events it was given."""
     stepping = threading.Event()
+    calls: list[threading.Event] = []
 
-    def slow_steps(*args, stop: threading.Event, **kwargs) -> float:  # a CPU step of the real models, ~1 min
-        stepping.set()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if stop.wait(0.05):
+    def timing(*args, stop: threading.Event, **kwargs) -> float:
+        calls.append(stop)
+        if len(calls) == 1:
+            stepping.set()
+            if stop.wait(60):
                 raise FeatError("Timing the training steps failed before two steps were done.")
-        return 30.0
+        return 2.0
 
-    monkeypatch.setattr(training_view, "measure_seconds_per_step", slow_steps)
+    monkeypatch.setattr(training_view, "measure_seconds_per_step", timing)
     speed = LocalSpeed(context)
     speed.start()
     assert stepping.wait(60) and speed.holds_slot, "the probe is timing steps, in the training slot"
+    return speed, calls
+
+
+def test_a_visitor_s_start_stops_the_speed_probe_instead_of_being_refused(context, monkeypatch):
+    speed, _ = probe_until_stopped(context, monkeypatch)
     started = time.monotonic()
     train = make_local_handler(context, speed)
     visitor = types.SimpleNamespace(session_hash="starts-while-the-probe-runs")
@@ -95,21 +103,7 @@ def test_a_visitor_s_start_stops_the_speed_probe_instead_of_being_refused(contex
 
 
 def test_a_probe_stopped_for_a_visitor_waits_for_the_slot_then_measures_again(context, monkeypatch):
-    stepping = threading.Event()
-    calls = []
-
-    def timing(*args, stop: threading.Event, **kwargs) -> float:
-        calls.append(stop)
-        if len(calls) == 1:  # the first probe runs until a visitor's Start stops it
-            stepping.set()
-            if stop.wait(60):
-                raise FeatError("Timing the training steps failed before two steps were done.")
-        return 2.0
-
-    monkeypatch.setattr(training_view, "measure_seconds_per_step", timing)
-    speed = LocalSpeed(context)
-    speed.start()
-    assert stepping.wait(60)
+    speed, calls = probe_until_stopped(context, monkeypatch)
     with speed.held_off(timeout=30):
         assert not speed.holds_slot, "stopped and waited for"
         speed.start()  # the Train tab's timer ticks while the visitor's training waits for the slot

@@ -76,6 +76,11 @@ class EditTab:
     on_slider: Callable[[str, gr.Slider], None] | None = None  # wires a strength slider (`edit_events`)
 
 
+def thumbnail(label: str, elem_id: str) -> gr.Image:
+    """A small picture beside the photo (no buttons: too narrow for one beside the label)."""
+    return gr.Image(label=label, format="png", interactive=False, height=112, buttons=[], elem_id=elem_id)
+
+
 def build_edit_tab(ctx: AppContext) -> EditTab:
     catalogue = ctx.catalogue
     gr.set_static_paths([EXAMPLES_DIR])  # the API page's example photo, served as a file on a Space
@@ -93,22 +98,8 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
                     elem_id="photo",
                 )
                 with gr.Column(visible=False, scale=1, min_width=112, elem_id="faces") as faces:
-                    aligned = gr.Image(
-                        label="Aligned",
-                        format="png",
-                        interactive=False,
-                        height=112,
-                        buttons=[],  # too narrow for a button beside the label
-                        elem_id="aligned",
-                    )
-                    reconstruction = gr.Image(
-                        label="Rendered",
-                        format="png",
-                        interactive=False,
-                        height=112,
-                        buttons=[],  # too narrow for a button beside the label
-                        elem_id="reconstruction",
-                    )
+                    aligned = thumbnail("Aligned", "aligned")
+                    reconstruction = thumbnail("Rendered", "reconstruction")
             photo_status = gr.Markdown("", elem_id="photo-status")
             edits = gr.CheckboxGroup(
                 choices=catalogue.choices(None),
