@@ -241,6 +241,15 @@ def test_without_storage_the_app_says_edits_last_for_the_session(monkeypatch, se
     assert "last for this browser tab" in config and "deleted within 6 h" in config
 
 
+def test_the_saved_edits_panel_is_refreshed_when_a_training_ends(monkeypatch, session):
+    monkeypatch.setenv(DATA_DIR_ENV, "")
+    config = build_app(context=AppContext(session, load_registry())).config
+    status = next(c["id"] for c in config["components"] if c["props"].get("elem_id") == "saved-edits-status")
+    trainings = {d["id"] for d in config["dependencies"] if d.get("api_name") in ("train", "train_on_jobs")}
+    refreshes = [d for d in config["dependencies"] if d.get("trigger_after") in trainings and status in d["outputs"]]
+    assert trainings and len(refreshes) == len(trainings), "each way of training is followed by the panel's refresh"
+
+
 def test_the_train_tab_s_edit_goes_to_storage_through_the_app(tmp_path, monkeypatch, session):
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "data"))
     ctx = AppContext(session, load_registry(), Limits(gpu_slots=1, queue_size=4, trainings=1, max_steps=5))

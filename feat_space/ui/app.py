@@ -100,8 +100,8 @@ def build_app(
             with gr.Tab("About", id="about"):
                 gallery = build_about_tab(ctx)
         wire(ctx, edit)
-        wire_train_tab(ctx, train, edit.edits, gallery, train_shown)
-        wire_saved_edits(ctx, demo, saved, edit.edits, gallery)
+        trainings = wire_train_tab(ctx, train, edit.edits, gallery, train_shown)
+        wire_saved_edits(ctx, demo, saved, edit.edits, gallery, trainings)
         _wire_train_this(ctx, edit.trainable, edit.train_this, train, tabs)
 
         @user_errors

@@ -8,8 +8,9 @@ panel says that trained edits last for this browser tab's session (and how to ke
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
@@ -125,8 +126,15 @@ def delete_saved(ctx: AppContext, visitor: Visitor, account: Account | None, fol
 
 
 def wire_saved_edits(
-    ctx: AppContext, demo: gr.Blocks, panel: SavedEditsPanel, edit_choices: gr.CheckboxGroup, gallery: gr.HTML
+    ctx: AppContext,
+    demo: gr.Blocks,
+    panel: SavedEditsPanel,
+    edit_choices: gr.CheckboxGroup,
+    gallery: gr.HTML,
+    trainings: Sequence[Any] = (),
 ) -> None:
+    """`trainings`: the Train tab's events; the panel lists an edit as soon as its training has kept it."""
+
     def refreshed(visitor: Visitor, account: Account | None) -> PanelUpdate:
         mine = kept_edits(ctx, visitor)
         choices = [(f"{t.entry.title} · {t.entry.region} ({t.steps_done} steps)", t.folder.name) for t in mine]
@@ -153,7 +161,13 @@ def wire_saved_edits(
     def on_expand(request: gr.Request, profile: gr.OAuthProfile | None) -> PanelUpdate:  # lists edits trained since
         return refreshed(ctx.visitors.get(request), account_of(ctx, profile))
 
+    def after_training(request: gr.Request, profile: gr.OAuthProfile | None) -> tuple[str, gr.Dropdown]:
+        status, saved, _choices, _gallery = refreshed(ctx.visitors.get(request), account_of(ctx, profile))
+        return status, saved  # the edit list and gallery come with the training's own last update
+
     outputs = [panel.status, panel.saved, edit_choices, gallery]
     demo.load(on_open, None, outputs, api_name="saved_edits", queue=False)
     panel.accordion.expand(on_expand, None, outputs, api_visibility="private", queue=False)
     panel.delete.click(on_delete, [panel.saved], outputs, api_name="delete_saved_edit", queue=False)
+    for training in trainings:
+        training.then(after_training, None, [panel.status, panel.saved], api_visibility="private", queue=False)

@@ -8,6 +8,7 @@ The handlers live beside it: the form (`training_form`), training here (`trainin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
@@ -182,8 +183,10 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
 
 def wire_train_tab(
     ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGroup, gallery: gr.HTML, shown: gr.Tab
-) -> None:
-    """`shown`: the tab holding the Train tab's layout; opening it starts the CPU speed probe."""
+) -> list[Any]:
+    """`shown`: the tab holding the Train tab's layout; opening it starts the CPU speed probe.
+
+    Returns the training events (here, and on Jobs where offered), for what follows a training."""
     jobs_offered = tab.where is not None
     form = [tab.prompt, tab.name, tab.region, tab.steps, tab.base, tab.threshold]
     outputs = [tab.feedback, *tab.plots, tab.preview, tab.preview_mask, edit_choices, gallery, tab.mine]
@@ -229,7 +232,8 @@ def wire_train_tab(
     )
     tab.timer.tick(tick, [tab.steps], [tab.estimate, tab.timer], api_visibility="private", show_progress="hidden")
 
-    tab.start.click(
+    trainings: list[Any] = []
+    trained_here = tab.start.click(
         make_local_handler(ctx, tab.speed),
         inputs=form,
         outputs=outputs,
@@ -240,15 +244,17 @@ def wire_train_tab(
         concurrency_id=GPU,
         concurrency_limit=ctx.limits.gpu_slots,
     )
+    trainings.append(trained_here)
     if tab.start_jobs is not None and tab.where is not None and tab.flavor is not None:
         # Waiting on a remote job uses no GPU here: not in the GPU group.
-        tab.start_jobs.click(
+        trained_on_jobs = tab.start_jobs.click(
             make_jobs_handler(ctx),
             inputs=[*form, tab.flavor],
             outputs=outputs,
             api_name="train_on_jobs",
             concurrency_limit=8,
         )
+        trainings.append(trained_on_jobs)
 
         def where_changed(where: str):
             jobs = where == ON_JOBS
@@ -274,3 +280,4 @@ def wire_train_tab(
         tab.publish.click(
             make_publish_handler(ctx), [tab.mine, tab.repo], tab.publish_status, api_name="publish", concurrency_limit=4
         )
+    return trainings
