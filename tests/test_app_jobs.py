@@ -13,6 +13,7 @@ import pytest
 import torch
 import yaml
 from jobs_server import Job, JobsServer, scripted
+from space_env import api_fn, on_a_space_with_sign_in
 
 from feat_space.editing.edit import FeatEdit
 from feat_space.editing.recipe import PRESETS
@@ -50,25 +51,21 @@ def session() -> Session:
     return Session("tiny", device="cpu")
 
 
-def api_fn(demo: gr.Blocks, name: str):
-    return next(fn.fn for fn in demo.fns.values() if fn.api_name == name)
+def space_hub(scopes: tuple[str, ...], behaviour=None) -> JobsServer:
+    """The Hub stand-in, knowing the Space (at SPACE_COMMIT) and accepting the visitor's token with `scopes`."""
+    hub = JobsServer(token=VISITOR_TOKEN, user="visitor", behaviour=behaviour, scopes=scopes)
+    hub.spaces["someone/feat-space"] = SPACE_COMMIT
+    return hub
 
 
 @pytest.fixture
 def space(monkeypatch, tmp_path):
     """What a Space with `hf_oauth: true` has in its environment, its secret token included."""
-    pytest.importorskip("authlib", reason="Sign in with Hugging Face needs gradio[oauth]")
+    on_a_space_with_sign_in(monkeypatch, "openid profile " + " ".join(space_scopes()))
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     for name in ("HF_HUB_OFFLINE", "FEAT_JOB_CODE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_TOKEN", OWNER_TOKEN)  # the Space's own secret: must never be used for a job
-    monkeypatch.setenv("SYSTEM", "spaces")
-    monkeypatch.setenv("SPACE_ID", "someone/feat-space")
-    scopes = "openid profile " + " ".join(space_scopes())
-    for name, value in [("CLIENT_ID", "id"), ("CLIENT_SECRET", "secret"), ("SCOPES", scopes)]:
-        monkeypatch.setattr(gr.oauth, f"OAUTH_{name}", value)
-        monkeypatch.setenv(f"OAUTH_{name}", value)
-    monkeypatch.setattr(gr.oauth, "OPENID_PROVIDER_URL", "https://huggingface.co")
     monkeypatch.setattr(jobs_client, "POLL_SECONDS", 0.05)
     return monkeypatch
 
@@ -87,8 +84,7 @@ def test_a_signed_in_visitor_trains_on_their_own_account(space, session, tmp_pat
         lines = [progress_line(s, 4, {"clip": 1.0 / s, "total": 1.0 / s}, 0.1, 0.4, "ok") for s in (2, 4)]
         scripted(*lines, result_line("done", 4, repo=repo, revision=commit), pause=0.05)(job)
 
-    hub = JobsServer(token=VISITOR_TOKEN, user="visitor", behaviour=the_job, scopes=space_scopes())
-    hub.spaces["someone/feat-space"] = SPACE_COMMIT
+    hub = space_hub(space_scopes(), the_job)
     with hub:
         space.setenv("HF_ENDPOINT", hub.url)
         ctx = AppContext(session, load_registry(), Limits(max_steps=50))
@@ -132,8 +128,7 @@ def test_a_signed_in_visitor_trains_on_their_own_account(space, session, tmp_pat
 
 def test_the_stop_button_cancels_the_job(space, session):
     endless = scripted(*(progress_line(s, 999, {"total": 1.0}, 0.1) for s in range(1, 999)), pause=0.05)
-    hub = JobsServer(token=VISITOR_TOKEN, user="visitor", behaviour=endless, scopes=space_scopes())
-    hub.spaces["someone/feat-space"] = SPACE_COMMIT
+    hub = space_hub(space_scopes(), endless)
     with hub:
         space.setenv("HF_ENDPOINT", hub.url)
         ctx = AppContext(session, load_registry(), Limits(max_steps=1000))
@@ -161,8 +156,7 @@ def test_a_token_without_the_jobs_scope_is_told_what_is_missing(space, session):
     scopes would get): the visitor is told it is the Jobs permission, and the Space asks for it."""
     assert "jobs" in space_scopes(), "README front matter: hf_oauth_scopes must include jobs"
     granted = tuple(s for s in space_scopes() if s != "jobs")
-    hub = JobsServer(token=VISITOR_TOKEN, user="visitor", scopes=granted)
-    hub.spaces["someone/feat-space"] = SPACE_COMMIT
+    hub = space_hub(granted)
     with hub:
         space.setenv("HF_ENDPOINT", hub.url)
         demo = build_app(context=AppContext(session, load_registry(), Limits(max_steps=50)))

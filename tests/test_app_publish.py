@@ -11,6 +11,7 @@ import pytest
 import torch
 import yaml
 from hub_server import HubServer
+from space_env import api_fn, on_a_space_with_sign_in
 
 from feat_space.editing.edit import FeatEdit
 from feat_space.editing.recipe import REGION_PRESETS
@@ -66,19 +67,8 @@ def trained_edit(session: Session, visitor, name: str = "freckles") -> TrainedEd
     return trained
 
 
-def api_fn(demo: gr.Blocks, name: str):
-    return next(fn.fn for fn in demo.fns.values() if fn.api_name == name)
-
-
 def test_publishing_uses_the_visitors_login_and_pins_the_export(hub, session, monkeypatch):
-    pytest.importorskip("authlib", reason="Sign in with Hugging Face needs gradio[oauth]")
-    # What a Space with `hf_oauth: true` has in its environment.
-    monkeypatch.setenv("SYSTEM", "spaces")
-    monkeypatch.setenv("SPACE_ID", "someone/feat-space")
-    for name, value in [("CLIENT_ID", "id"), ("CLIENT_SECRET", "secret"), ("SCOPES", "openid profile write-repos")]:
-        monkeypatch.setattr(gr.oauth, f"OAUTH_{name}", value)
-        monkeypatch.setenv(f"OAUTH_{name}", value)
-    monkeypatch.setattr(gr.oauth, "OPENID_PROVIDER_URL", "https://huggingface.co")
+    on_a_space_with_sign_in(monkeypatch)
     ctx = AppContext(session, load_registry(), Limits())
     demo = build_app(context=ctx)
     assert demo.expects_oauth, "a Space with hf_oauth gets the Sign in with Hugging Face button"

@@ -170,12 +170,18 @@ def test_ctrl_c_asks_whether_to_cancel_the_job(hub_env, monkeypatch, capsys, ans
         assert not job.canceled.is_set() and "keeps running" in out and f"/jobs/someone/{job.id}" in out
 
 
-def test_train_all_runs_one_job_per_unpublished_edit_and_tabulates(hub_env, tmp_path, capsys):
+def registry_of(monkeypatch, tmp_path: Path, *names: str) -> Path:
+    """A registry folder holding copies of these edits of the project's, used as the registry."""
     edits = tmp_path / "edits"
     edits.mkdir()
-    for name in ("smile", "beard"):
+    for name in names:
         (edits / f"{name}.yaml").write_text((ROOT / "edits" / f"{name}.yaml").read_text())
-    hub_env.setenv("FEAT_EDITS_DIR", str(edits))
+    monkeypatch.setenv("FEAT_EDITS_DIR", str(edits))
+    return edits
+
+
+def test_train_all_runs_one_job_per_unpublished_edit_and_tabulates(hub_env, tmp_path, capsys):
+    edits = registry_of(hub_env, tmp_path, "smile", "beard")
 
     def behave(job: Job) -> None:
         name = json.loads(json.dumps(job.spec["labels"]))["feat-space"]
@@ -243,11 +249,7 @@ def test_a_job_trains_for_real_and_the_edit_is_downloaded(hub_env, tmp_path):
 
 
 def test_train_all_here_trains_one_after_another_and_tabulates(monkeypatch, tmp_path, capsys):
-    edits = tmp_path / "edits"
-    edits.mkdir()
-    for name in ("purple-hair", "red-lipstick"):
-        (edits / f"{name}.yaml").write_text((ROOT / "edits" / f"{name}.yaml").read_text())
-    monkeypatch.setenv("FEAT_EDITS_DIR", str(edits))
+    registry_of(monkeypatch, tmp_path, "purple-hair", "red-lipstick")
     monkeypatch.setenv("FEAT_PROFILE", "tiny")
     monkeypatch.chdir(tmp_path)  # trained/<name>/ lands here
     assert main(["train", "--all", "--steps", "1"]) == 0
@@ -265,11 +267,7 @@ def test_train_all_here_trains_one_after_another_and_tabulates(monkeypatch, tmp_
 def test_ctrl_c_stops_train_all_here(monkeypatch, tmp_path, capsys):
     from feat_space.registry.entry_training import EntryTraining
 
-    edits = tmp_path / "edits"
-    edits.mkdir()
-    for name in ("purple-hair", "red-lipstick"):
-        (edits / f"{name}.yaml").write_text((ROOT / "edits" / f"{name}.yaml").read_text())
-    monkeypatch.setenv("FEAT_EDITS_DIR", str(edits))
+    registry_of(monkeypatch, tmp_path, "purple-hair", "red-lipstick")
     monkeypatch.setenv("FEAT_PROFILE", "tiny")
     monkeypatch.chdir(tmp_path)
 
@@ -287,10 +285,7 @@ def test_ctrl_c_stops_train_all_here(monkeypatch, tmp_path, capsys):
 def test_ctrl_c_while_the_models_load_still_ends_train_all_here_with_its_table(monkeypatch, tmp_path, capsys):
     import feat_space.session
 
-    edits = tmp_path / "edits"
-    edits.mkdir()
-    (edits / "purple-hair.yaml").write_text((ROOT / "edits" / "purple-hair.yaml").read_text())
-    monkeypatch.setenv("FEAT_EDITS_DIR", str(edits))
+    registry_of(monkeypatch, tmp_path, "purple-hair")
     monkeypatch.chdir(tmp_path)
 
     def loading(*args, **kwargs):
@@ -306,10 +301,7 @@ def test_ctrl_c_during_train_all_on_jobs_exits_130_with_its_table(hub_env, monke
     import signal
     import threading
 
-    edits = tmp_path / "edits"
-    edits.mkdir()
-    (edits / "smile.yaml").write_text((ROOT / "edits" / "smile.yaml").read_text())
-    hub_env.setenv("FEAT_EDITS_DIR", str(edits))
+    registry_of(hub_env, tmp_path, "smile")
     monkeypatch.setattr("builtins.input", lambda question: "y")
     endless = scripted(*(progress(s, 1000) for s in range(1, 1000)), pause=0.02)
     with serve(hub_env, endless) as hub:

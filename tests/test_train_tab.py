@@ -9,6 +9,7 @@ import types
 
 import gradio as gr
 import pytest
+from space_env import api_fn, on_a_space_with_sign_in
 
 from feat_space.errors import FeatError
 from feat_space.registry.registry import load_registry
@@ -151,19 +152,13 @@ def test_the_speed_probe_starts_when_the_train_tab_opens_not_at_page_load(contex
     demo = build_app(context=context)
     timer = next(b for b in demo.blocks.values() if isinstance(b, gr.Timer))
     assert timer.active is False, "no timer ticks (and no probe runs) in a page that never opens the Train tab"
-    opened = next(fn.fn for fn in demo.fns.values() if fn.api_name == "open_train_tab")
+    opened = api_fn(demo, "open_train_tab")
     assert opened().active is (not on_gpu)
 
 
 @pytest.mark.parametrize(("on_gpu", "default"), [(True, HERE), (False, ON_JOBS)])
 def test_gpu_hardware_trains_here_by_default_cpu_hardware_on_jobs(context, monkeypatch, on_gpu, default):
-    pytest.importorskip("authlib", reason="Sign in with Hugging Face needs gradio[oauth]")
-    monkeypatch.setenv("SYSTEM", "spaces")
-    monkeypatch.setenv("SPACE_ID", "someone/feat-space")
-    for name, value in [("CLIENT_ID", "id"), ("CLIENT_SECRET", "secret"), ("SCOPES", "openid profile write-repos")]:
-        monkeypatch.setattr(gr.oauth, f"OAUTH_{name}", value)
-        monkeypatch.setenv(f"OAUTH_{name}", value)
-    monkeypatch.setattr(gr.oauth, "OPENID_PROVIDER_URL", "https://huggingface.co")
+    on_a_space_with_sign_in(monkeypatch)
     monkeypatch.setattr(LocalSpeed, "on_gpu", property(lambda self: on_gpu))
     demo = build_app(context=context)
     where = next(b for b in demo.blocks.values() if isinstance(b, gr.Radio) and b.label == "Where to train")
