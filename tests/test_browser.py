@@ -193,6 +193,11 @@ def test_ticking_an_edit_keeps_the_strengths_and_threshold_already_set(page):
     expect(lipstick).to_be_checked()
     expect(page.locator(".feat-strength")).to_have_count(2)
     expect(page.locator(".feat-strength input[type=number]").first).to_have_value("2.5")
+    second = page.locator(".feat-strength input[type=number]").nth(1)
+    second.fill("0.5")  # the lipstick's own strength, kept for when it is ticked again
+    second.press("Enter")
+    expect(page.locator("#edit-info")).to_contain_text("Red lipstick 0.5", timeout=120_000)
+    lipstick.focus()
     page.keyboard.press("Space")
     expect(lipstick).not_to_be_checked()
     expect(page.locator(".feat-strength")).to_have_count(1)
@@ -201,8 +206,9 @@ def test_ticking_an_edit_keeps_the_strengths_and_threshold_already_set(page):
 
 
 def test_dragging_a_slider_updates_the_image(page):
-    page.locator("#run-edit").click()
+    page.locator("#run-edit").click()  # the unticked lipstick's strength is not part of this edit
     expect(page.locator("#edit-info")).to_contain_text("Edited: Purple hair 2.5", timeout=120_000)
+    expect(page.locator("#edit-info")).not_to_contain_text("Red lipstick")
     before, _ = edited_pixels(page)
     track = page.locator(".feat-strength input[type=range]").first
     track.scroll_into_view_if_needed()  # the mouse acts only inside the viewport

@@ -58,6 +58,13 @@ def editor_value(prepared: Prepared) -> dict:
     return {"background": prepared.aligned, "layers": [], "composite": None}
 
 
+def ticked_strengths(selected: list[str] | None, strengths: Any) -> dict:
+    """The page's strengths of the ticked edits: it keeps an unticked edit's strength for when it is
+    ticked again, which the edit itself must not be given (`EditHandlers.choices` refuses it)."""
+    ticked = set(selected or ())
+    return {value: s for value, s in (json_value(strengths) or {}).items() if value in ticked}
+
+
 def path_of(photo: Any) -> str | None:
     """The server path of a photo payload (None: no photo), what identifies the photo on a page."""
     return photo_path(photo)[0] if photo is not None else None
@@ -150,7 +157,7 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         started = time.perf_counter()
         visitor = ctx.visitors.get(request)
         prepared = handlers.prepare(photo, face, progress)
-        chosen = handlers.choices(selected, strengths, visitor)
+        chosen = handlers.choices(selected, ticked_strengths(selected, strengths), visitor)
         if progress is not None:
             progress(0.7, desc=f"Applying {', '.join(c.title for c, _ in chosen)}")
         return handlers.edit(
@@ -168,7 +175,7 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
         return (
             path_of(photo),
             tuple(selected or ()),
-            tuple(sorted((json_value(strengths) or {}).items())),
+            tuple(sorted(ticked_strengths(selected, strengths).items())),
             threshold,
             face,
             # each painted state of the brush arrives as new files
