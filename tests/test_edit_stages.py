@@ -258,3 +258,16 @@ def test_a_reconstruction_shown_on_upload_leaves_the_edit_its_original_pass(sess
 def test_prefix_layer_reads_only_unmapped_entries():
     # layer k reads entry k; an even layer's toRGB reads k + 1
     assert [prefix_layer(e) for e in range(7)] == [None, None, 1, 1, 3, 3, 5]
+
+
+def test_a_prepared_photo_is_edited_without_being_read_or_hashed_again(session, monkeypatch):
+    edit = make_edit(session, seed=12)
+    prepared = session.prepare(PHOTO)
+    by_file = edit_photo(session, PHOTO, [(edit, 1.0)], threshold=0.2, preview=True)
+
+    def hashed(*args, **kwargs):
+        raise AssertionError("the photo was hashed again")
+
+    monkeypatch.setattr("feat_space.session.session.photo_key", hashed)
+    given = edit_photo(session, prepared, [(edit, 1.0)], threshold=0.2, preview=True)
+    assert np.array_equal(np.asarray(given.photo), np.asarray(by_file.photo)), "the same edit either way"

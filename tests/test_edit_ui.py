@@ -13,10 +13,12 @@ from PIL import Image
 from pydantic import RootModel
 
 from feat_space.errors import FeatError
+from feat_space.image_input import load_image
 from feat_space.registry.registry import load_registry
 from feat_space.session import Session
 from feat_space.ui import build_app
 from feat_space.ui.context import AppContext, Limits
+from feat_space.ui.edit_api import EXAMPLES_DIR
 from feat_space.ui.edit_events import brush_from_editor, describe
 from feat_space.ui.edit_handlers import EditHandlers, json_value
 from feat_space.ui.edit_images import mask_file, reconstruction_gap, tint
@@ -168,3 +170,17 @@ def test_the_page_computes_the_same_key_as_the_server():
     lines = subprocess.run(["node", "-e", script], capture_output=True, text=True, check=True).stdout.splitlines()
     kept = [json.loads(line) == [{"__type__": "update"}] * 5 for line in lines]
     assert kept == [expected for *_, expected in cases]
+
+
+def test_a_slider_move_does_not_read_the_photo_file_again(handlers, tmp_path, monkeypatch):
+    photo = tmp_path / "astronaut.png"
+    Image.open(EXAMPLES_DIR / "astronaut.jpg").save(photo)
+    first = handlers.load({"path": str(photo)}, 0)
+    reads = []
+    monkeypatch.setattr(
+        "feat_space.ui.edit_handlers.load_image", lambda *a, **k: reads.append(a) or load_image(*a, **k)
+    )
+    assert handlers.load({"path": str(photo)}, 0) is first and reads == [], "loaded once per file and face"
+    Image.open(EXAMPLES_DIR / "grace_hopper.jpg").save(photo)  # another photo under the same name
+    again = handlers.load({"path": str(photo)}, 0)
+    assert len(reads) == 1 and again.image.size != first.image.size, "a changed file is read again"

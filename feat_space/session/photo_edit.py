@@ -121,7 +121,9 @@ def edit_photo(
     preview: bool = False,
 ) -> EditResult:
     """Apply `edits` (composed in order, each at its own strength; None: the edit's default) to the
-    face `face_index` of `image` (anything `load_image` reads).
+    face `face_index` of `image` (anything `load_image` reads, or a `PreparedPhoto` from
+    `Session.prepare`: then `face_index` is the one it was prepared for, and the photo is not read and
+    hashed again, as live controls need).
 
     `threshold` cuts the learned masks (`threshold_mask`); `brush` then restricts / extends them:
     final = max(mask · restrict, extend) (`editing.brush`). `preview=True` is the fast path for live
@@ -132,7 +134,7 @@ def edit_photo(
     G = session.generator
     for edit, _ in edits:
         edit.check_generator(G)
-    photo = session.prepare(image, face_index=face_index)
+    photo = image if isinstance(image, PreparedPhoto) else session.prepare(image, face_index=face_index)
     chosen = [(edit.to(session.device), strength) for edit, strength in edits]
     plan = EditPlan.of(chosen)
     size = PREVIEW_SIZE if preview else G.size

@@ -113,7 +113,7 @@ def wire_api(ctx: AppContext, handlers: EditHandlers) -> None:
     ):
         started = time.perf_counter()
         visitor = ctx.visitors.get(request)
-        prepared = handlers.prepare(photo, face_index, progress)
+        prepared = handlers.load(photo, face_index, progress)
         chosen = handlers.choices(edits, strengths, visitor)
         brush = None
         painted_restrict = mask_file(_path(restrict), "restrict")

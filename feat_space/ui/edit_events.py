@@ -156,7 +156,7 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
     def run(photo, selected, strengths, threshold, face, brush, show_mask, request, progress, *, preview: bool):
         started = time.perf_counter()
         visitor = ctx.visitors.get(request)
-        prepared = handlers.prepare(photo, face, progress)
+        prepared = handlers.load(photo, face, progress)
         chosen = handlers.choices(selected, ticked_strengths(selected, strengths), visitor)
         if progress is not None:
             progress(0.7, desc=f"Applying {', '.join(c.title for c, _ in chosen)}")

@@ -11,7 +11,10 @@ Two kinds of callers share one core:
 
 from __future__ import annotations
 
+import os
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +26,7 @@ from pydantic import RootModel
 
 from ..errors import FeatError
 from ..image_input import load_image
-from ..session import AlignOptions, Brush, PreparedPhoto, photo_key, tensor_to_image
+from ..session import Brush, PreparedPhoto, tensor_to_image
 from ..session.photo_edit import EditResult, edit_photo
 from ..weights.roles import ModelRole
 from .catalogue import Choice, registry_value
@@ -34,16 +37,23 @@ from .state import Visitor
 
 EDIT_MODELS = (ModelRole.GENERATOR, ModelRole.ENCODER)
 KEEP_DOWNLOADS = 3  # edited photos kept per visitor
+LOADED_PHOTOS = 4  # photos kept loaded for the next edit (each holds the full-size photo)
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A photo ready to edit, and what the page shows of it."""
+class Loaded:
+    """A photo ready to edit: read, aligned and inverted."""
 
     image: Image.Image  # the visitor's photo, upright RGB
     name: str
     face_index: int
     photo: PreparedPhoto
+
+
+@dataclass(frozen=True)
+class Prepared(Loaded):
+    """A photo ready to edit, and what the page shows of it."""
+
     aligned: Image.Image  # display size
     reconstruction: Image.Image  # display size
     message: str
@@ -82,18 +92,42 @@ class EditHandlers:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.session = ctx.session
+        # The photos last loaded, by file: each slider move edits the same one, and reading it again
+        # would decode the file and hash its pixels (the session's cache key) every time.
+        self._loaded: OrderedDict[tuple, Loaded] = OrderedDict()
+        self._lock = threading.Lock()
 
     # -- the photo ---------------------------------------------------------------------------------
 
-    def prepare(self, photo: Any, face: float | None, progress: gr.Progress | None = None) -> Prepared:
-        """Read, align and invert the photo (cached per photo), and say how well the generator renders it."""
+    def load(self, photo: Any, face: float | None, progress: gr.Progress | None = None) -> Loaded:
+        """Read, align and invert the photo (once per file and face; the session caches by content too)."""
         path, name = photo_path(photo)
         face_index = face_number(face)
         self.ctx.ensure_models(EDIT_MODELS, progress)
+        try:
+            stat = os.stat(path)
+            key: tuple | None = (path, stat.st_mtime_ns, stat.st_size, face_index)
+        except OSError:  # not a file we can name: `load_image` says what is wrong
+            key = None
+        with self._lock:
+            if key is not None and key in self._loaded:
+                self._loaded.move_to_end(key)
+                return self._loaded[key]
         image = load_image(path, name=name)
-        if progress is not None and photo_key(image, AlignOptions(face_index=face_index)) not in self.session.photos:
+        if progress is not None:
             progress(0.5, desc="Finding and aligning the face, then inverting it (once per photo)")
-        prepared = self.session.prepare(image, face_index=face_index)
+        loaded = Loaded(image, name or "photo", face_index, self.session.prepare(image, face_index=face_index))
+        if key is not None:
+            with self._lock:
+                self._loaded[key] = loaded
+                while len(self._loaded) > LOADED_PHOTOS:
+                    self._loaded.popitem(last=False)
+        return loaded
+
+    def prepare(self, photo: Any, face: float | None, progress: gr.Progress | None = None) -> Prepared:
+        """`load`, and what the page shows of the photo: its aligned face, how the generator renders it."""
+        loaded = self.load(photo, face, progress)
+        prepared, face_index = loaded.photo, loaded.face_index
         aligned = small(prepared.face.image)
         # At display size: the generator stops at that resolution (cheaper than its full size).
         side = min(PREVIEW_SIDE, self.session.generator_size)
@@ -105,7 +139,7 @@ class EditHandlers:
                 f"\n\n⚠️ The generator renders this face only roughly ({gap:.0%} off: compare the aligned "
                 "face with its rendering): edits may change more than you expect. Frontal, evenly lit faces work best."
             )
-        return Prepared(image, name or "photo", face_index, prepared, aligned, reconstruction, text)
+        return Prepared(loaded.image, loaded.name, face_index, prepared, aligned, reconstruction, text)
 
     # -- the edits ---------------------------------------------------------------------------------
 
@@ -134,7 +168,7 @@ class EditHandlers:
 
     def edit(
         self,
-        prepared: Prepared,
+        prepared: Loaded,
         chosen: list[tuple[Choice, float]],
         threshold: float | None,
         brush: Brush | None,
@@ -147,7 +181,7 @@ class EditHandlers:
             threshold = chosen[0][0].threshold
         result: EditResult = edit_photo(
             self.session,
-            prepared.image,
+            prepared.photo,  # already prepared: not read and hashed again
             [(choice.edit, strength) for choice, strength in chosen],
             threshold=float(threshold),
             face_index=prepared.face_index,
@@ -155,7 +189,9 @@ class EditHandlers:
             preview=preview,
         )
         after = result.photo
-        before = prepared.image if prepared.image.size == after.size else prepared.image.resize(after.size)
+        before = prepared.image
+        if before.size != after.size:  # a preview's reduced photo: once per photo and size, not per slider move
+            before = prepared.photo.memo(("before", after.size), lambda: prepared.image.resize(after.size))
         download = None
         if not preview and visitor is not None:
             download = self._save(visitor, prepared.name, after)
