@@ -42,6 +42,16 @@ def test_train_then_evaluate_from_the_command_line(tmp_path, capsys, monkeypatch
     assert "no published checkpoint" in capsys.readouterr().err
 
 
+def test_train_refuses_a_threshold_or_steps_out_of_range_before_anything_runs(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FEAT_PROFILE", "tiny")
+    out = tmp_path / "smile"
+    assert main(["train", "edits/smile.yaml", "--threshold", "5", "--output", str(out)]) == 1
+    assert "--steps / --threshold: defaults.mask_threshold" in capsys.readouterr().err
+    assert main(["train", "edits/smile.yaml", "--steps", "-3", "--output", str(out)]) == 1
+    assert "training.steps" in capsys.readouterr().err
+    assert not out.exists(), "nothing trained or written"
+
+
 def test_ctrl_c_while_the_models_load_stops_without_a_traceback(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("FEAT_PROFILE", "tiny")
 

@@ -69,12 +69,20 @@ def entry_data(entry: EditEntry) -> dict:
     return data
 
 
+def with_settings(entry: EditEntry, *, steps: int | None = None, mask_threshold: float | None = None) -> EditEntry:
+    """`entry` with these training steps and default mask threshold, validated like a YAML's (pydantic's
+    `model_copy` would take any value: a threshold of 5 must fail here, not in a job already billing)."""
+    data = entry.model_dump()
+    if steps is not None:
+        data["training"]["steps"] = steps
+    if mask_threshold is not None:
+        data["defaults"]["mask_threshold"] = mask_threshold
+    return EditEntry.model_validate(data)
+
+
 def trained_entry(entry: EditEntry, steps_done: int, mask_threshold: float | None = None) -> EditEntry:
     """`entry` as trained: the steps it actually had and, when given, the threshold it was previewed with."""
-    update: dict = {"training": entry.training.model_copy(update={"steps": max(1, steps_done)})}
-    if mask_threshold is not None:
-        update["defaults"] = entry.defaults.model_copy(update={"mask_threshold": mask_threshold})
-    return EditEntry.model_validate({**entry.model_dump(), **update})
+    return with_settings(entry, steps=max(1, steps_done), mask_threshold=mask_threshold)
 
 
 def write_draft(folder: str | Path, entry: EditEntry) -> Path:

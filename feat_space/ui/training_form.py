@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from ..editing.preset_suggestion import suggest_preset
 from ..editing.recipe import PRESETS
 from ..errors import FeatError
-from ..registry.drafts import entry_from_prompt, slug
+from ..registry.drafts import entry_from_prompt, slug, with_settings
 from ..registry.schema import EditEntry
 from .context import AppContext
 
@@ -80,9 +80,7 @@ def training_entry(
     try:
         if base is None or base.prompt != prompt:
             entry = entry_from_prompt(prompt, region, name=name, steps=steps, where="the feat-space app")
-            return entry.model_copy(
-                update={"defaults": entry.defaults.model_copy(update={"mask_threshold": threshold})}
-            )
+            return with_settings(entry, mask_threshold=threshold)
         if region == recipe_label(base):
             recipe, region_name = base.recipe, base.region
         elif region in PRESETS:

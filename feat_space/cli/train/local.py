@@ -47,13 +47,17 @@ def entry_of(args: argparse.Namespace) -> EditEntry:
 
 
 def with_overrides(entry: EditEntry, args: argparse.Namespace) -> EditEntry:
-    if args.steps:
-        entry = entry.model_copy(update={"training": entry.training.model_copy(update={"steps": args.steps})})
-    if args.threshold is not None:
-        entry = entry.model_copy(
-            update={"defaults": entry.defaults.model_copy(update={"mask_threshold": args.threshold})}
-        )
-    return entry
+    """`entry` with --steps / --threshold, checked like a YAML's values."""
+    from pydantic import ValidationError
+
+    from ...errors import FeatError
+    from ...registry.drafts import with_settings
+
+    try:
+        return with_settings(entry, steps=args.steps or None, mask_threshold=args.threshold)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        raise FeatError(f"--steps / --threshold: {problems}") from None
 
 
 def train_here(args: argparse.Namespace, entry: EditEntry, output: Path) -> int:
