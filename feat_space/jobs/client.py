@@ -19,12 +19,12 @@ from huggingface_hub.errors import HfHubHTTPError
 
 from ..errors import FeatError
 from ..training.report import ProgressReport, ResultReport, parse_line
+from ..training.run import USABLE_OUTCOMES
 from ..weights.settings import hub_settings
 from .spec import TrainingJob
 
 LOGIN_HINT = "log in with `hf auth login`, or set HF_TOKEN to a token with write access"
 TERMINAL = ("COMPLETED", "CANCELED", "ERROR", "DELETED")
-USABLE = ("done", "stopped")  # training outcomes that leave an edit (`training.run.TrainingResult.usable`)
 TAIL_LINES = 20
 POLL_SECONDS = 5.0  # between status reads while a job is scheduled, and after its log ends
 T = TypeVar("T")
@@ -201,7 +201,7 @@ def ended_well(watch: Watch) -> ResultReport:
     result = watch.result
     if result is None:
         raise JobFailed(f"Job {watch.job_id} completed but reported no uploaded edit.", tail)
-    if result.outcome not in USABLE:
+    if result.outcome not in USABLE_OUTCOMES:
         why = f"its training ended {result.outcome!r}"
         raise JobFailed(f"Job {watch.job_id} completed, but {why}: no usable edit.", tail)
     missing = [key for key in ("repo", "revision") if not result.data.get(key)]

@@ -60,7 +60,10 @@ class RunResult:
     @property
     def usable(self) -> bool:
         """A trained edit one may use and publish: at least a step, and a mask that is neither closed nor global."""
-        return self.outcome in ("done", "stopped")
+        return self.outcome in USABLE_OUTCOMES
+
+
+USABLE_OUTCOMES: tuple[Outcome, ...] = ("done", "stopped")  # a run that ended so leaves an edit
 
 
 class TrainingRun:
@@ -131,4 +134,4 @@ def measure_seconds_per_step(
     return timed[-1]
 
 
-__all__ = ["Outcome", "RunResult", "RunStep", "TrainingRun", "measure_seconds_per_step"]
+__all__ = ["USABLE_OUTCOMES", "Outcome", "RunResult", "RunStep", "TrainingRun", "measure_seconds_per_step"]
