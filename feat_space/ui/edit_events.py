@@ -6,6 +6,7 @@ Page events are private and never raise (see `edit_handlers`); the public endpoi
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -334,19 +335,19 @@ def wire_edit_tab(ctx: AppContext, tab: EditTab) -> None:
     )
 
     def slider_events(value: str, slider: gr.Slider) -> None:
-        def set_strength(strength: float, strengths: dict | None) -> dict:
-            return {**(strengths or {}), value: float(strength)}
-
-        # The slider's value goes into `strengths` first (fast, unqueued), then the edit reads it.
+        # The slider's value goes into `strengths` first, in the page (no round trip per move), then the
+        # edit reads it.
+        set_strength = f"(strength, strengths) => ({{...(strengths || {{}}), {json.dumps(value)}: Number(strength)}})"
+        into_strengths: dict[str, Any] = {"js": set_strength, "queue": False, "api_visibility": "private"}
         preview = guarded(
-            slider.input(
-                set_strength, [slider, tab.strengths], tab.strengths, queue=False, api_visibility="private"
-            ).then(preview_page, edit_inputs, preview_outputs, preprocess=False, **live)
+            slider.input(None, [slider, tab.strengths], tab.strengths, **into_strengths).then(
+                preview_page, edit_inputs, preview_outputs, preprocess=False, **live
+            )
         )
         guarded(
-            slider.release(
-                set_strength, [slider, tab.strengths], tab.strengths, queue=False, api_visibility="private"
-            ).then(edit_page, edit_inputs, edit_outputs, preprocess=False, cancels=[preview], **full)
+            slider.release(None, [slider, tab.strengths], tab.strengths, **into_strengths).then(
+                edit_page, edit_inputs, edit_outputs, preprocess=False, cancels=[preview], **full
+            )
         )
 
     tab.on_slider = slider_events  # the sliders render later, once per set of ticked edits
