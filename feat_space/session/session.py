@@ -200,12 +200,6 @@ class Session:
         with self.running():
             return generator.synthesis(wplus.to(self.device), dtype=self.dtype)
 
-    def features(self, wplus: torch.Tensor, layers: Iterable[int]) -> dict[int, torch.Tensor]:
-        """Generator feature maps of `layers` for `wplus` (runs only as far as the deepest)."""
-        generator = self.generator
-        with self.running():
-            return generator.features(wplus.to(self.device), sorted(set(layers)), dtype=self.dtype)
-
     def prepare(self, image: Any, *, face_index: int = 0) -> PreparedPhoto:
         """Align and invert a photo, once per photo content and options (cached, see `photos`)."""
         from ..image_input import load_image
