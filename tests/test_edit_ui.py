@@ -184,3 +184,24 @@ def test_a_slider_move_does_not_read_the_photo_file_again(handlers, tmp_path, mo
     Image.open(EXAMPLES_DIR / "grace_hopper.jpg").save(photo)  # another photo under the same name
     again = handlers.load({"path": str(photo)}, 0)
     assert len(reads) == 1 and again.image.size != first.image.size, "a changed file is read again"
+
+
+def test_a_kept_edit_does_not_keep_the_prepared_photo_alive(handlers, tmp_path):
+    import gc
+    import weakref
+
+    # MediaPipe keeps the frames it builds its graphs in (the first photo aligned in a process): warm
+    # up, then edit a photo no other test has prepared.
+    handlers.load({"path": str(EXAMPLES_DIR / "grace_hopper.jpg")}, 0)
+    mirrored = tmp_path / "mirrored.png"
+    Image.open(EXAMPLES_DIR / "astronaut.jpg").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(mirrored)
+    loaded = handlers.load({"path": str(mirrored)}, 0)
+    chosen = handlers.choices([PURPLE], None, None)
+    edited = handlers.edit(loaded, chosen, None, None, preview=False, visitor=None, started=0.0)
+    prepared = weakref.ref(loaded.photo)
+    del loaded
+    handlers._loaded.clear()
+    handlers.session.photos.clear()  # the session's cache lets the photo go
+    gc.collect()
+    assert prepared() is None, "the page's last edit (kept for the mask toggle) still holds it"
+    assert edited.overlay().size == edited.after.size, "the mask toggle still works"

@@ -197,10 +197,14 @@ class EditHandlers:
             download = self._save(visitor, prepared.name, after)
         info = result_info(chosen, float(threshold), brush, time.perf_counter() - started, preview)
 
+        # What the overlay needs, and no more: a visitor's page keeps its last `Edited`, which must not
+        # keep the prepared photo's cached synthesis alive after the session's cache lets it go.
+        face, crop, mask, paste_mask = prepared.photo.face, result.edited, result.mask, result.paste_mask
+
         def overlay() -> Image.Image:
             # The mask lives on the aligned face: tint the edited crop, then paste it back like the edit.
-            tinted = tint(result.edited, result.mask)
-            photo = prepared.photo.paste_back(tinted, mask=result.paste_mask.resize(tinted.size))
+            tinted = tint(crop, mask)
+            photo = face.paste_back(tinted, mask=paste_mask.resize(tinted.size))
             return photo if photo.size == after.size else photo.resize(after.size)
 
         return Edited(before, after, overlay, result.mask, info, download, result.notice)
