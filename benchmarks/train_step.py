@@ -56,7 +56,7 @@ def main() -> None:
     trainers = {
         f"{r}²": Trainer(G, guide, arcface, config, TrainingSettings(batch_size=2, resolution=r)) for r in (256, 1024)
     }
-    # What the recipe's gradient normalisations cost (README, "Training recipe"): the default step
+    # What the recipe's gradient normalisations cost (docs/training.md): the default step
     # against the same step without them (the rest, standardised attention inputs and the mask monitor,
     # is small next to synthesis).
     plain = TrainingSettings(batch_size=2, normalize_guidance=False, normalize_mask_gradient=False)

@@ -1,6 +1,6 @@
 """Training hyper-parameters of one edit (also the `training:` block of an edit's YAML).
 
-The recipe and why it holds across guidance scales is in the README ("Training recipe"); the numbers
+The recipe and why it holds across guidance scales is in docs/training.md; the numbers
 come from `benchmarks/training_oracle.py`.
 """
 
