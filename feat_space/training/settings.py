@@ -22,9 +22,11 @@ class TrainingSettings(BaseModel):
     style_mixing: float = Field(
         default=0.0, ge=0, le=1, description="share of training latents whose W+ entries come from two latents"
     )
-    # Guidance gradients are normalised per image before they reach the edit (see `unit_gradient`), so
+    # Guidance gradients are normalised before they reach the edit (see `scaled_gradient`), so
     # `clip_weight` sets the guide's pull relative to the other terms whatever the guide's own scale.
     normalize_guidance: bool = True
+    # ... by a scale measured over the first steps, then fixed, so that a met guide lets go (`GuideScale`).
+    guide_calibration: int = Field(default=10, ge=1, le=10_000)
     normalize_mask_gradient: bool = True
     clip_weight: float = Field(default=1.0, ge=0)
     l2_weight: float = Field(default=0.8, ge=0)
