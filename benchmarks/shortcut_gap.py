@@ -7,7 +7,8 @@ to 256², for the images and for what training actually scores, the *change* an 
 offset on the medium or on the fine W+ entries, as the presets map):
 
 - relative RMS gap: ||shortcut − downsampled final|| / ||downsampled final||;
-- cosine between the shortcut's and the final image's change (1 = the loss sees the same edit).
+- cosine between the shortcut's and the final image's change (1 = the loss sees the same edit), for
+  the medium entries, the fine ones, and the fine ones split at what the 256² RGB still reads.
 
 Random weights make every toRGB contribute about alike, which real ones do not (their high-resolution
 toRGBs add fine texture), so this is an upper bound on the gap, not its real size.
@@ -52,8 +53,15 @@ def main() -> None:
         shortcut, final = both(wplus)
         gap = ((shortcut - final).norm() / final.norm()).item()
         print(f"images: relative RMS gap, 256² shortcut vs final 1024² downsampled: {gap:.3f}")
-        for group in ("medium", "fine"):
-            start, end = group_span(group, G.n_latent)
+        seen = top + 2  # W+ entries past this act only at 512² and 1024²: the shortcut never sees them
+        fine = group_span("fine", G.n_latent)
+        spans = {
+            "medium": group_span("medium", G.n_latent),
+            "fine": fine,
+            "fine, seen at 256²": (fine[0], seen),
+            "fine, past 256²": (seen, fine[1]),
+        }
+        for group, (start, end) in spans.items():
             offset = torch.zeros_like(wplus)
             offset[:, start:end] = args.offset * torch.randn(args.latents, 1, G.style_dim)
             edited_shortcut, edited_final = both(wplus + offset)

@@ -81,6 +81,20 @@ SUITES: dict[str, list[dict]] = {
         case("large 40%", "hair", "saturating", area=0.4),
         case("no-op: id_weight 1000", "colour", "saturating", overrides={"id_weight": 1000.0}, expect_refused=True),
     ],
+    # What this 2-core machine, shared by seven, could run on the final code (docs/training.md's table),
+    # beside the default suite's "saturating 20%" rows (seed 0).
+    "shared-machine": [
+        case("pixel 20%", "face features", scales=[0.1]),
+        case("pixel 20%", "colour", scales=[10.0]),
+        case("saturating-tanh 20%", "colour", "saturating-tanh"),
+        case("global + local 20%", "face features", "global"),
+        case("two-sided 20%", "colour", "saturating", region_kind="two-sided"),
+        case("product 20%", "face features", "saturating", region_kind="product", region_layer=4),
+        case("small 1.5%", "small colour", "saturating", area=0.015, region_layer=8),
+        case("small 1.5%", "face features", "saturating", area=0.015, region_layer=8),
+        case("large 40%", "hair", "saturating", area=0.4),
+        case("no-op: id_weight 1000", "colour", "saturating", overrides={"id_weight": 1000.0}, expect_refused=True),
+    ],
     "config-f": [
         case("config-f widths 20%", "hair", "saturating", widths="config-f"),
         case("config-f widths 1.5%", "small colour", "saturating", widths="config-f", area=0.015, region_layer=8),
@@ -178,11 +192,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scales", nargs="+", type=float, default=None, help="default: each case's own")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--only", nargs="*", default=None, help="run only cases whose name contains one of these")
+    p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="override TrainingSettings")
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--json", type=Path, help="write every row here")
     args = p.parse_args(argv)
 
     jobs = jobs_of(args)
+    for item in args.set:
+        field, value = item.split("=", 1)
+        for job in jobs:
+            job["overrides"] = {**job["overrides"], field: json.loads(value)}
     if args.only:
         jobs = [j for j in jobs if any(o in j["case"] for o in args.only)]
     started = time.perf_counter()

@@ -6,6 +6,8 @@ come from `benchmarks/training_oracle.py`.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -27,7 +29,9 @@ class TrainingSettings(BaseModel):
     normalize_guidance: bool = True
     # ... by a scale measured over the first steps, then fixed, so that a met guide lets go (`GuideScale`).
     guide_calibration: int = Field(default=10, ge=1, le=10_000)
-    normalize_mask_gradient: bool = True
+    # How the image losses' gradient on the mask is normalised: "measured" (by its size over the last
+    # steps of the area warm-up, then fixed), "per step" (each image's own size every step), "raw".
+    mask_gradient: Literal["measured", "per step", "raw"] = "measured"
     clip_weight: float = Field(default=1.0, ge=0)
     l2_weight: float = Field(default=0.8, ge=0)
     id_weight: float = Field(default=0.1, ge=0)

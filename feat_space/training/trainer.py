@@ -119,6 +119,9 @@ class Trainer:
         self.verdict: Verdict | None = None  # set when the run reaches its last step
         self.latents_in_use: torch.Tensor | None = None  # the original latents of the images being scored
         self.guide_scale = GuideScale(settings.guide_calibration)
+        # The mask's scale is measured over the last steps of the warm-up, once the edit has formed.
+        self.mask_scale = GuideScale(settings.guide_calibration)
+        self._observing = False  # the forward pass under way is a training step's
         if resume:
             self.edit = self._resume(config)
         else:
@@ -146,6 +149,7 @@ class Trainer:
             self.step = int(state["step"])
             self.monitor.load_state_dict(state["monitor"])
             self.guide_scale.load_state_dict(state["guide_scale"])
+            self.mask_scale.load_state_dict(state["mask_scale"])
         except (KeyError, ValueError, TypeError) as e:
             raise CheckpointError(f"{self.output_dir / STATE_NAME} is damaged ({e}); start a new training.") from None
         log = self.output_dir / LOG_NAME
@@ -186,6 +190,7 @@ class Trainer:
                 "optimizer": self.optimizer.state_dict(),
                 "monitor": self.monitor.state_dict(),
                 "guide_scale": self.guide_scale.state_dict(),
+                "mask_scale": self.mask_scale.state_dict(),
             },
             self.output_dir / STATE_NAME,
         )
@@ -219,6 +224,16 @@ class Trainer:
                 wplus = torch.where(take, second, wplus)
             return wplus
 
+    def _mask_gradient(self, mask: torch.Tensor) -> torch.Tensor:
+        """The mask as the image losses see it: their gradient on it normalised (see settings)."""
+        mode = self.settings.mask_gradient
+        if mode == "raw":
+            return mask
+        if mode == "per step":
+            return unit_gradient(mask)
+        start = max(0, self.monitor.warmup - self.settings.guide_calibration)
+        return scaled_gradient(mask, self.mask_scale, self._observing and self.step >= start)
+
     def render(self, wplus: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(edited image, original image, mask, Δ) at the training resolution."""
         G, config = self.G, self.edit.config
@@ -229,7 +244,7 @@ class Trainer:
         mask = self.edit.mask(features)
         # The image losses tell the mask where the edit helps; with their gradient normalised per image
         # they meet the area term at fixed odds, however strong the guide or the current edit is.
-        shown = unit_gradient(mask) if self.settings.normalize_mask_gradient else mask
+        shown = self._mask_gradient(mask)
         delta = self.edit.mapper(wplus)
         wplus_edit = wplus + config.strength * delta
         if layer == "rgb":
@@ -268,7 +283,11 @@ class Trainer:
 
     def train_step(self) -> dict[str, float]:
         self.edit.train()
-        parts = self.terms(self.sample_wplus(self.step), observe=True).parts
+        self._observing = True
+        try:
+            parts = self.terms(self.sample_wplus(self.step), observe=True).parts
+        finally:
+            self._observing = False
         self.optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
         self.optimizer.step()
