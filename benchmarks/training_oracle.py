@@ -81,25 +81,37 @@ SUITES: dict[str, list[dict]] = {
         case("large 40%", "hair", "saturating", area=0.4),
         case("no-op: id_weight 1000", "colour", "saturating", overrides={"id_weight": 1000.0}, expect_refused=True),
     ],
-    # What this 2-core machine, shared by seven, could run on the final code (docs/training.md's table),
-    # beside the default suite's "saturating 20%" rows (seed 0).
-    "shared-machine": [
-        case("pixel 20%", "face features", scales=[0.1]),
-        case("pixel 20%", "colour", scales=[10.0]),
-        case("saturating-tanh 20%", "colour", "saturating-tanh"),
-        case("global + local 20%", "face features", "global"),
-        case("two-sided 20%", "colour", "saturating", region_kind="two-sided"),
-        case("product 20%", "face features", "saturating", region_kind="product", region_layer=4),
-        case("small 1.5%", "small colour", "saturating", area=0.015, region_layer=8),
-        case("small 1.5%", "face features", "saturating", area=0.015, region_layer=8),
-        case("large 40%", "hair", "saturating", area=0.4),
-        case("no-op: id_weight 1000", "colour", "saturating", overrides={"id_weight": 1000.0}, expect_refused=True),
-    ],
     "config-f": [
         case("config-f widths 20%", "hair", "saturating", widths="config-f"),
         case("config-f widths 1.5%", "small colour", "saturating", widths="config-f", area=0.015, region_layer=8),
     ],
 }
+
+
+def pick(suite: list[dict], name: str, preset: str, **changes) -> dict:
+    """A suite's case by name and preset, with `changes`."""
+    return {**next(c for c in suite if c["case"] == name and c["preset"] == preset), **changes}
+
+
+# What this 2-core machine, shared by seven, could run on the final code (docs/training.md's table),
+# beside the default suite's "saturating 20%" rows (seed 0).
+SUITES["shared-machine"] = [
+    pick(SUITES["default"], "pixel 20%", "face features", scales=[0.1]),
+    pick(SUITES["default"], "pixel 20%", "colour", scales=[10.0]),
+    *(
+        pick(SUITES["default"], name, preset)
+        for name, preset in (
+            ("saturating-tanh 20%", "colour"),
+            ("global + local 20%", "face features"),
+            ("two-sided 20%", "colour"),
+            ("product 20%", "face features"),
+            ("small 1.5%", "small colour"),
+            ("small 1.5%", "face features"),
+            ("large 40%", "hair"),
+            ("no-op: id_weight 1000", "colour"),
+        )
+    ),
+]
 SHIFT_EFFECTS = ("redder", "bluer", "brighter", "darker")
 PIXEL_EFFECTS = ("brighter", "redder", "bluer", "darker")
 
