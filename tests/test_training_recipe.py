@@ -119,7 +119,9 @@ def test_monitor_warns_and_corrects_a_closing_and_an_all_covering_mask():
 
 
 def test_a_collapsed_edit_is_reported_and_not_passed_as_finished(models, tmp_path):
-    t, _ = guided_trainer(models, steps=40, area_weight=1e4, area_warmup=0.0, attention_learning_rate=0.2)
+    t, _ = guided_trainer(
+        models, preset="hair", steps=40, area_weight=1e4, area_warmup=0.0, attention_learning_rate=0.2
+    )
     t.output_dir = tmp_path
     seen = []
     with pytest.raises(TrainingFailed, match="mask closed"):
