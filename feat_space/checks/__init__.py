@@ -1,0 +1,22 @@
+"""Checks over the whole stack: running an edit on the sample photos and measuring it (`edit_sheet`),
+for `edits verify` and `doctor`."""
+
+from .edit_sheet import (
+    DEFAULT_STRENGTHS,
+    EditMeasurement,
+    PhotoMeasurement,
+    StrengthMeasurement,
+    contact_sheet,
+    measure_edit,
+    sample_photos,
+)
+
+__all__ = [
+    "DEFAULT_STRENGTHS",
+    "EditMeasurement",
+    "PhotoMeasurement",
+    "StrengthMeasurement",
+    "contact_sheet",
+    "measure_edit",
+    "sample_photos",
+]
