@@ -117,17 +117,22 @@ class EditMeasurement:
 
     def table(self) -> str:
         """The numbers as a Markdown table, one row per photo and strength."""
-        lines = [
-            "| photo | strength | mask share | change inside | change outside | identity | seconds |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        for p in self.photos:
-            for s in p.strengths:
-                lines.append(
-                    f"| {p.photo} | {s.strength:g} | {p.mask_share:.1%} | {s.change_inside:.1f} | "
-                    f"{s.change_outside:.2f} | {s.identity:.3f} | {s.seconds:.2f} |"
-                )
-        return "\n".join(lines)
+        return numbers_table(self.numbers())
+
+
+def numbers_table(numbers: dict[str, Any]) -> str:
+    """`EditMeasurement.numbers()` as a Markdown table, one row per photo and strength."""
+    lines = [
+        "| photo | strength | mask share | change inside | change outside | identity | seconds |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for p in numbers["photos"]:
+        for s in p["strengths"]:
+            lines.append(
+                f"| {p['photo']} | {s['strength']:g} | {p['mask_share']:.1%} | {s['change_inside']:.1f} | "
+                f"{s['change_outside']:.2f} | {s['identity']:.3f} | {s['seconds']:.2f} |"
+            )
+    return "\n".join(lines)
 
 
 def _pixels(image: Image.Image) -> np.ndarray:
@@ -237,7 +242,7 @@ def contact_sheet(measurement: EditMeasurement, tile: int = 256) -> Image.Image:
     size = max(10, tile // 18)
     font = ImageFont.load_default(size=size)
     line = size + 4
-    header, caption, pad = 2 * line + 8, 2 * line + 4, 6
+    header, caption, pad = 2 * line + 8, 3 * line + 4, 6
     strengths = [s.strength for s in measurement.photos[0].strengths]
     columns = 2 + len(strengths)
     width = pad + columns * (tile + pad)
@@ -247,13 +252,21 @@ def contact_sheet(measurement: EditMeasurement, tile: int = 256) -> Image.Image:
     title = f"{measurement.name}: mask threshold {measurement.threshold:g}"
     draw.text((pad, 4), title, fill="black", font=font)
     if measurement.notice:
-        draw.text((pad, 4 + line), measurement.notice[:160], fill=(160, 0, 0), font=font)
+        notice = measurement.notice
+        while notice and draw.textlength(notice + " ...", font=font) > width - 2 * pad:
+            notice = notice[: notice.rfind(" ")] if " " in notice else ""
+        if notice != measurement.notice:
+            notice += " ..."
+        draw.text((pad, 4 + line), notice, fill=(160, 0, 0), font=font)
     for row, photo in enumerate(measurement.photos):
         y = header + row * (tile + caption + pad)
         tiles = [(photo.aligned, [photo.photo, f"prepare {photo.prepare_seconds:.1f} s"])]
         for s in photo.strengths:
-            change = f"α {s.strength:g}: Δ in {s.change_inside:.1f} / out {s.change_outside:.2f}"
-            tiles.append((s.image, [change, f"identity {s.identity:.3f}, {s.seconds:.2f} s"]))
+            # ASCII only: Pillow's built-in font has no Greek letters
+            change = f"change in {s.change_inside:.1f} / out {s.change_outside:.2f}"
+            tiles.append(
+                (s.image, [f"strength {s.strength:g}", change, f"identity {s.identity:.3f}, {s.seconds:.2f} s"])
+            )
         tiles.append((mask_overlay(photo.aligned, photo.mask), [f"mask {photo.mask_share:.1%} of the face"]))
         for col, (image, texts) in enumerate(tiles):
             x = pad + col * (tile + pad)
@@ -271,6 +284,7 @@ __all__ = [
     "contact_sheet",
     "mask_overlay",
     "measure_edit",
+    "numbers_table",
     "sample_photos",
     "sample_photos_dir",
 ]
