@@ -202,3 +202,18 @@ def test_changed_finds_added_modified_and_removed_yamls(registry, tmp_path):
         ("edited", "unpublished"),
         ("gone", "removed"),
     }
+
+
+def test_an_unexpected_error_fails_that_edit_and_the_others_go_on(hub, registry, generator, tmp_path, monkeypatch):
+    write_entry(registry, revision=upload(hub, generator, tmp_path))
+    write_entry(registry, "later")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("CUDA error: device-side assert")
+
+    monkeypatch.setattr("feat_space.checks.verify.measure_edit", broken)
+    code, report, _ = verify(tmp_path, "grin", "later")
+    assert code == 1
+    grin, later = report["edits"]
+    assert grin["problem"].startswith("unexpected RuntimeError: CUDA error: device-side assert")
+    assert later["status"] == "unpublished"

@@ -1,22 +1,5 @@
 """Checks over the whole stack: running an edit on the sample photos and measuring it (`edit_sheet`),
-for `edits verify` and `doctor`."""
+for `edits verify` (`verify`) and `doctor`. The package re-exports `edit_sheet`'s names."""
 
-from .edit_sheet import (
-    DEFAULT_STRENGTHS,
-    EditMeasurement,
-    PhotoMeasurement,
-    StrengthMeasurement,
-    contact_sheet,
-    measure_edit,
-    sample_photos,
-)
-
-__all__ = [
-    "DEFAULT_STRENGTHS",
-    "EditMeasurement",
-    "PhotoMeasurement",
-    "StrengthMeasurement",
-    "contact_sheet",
-    "measure_edit",
-    "sample_photos",
-]
+from .edit_sheet import *  # noqa: F403 (the re-export: edit_sheet's __all__ is the one list)
+from .edit_sheet import __all__ as __all__

@@ -22,6 +22,7 @@ import json
 import math
 import re
 import subprocess
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ from huggingface_hub.errors import (
 
 from ..editing.edit import EditConfig, FeatEdit
 from ..editing.storage import CONFIG_NAME, WEIGHTS_NAME, load_edit_files
-from ..errors import FeatError
+from ..errors import FeatError, first_line
 from ..models.stylegan2 import Generator
 from ..registry.registry import edits_dir, parse_entry
 from ..registry.schema import EditEntry, Published
@@ -253,7 +254,7 @@ def verify_edit(
     photos: Sequence[Any],
     strengths: Sequence[float] = DEFAULT_STRENGTHS,
 ) -> EditVerification:
-    """Verify one YAML (module docstring); never raises a `FeatError`: it is the result's problem."""
+    """Verify one YAML (module docstring). Never raises: a failure is the result's `problem`."""
     result = EditVerification(name=path.stem, path=str(path))
     try:
         entry = _parse(path)
@@ -294,6 +295,10 @@ def verify_edit(
         result.status = "passed"
     except FeatError as e:
         result.status, result.problem = "failed", str(e)
+    except Exception as e:  # a bug, or a checkpoint broken past the checks: this edit fails, the others go on
+        traceback.print_exc()
+        result.status = "failed"
+        result.problem = f"unexpected {type(e).__name__}: {first_line(e)} (the traceback is in the log above)"
     return result
 
 
