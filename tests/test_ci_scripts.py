@@ -1,4 +1,5 @@
-"""The scripts the GitHub workflows run: the pull-request comment is built from untrusted data safely."""
+"""The GitHub workflows and the scripts they run: checks without secrets on pull requests, the comment built
+from untrusted data safely, the Space deployed from main only."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 SCRIPTS = Path(__file__).resolve().parents[1] / ".github" / "scripts"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
@@ -86,3 +88,36 @@ def test_the_space_upload_takes_the_app_files_only():
     assert {"app.py", "README.md", "requirements.txt", "feat_space/**", "edits/**"} <= set(deploy.APP_FILES)
     assert not any(p.startswith((".github", "tests")) for p in deploy.APP_FILES)
     assert deploy.main(["not a space", "abc"]) == 2
+
+
+def workflow(name: str) -> dict:
+    text = (SCRIPTS.parent / "workflows" / name).read_text()
+    data = yaml.safe_load(text)
+    data["text"] = text
+    data["on"] = data.pop(True)  # YAML 1.1 reads the key `on` as a boolean
+    return data
+
+
+def test_pull_requests_run_the_checks_without_secrets_or_write_access():
+    ci = workflow("ci.yml")
+    assert "pull_request" in ci["on"] and "bash .ci/run" in ci["text"]
+    verify = workflow("verify-edits.yml")
+    assert verify["on"]["pull_request"]["paths"] == ["edits/**"]
+    assert "edits verify --changed" in verify["text"] and "actions/upload-artifact" in verify["text"]
+    for pr_side in (ci, verify):
+        assert pr_side["permissions"] == {"contents": "read"} and "secrets." not in pr_side["text"]
+
+
+def test_the_comment_runs_from_the_base_side_and_never_checks_out_the_pull_request():
+    comment = workflow("verify-edits-comment.yml")
+    assert comment["on"] == {"workflow_run": {"workflows": ["Verify edits"], "types": ["completed"]}}
+    steps = comment["jobs"]["comment"]["steps"]
+    checkouts = [s for s in steps if s.get("uses", "").startswith("actions/checkout")]
+    assert len(checkouts) == 1 and "with" not in checkouts[0]  # the default branch, not the PR's ref
+    assert "head_sha" in comment["text"] and "edit_report_comment.py" in comment["text"]
+
+
+def test_only_a_push_to_main_deploys_with_the_token():
+    deploy = workflow("deploy-space.yml")
+    assert set(deploy["on"]) == {"push", "workflow_dispatch"} and deploy["on"]["push"]["branches"] == ["main"]
+    assert "secrets.HF_TOKEN" in deploy["text"] and "vars.HF_SPACE_REPO" in deploy["text"]
