@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 import torch
@@ -217,3 +218,11 @@ def test_an_unexpected_error_fails_that_edit_and_the_others_go_on(hub, registry,
     grin, later = report["edits"]
     assert grin["problem"].startswith("unexpected RuntimeError: CUDA error: device-side assert")
     assert later["status"] == "unpublished"
+
+
+def test_other_photos_can_be_named(hub, registry, generator, tmp_path):
+    write_entry(registry, revision=upload(hub, generator, tmp_path))
+    photo = str(Path(__file__).parent / "data" / "grace_hopper.jpg")
+    code, report, _ = verify(tmp_path, "--photo", photo, "grin")  # names after the option: not taken as photos
+    assert code == 0
+    assert [p["photo"] for p in report["edits"][0]["numbers"]["photos"]] == ["grace_hopper.jpg"]

@@ -29,7 +29,13 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     verify.add_argument("names", nargs="*", help="registry edit names (or paths to edit YAMLs)")
     verify.add_argument("--changed", metavar="BASE", help="verify the edits/*.yaml that differ from git revision BASE")
     verify.add_argument("--out", default=DEFAULT_REPORT, help=f"report folder (default: {DEFAULT_REPORT}/)")
-    verify.add_argument("--photos", nargs="+", help="photos to run on (default: the sample photos, tests/data)")
+    verify.add_argument(
+        "--photo",
+        dest="photos",
+        action="append",
+        metavar="PATH",
+        help="a photo to run on; repeat for more (default: the sample photos, tests/data)",
+    )
     verify.set_defaults(handler=_edits_verify)
 
 
@@ -94,6 +100,10 @@ def _edits_verify(args: argparse.Namespace) -> int:
         line = f"{r.name:16} {r.status.upper()}"
         if r.problem:
             line += f": {r.problem}"
+        elif r.status == "unpublished":
+            line += ": no checkpoint yet, only the YAML was checked"
+        elif r.status == "removed":
+            line += ": the YAML was removed, nothing to verify"
         elif r.sheet:
             line += f": contact sheet {out / r.sheet}"
         print(line, file=sys.stdout if r.ok else sys.stderr)
