@@ -26,7 +26,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from huggingface_hub import get_hf_file_metadata, hf_hub_url
 from huggingface_hub.errors import (
@@ -73,7 +73,7 @@ class EditVerification:
 
     name: str
     path: str
-    status: str = "failed"  # "passed", "failed", "unpublished" or "removed"
+    status: Literal["passed", "failed", "unpublished", "removed"] = "failed"
     passed: list[str] = field(default_factory=list)  # the steps passed, in words
     problem: str | None = None
     repo: str | None = None
@@ -101,7 +101,10 @@ def changed_edits(base: str, folder: Path | None = None) -> tuple[list[Path], li
         status, _, name = line.partition("\t")
         if not name.endswith((".yaml", ".yml")) or "/" in name:
             continue
-        (removed.append(Path(name).stem) if status == "D" else changed.append(folder / name))
+        if status == "D":
+            removed.append(Path(name).stem)
+        else:
+            changed.append(folder / name)
     untracked = _git(folder, "ls-files", "--others", "--exclude-standard", "--", ".")
     changed += [folder / n for n in untracked.splitlines() if n.endswith((".yaml", ".yml")) and "/" not in n]
     return sorted(set(changed)), sorted(removed)
