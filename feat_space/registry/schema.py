@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ..editing.recipe import Recipe
 from ..training.settings import TrainingSettings
@@ -29,9 +29,17 @@ class Published(_Strict):
     repo: Annotated[str, StringConstraints(pattern=REPO_ID_PATTERN)] = Field(
         description="Hub model repo id, 'owner/name'"
     )
-    revision: Annotated[str, StringConstraints(pattern=COMMIT_PATTERN)] = Field(
-        description="full 40-character commit hash (branches and tags can move)"
-    )
+    revision: str = Field(description="full 40-character commit hash (branches and tags can move)")
+
+    @field_validator("revision")
+    @classmethod
+    def _commit(cls, v: str) -> str:
+        if not is_commit_hash(v):  # a branch or tag: the weights behind it could change after review
+            raise ValueError(
+                f"{v!r} is not a commit hash: pin the full 40-character commit the upload created (a branch or "
+                "tag can move after review); `feat-space publish` writes it"
+            )
+        return v
 
 
 class Unpublished(_Strict):
