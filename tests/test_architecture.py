@@ -22,6 +22,7 @@ LAYERS = [
     {"__main__"},
     {"ui", "cli"},
     {"jobs"},
+    {"checks"},
     {"session", "registry"},
     {"training"},
     {"editing", "alignment"},
