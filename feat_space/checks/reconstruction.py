@@ -112,14 +112,16 @@ def check_reconstruction(
     for photo in photos:
         try:
             r = reconstruct(session, photo)
-        except Exception as e:  # noqa: BLE001  a photo that fails is a finding; the others still run
+        except Exception as e:  # a photo that fails is a finding; the others still run
             findings.append(Finding(STEP, photo.name, FAIL, f"{type(e).__name__}: {e}"))
             continue
         done.append(r)
         metrics = {"psnr_db": round(r.psnr_db, 2), "identity": round(r.identity, 4)}
         figures = f"PSNR {r.psnr_db:.1f} dB, identity {r.identity:.3f} (reconstruction vs aligned face, {SIZE}²)"
         if not judge_quality:
-            findings.append(Finding(STEP, photo.name, INFO, f"{figures}; random models: reported, not judged", "", metrics))
+            findings.append(
+                Finding(STEP, photo.name, INFO, f"{figures}; random models: reported, not judged", "", metrics)
+            )
             continue
         low = []
         if r.psnr_db < thresholds.min_psnr_db:

@@ -127,7 +127,9 @@ def _pin(args: argparse.Namespace) -> int:
         print(f"{pin.entry()}\n# ({status})\n")
         if pin.sha256 is None:
             failures += 1
-            print(f"NOT PINNED {name}: the Hub gave no sha256; run again with --verify to hash the file.", file=sys.stderr)
+            print(
+                f"NOT PINNED {name}: the Hub gave no sha256; run again with --verify to hash the file.", file=sys.stderr
+            )
     if resolved and not args.dry_run:
         path = write_pins(resolved)
         print(f"Wrote {sum(p.sha256 is not None for p in resolved)} pin(s) into {path}.")

@@ -81,14 +81,16 @@ def write_pins(pins: Iterable[Pin], path: Path | None = None) -> Path:
             "revision": pin.commit,
             "sha256": pin.sha256,
             "size": pin.size,
-            "provenance": f"Pinned with `feat-space models pin` from {hub_settings().endpoint} (sha256 from {pin.how}).",
+            "provenance": f"Pinned by `feat-space models pin` from {hub_settings().endpoint} (sha256: {pin.how}).",
         }
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(json.dumps(data, indent=1) + "\n")
         os.replace(tmp, path)
     except OSError as e:
-        raise PinsFileError(f"Cannot write the model pins {path}: {e}. Make it writable, or set FEAT_PINS_FILE.") from None
+        raise PinsFileError(
+            f"Cannot write the model pins {path}: {e}. Make it writable, or set FEAT_PINS_FILE."
+        ) from None
     reload_sources()
     return path
 
