@@ -164,7 +164,7 @@ def _compare(a: list[torch.Tensor], b: list[torch.Tensor], relative_to_max: floa
     return worst
 
 
-def _cases_result(errors: dict[str, float], failures: list[str], n: int, what: str):
+def _cases_result(errors: dict[str, tuple[float, float]], failures: list[str], n: int, what: str) -> dict[str, Any]:
     """Metrics of a case table: errors[case] = (vs the PyTorch path, vs the reference definition)."""
     metrics = {
         "cases": n,
@@ -186,12 +186,13 @@ def check_extension(device: torch.device) -> dict[str, Any]:
     start = time.perf_counter()
     module = extension.load(force=True)  # raises with the compiler's output if the build fails
     seconds = time.perf_counter() - start
-    assert extension.available(), "the extension built but available() is False"
+    assert module is not None and extension.available(), "the extension built but available() is False"
     return {"build_or_load_s": round(seconds, 1), "module": module.__name__, "file": getattr(module, "__file__", None)}
 
 
 def check_upfirdn2d(device: torch.device, dtype: torch.dtype) -> dict[str, Any]:
-    errors, failures = {}, []
+    errors: dict[str, tuple[float, float]] = {}
+    failures: list[str] = []
     with kernels(device):
         for name, (up, down, pad, kernel_shape) in UPFIRDN_CASES.items():
             for channels_last in (False, True):
@@ -219,17 +220,18 @@ def check_upfirdn2d(device: torch.device, dtype: torch.dtype) -> dict[str, Any]:
 
 
 def check_fused_bias_act(device: torch.device, dtype: torch.dtype) -> dict[str, Any]:
-    errors, failures = {}, []
+    errors: dict[str, tuple[float, float]] = {}
+    failures: list[str] = []
     with kernels(device):
         for shape, channels_last, with_bias, slope in FUSED_CASES:
             case = f"{'x'.join(map(str, shape))}/{'cl' if channels_last else 'nchw'}/bias={with_bias}/slope={slope}"
             try:
                 x = _random(shape, 5, torch.float64, device)
-                bias = _random(shape[1], 6, torch.float64, device) if with_bias else None
+                full_bias = _random(shape[1], 6, torch.float64, device)
                 # Away from the kink at 0, where rounding could pick different slopes in half precision.
-                pre = x + (bias.view(1, -1, *[1] * (x.dim() - 2)) if with_bias else 0)
+                pre = x + (full_bias.view(1, -1, *[1] * (x.dim() - 2)) if with_bias else 0)
                 x = _layout((x + 0.05 * torch.sign(pre)).to(dtype), channels_last)
-                bias = bias.to(dtype) if with_bias else None
+                bias = full_bias.to(dtype) if with_bias else None
                 fast = _forward_and_grads(lambda t, b=None, s=slope: fused_bias_act_cuda(t, b, s, 2**0.5), [x, bias])
                 with torch_ops_path():
                     fn = fused_leaky_relu if slope >= 0 else fused_leaky_relu_reference

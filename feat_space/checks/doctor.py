@@ -29,6 +29,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -36,6 +37,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .. import __version__
 from ..errors import FeatError, first_line
+from ..guidance.clip import ClipSpec
 from ..registry.registry import load_published_edit, load_registry
 from ..registry.schema import EditEntry, Published
 from ..session import Session
@@ -285,8 +287,8 @@ def _cuda_checks(device: torch.device, session: Session | None) -> list[Finding]
     ]
     for dtype in cuda_ops.OPS_DTYPES:
         tag = str(dtype).removeprefix("torch.")
-        checks.append((f"upfirdn2d kernel, {tag}", lambda d=dtype: cuda_ops.check_upfirdn2d(device, d)))
-        checks.append((f"fused_bias_act kernel, {tag}", lambda d=dtype: cuda_ops.check_fused_bias_act(device, d)))
+        checks.append((f"upfirdn2d kernel, {tag}", partial(cuda_ops.check_upfirdn2d, device, dtype)))
+        checks.append((f"fused_bias_act kernel, {tag}", partial(cuda_ops.check_fused_bias_act, device, dtype)))
     checks.append(("public ops dispatch to the kernels", lambda: cuda_ops.check_dispatch(device)))
     with cuda_ops.full_fp32():
         for name, check in checks:
@@ -338,9 +340,11 @@ def _describe(device: torch.device) -> str:
     return str(device)
 
 
-def _clip_spec(profile: Profile):
+def _clip_spec(profile: Profile) -> ClipSpec | None:
     try:
-        return profile.clip_spec()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnpinnedSourceWarning)  # the model files step has said so
+            return profile.clip_spec()
     except FeatError:
         return None  # the model files step has said why
 
