@@ -123,11 +123,13 @@ def run_doctor(
     judge_quality: bool | None = None,
     thresholds: Thresholds | None = None,
     probe_steps: int = PROBE_STEPS,
+    unpinned_ok: bool = False,
     echo: Callable[[str], None] = lambda line: None,
 ) -> DoctorReport:
     """Run the checks (module docstring) and write the report into `out`. `session`: reuse a loaded one
     (the app's), else one is made for `profile`. `judge_quality`: hold the reconstruction to `thresholds`
-    (default: only when the profile's models are trained). `echo` gets each finding's line as it comes."""
+    (default: only when the profile's models are trained). `unpinned_ok`: an unpinned model file is
+    reported, not a failure (a training job cannot pin). `echo` gets each finding's line as it comes."""
     profile = session.profile if session is not None else profile
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     device = session.device if session is not None else _device()
@@ -139,9 +141,12 @@ def run_doctor(
             echo(f.line())
         return findings
 
+    echo(
+        f"doctor: profile {profile.name}, torch {torch.__version__} (CUDA {torch.version.cuda}), device {report.device}"
+    )
     if report.notice:
         echo(report.notice)
-    file_findings, paths = check_model_files(profile)
+    file_findings, paths = check_model_files(profile, unpinned_ok=unpinned_ok)
     add(file_findings)
     clip_spec = _clip_spec(profile) if ModelRole.CLIP in paths else None
     layouts = add(check_layouts(paths, clip_spec))

@@ -17,22 +17,23 @@ from .findings import FAIL, INFO, OK, Finding
 STEP = "model files"
 
 
-def check_model_files(profile: Profile) -> tuple[list[Finding], dict[ModelRole, Path]]:
-    """Findings per file, and the local path of each role whose file could be had."""
+def check_model_files(profile: Profile, *, unpinned_ok: bool = False) -> tuple[list[Finding], dict[ModelRole, Path]]:
+    """Findings per file, and the local path of each role whose file could be had. An unpinned file is a
+    failure unless `unpinned_ok` (a training job, which cannot pin: its digest is still reported)."""
     if not isinstance(profile, RealProfile):
         return _local_files(profile)
     findings: list[Finding] = []
     fetched: dict[str, Path] = {}
     roles = {role: profile.source(role) for role in ROLES}
     for source in {s.name: s for s in roles.values()}.values():
-        finding, path = _check_source(source)
+        finding, path = _check_source(source, unpinned_ok)
         findings.append(finding)
         if path is not None:
             fetched[source.name] = path
     return findings, {role: fetched[s.name] for role, s in roles.items() if s.name in fetched}
 
 
-def _check_source(source: ModelSource) -> tuple[Finding, Path | None]:
+def _check_source(source: ModelSource, unpinned_ok: bool) -> tuple[Finding, Path | None]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnpinnedSourceWarning)
         try:
@@ -51,7 +52,7 @@ def _check_source(source: ModelSource) -> tuple[Finding, Path | None]:
             Finding(
                 STEP,
                 source.name,
-                FAIL,
+                INFO if unpinned_ok else FAIL,
                 f"NOT PINNED: {where} at {source.revision!r} is commit {commit}, sha256 {digest}, {size:_} bytes",
                 fix=f"pin it (where the Hub is reachable): feat-space models pin {source.name}",
                 metrics={"commit": commit, "sha256": digest, "size": size},

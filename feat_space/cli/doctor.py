@@ -25,6 +25,9 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", type=Path, default=Path("doctor-report"), help="report folder (default: doctor-report/)")
     p.add_argument("--quick", action="store_true", help="model files, layouts and CUDA ops only (no loading)")
+    p.add_argument(
+        "--allow-unpinned", action="store_true", help="report unpinned model files without failing (training jobs)"
+    )
     p.add_argument("--photos", type=Path, nargs="+", help="photos to reconstruct and edit (default: the samples)")
     p.set_defaults(handler=_doctor)
 
@@ -33,7 +36,12 @@ def _doctor(args: argparse.Namespace) -> int:
     from ..checks.doctor import REPORT_NAME, run_doctor
 
     report = run_doctor(
-        profile_of(args), out=args.out, quick=args.quick, photos=args.photos, echo=lambda line: print(line, flush=True)
+        profile_of(args),
+        out=args.out,
+        quick=args.quick,
+        photos=args.photos,
+        unpinned_ok=args.allow_unpinned,
+        echo=lambda line: print(line, flush=True),
     )
     print(f"\n{report.summary()}\nReport: {args.out / REPORT_NAME}", file=sys.stdout if report.ok else sys.stderr)
     return 0 if report.ok else 1
