@@ -35,7 +35,6 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from .. import __version__
 from ..errors import FeatError, first_line
 from ..guidance.clip import ClipSpec
 from ..registry.registry import load_published_edit, load_registry
@@ -87,7 +86,7 @@ class DoctorReport:
         lines = [
             "# feat-space doctor",
             "",
-            f"feat-space {__version__}, profile **{self.profile}**, device {self.device}, torch {torch.__version__} "
+            f"Profile **{self.profile}**, device {self.device}, torch {torch.__version__} "
             f"(CUDA {torch.version.cuda or 'none'}), Python {platform.python_version()}; {self.started}.",
             "",
         ]
