@@ -30,6 +30,7 @@ from feat_space.weights.roles import ModelRole
 DATA = Path(__file__).parent / "data"
 PHOTO = [DATA / "astronaut.png"]  # one photo keeps each full run to seconds
 FAST = {"photos": PHOTO, "probe_steps": 1}
+HUB = {"photos": PHOTO, "probe_steps": 0}  # the probe is the tiny profile's test's; these are about the files
 # The tiny file served as each real source's file.
 SERVED = {
     "e4e-ffhq": ModelRole.ENCODER,
@@ -120,7 +121,7 @@ def real_profile(tiny_set):
 
 def test_all_good(hub, tiny_set, tmp_path, monkeypatch):
     publish(hub, tiny_set, tmp_path, monkeypatch)
-    report = run_doctor(real_profile(tiny_set), out=tmp_path / "r", judge_quality=False, **FAST)
+    report = run_doctor(real_profile(tiny_set), out=tmp_path / "r", judge_quality=False, **HUB)
     assert report.ok, failure_text(report)
     assert set(statuses(report, "model files").values()) == {OK}
     assert statuses(report, "reconstruction")["encoder/generator pairing"] == OK
@@ -167,7 +168,7 @@ def test_a_renamed_or_reshaped_key_is_named_before_loading(
 ):
     publish(hub, tiny_set, tmp_path, monkeypatch, replace={"e4e-ffhq": _e4e_with(tiny_set, change)},
             pin_served={"e4e-ffhq"})  # fmt: skip
-    report = run_doctor(real_profile(tiny_set), out=tmp_path / "r", **FAST)
+    report = run_doctor(real_profile(tiny_set), out=tmp_path / "r", **HUB)
     layout = {f.subject: f for f in report.findings if f.step == "layout"}
     assert layout[role].status == FAIL and expected in layout[role].text, layout[role].text
     assert "official file" in layout[role].fix
@@ -188,7 +189,7 @@ def test_an_e4e_of_another_generator_is_flagged_by_the_reconstruction(hub, tiny_
 
     foreign = _e4e_with(tiny_set, foreign_encoder)
     publish(hub, tiny_set, tmp_path, monkeypatch, replace={"e4e-ffhq": foreign}, pin_served={"e4e-ffhq"})
-    report = run_doctor(real_profile(tiny_set), out=tmp_path / "r", **FAST)
+    report = run_doctor(real_profile(tiny_set), out=tmp_path / "r", **HUB)
     assert statuses(report, "layout") == dict.fromkeys(["generator", "encoder", "arcface", "clip"], OK)
     pairing = next(f for f in report.findings if f.subject == "encoder/generator pairing")
     assert pairing.status == FAIL and "does not belong to this generator" in pairing.text

@@ -250,17 +250,23 @@ def _edit_checks(report: DoctorReport, session: Session, profile: Profile, photo
 def _probe(report: DoctorReport, session: Session, steps: int) -> list[Finding]:
     from ..training.balance import balance_probe
 
+    if steps < 1:
+        return [Finding("balance probe", "training", SKIP, "not run (asked for 0 probe steps)")]
     entries = list(load_registry().values())
     if not entries:
         return [Finding("balance probe", "registry", SKIP, "no shipped edit to probe")]
     entry = entries[0]
     G = session.generator
     config = entry.recipe.config_for(G, entry.prompt, strength=entry.defaults.strength)
+    settings, scale = entry.training, ""
+    if not session.profile.trained:  # random models: the numbers mean nothing, so exercise the path cheaply
+        settings = settings.model_copy(update={"batch_size": 1, "resolution": 64})
+        scale = ", batch 1 at 64² (random models: the path exercised cheaply)"
     try:
-        probe = balance_probe(G, session.clip, session.arcface, config, entry.training, steps=steps)
+        probe = balance_probe(G, session.clip, session.arcface, config, settings, steps=steps)
     except Exception as e:  # reported with what it was
         return [Finding("balance probe", entry.name, FAIL, f"{type(e).__name__}: {first_line(e)}")]
-    report.probe_markdown = f"“{entry.prompt}”, {probe.steps} steps:\n\n" + probe.markdown()
+    report.probe_markdown = f"“{entry.prompt}”, {probe.steps} steps{scale}:\n\n" + probe.markdown()
     ratios = probe.ratio_to_guide(probe.after)
     shown = ", ".join(f"{name} {r:.3g}x" for name, r in ratios.items() if name != "clip")
     grads = [t.on_delta for t in [*probe.before, *probe.after]]
@@ -269,7 +275,7 @@ def _probe(report: DoctorReport, session: Session, steps: int) -> list[Finding]:
         return [Finding("balance probe", entry.name, FAIL, "a term's gradient is not finite", fix="check the models")]
     if guide == 0:
         return [Finding("balance probe", entry.name, FAIL, "CLIP's gradient on the latent offset is 0: nothing guides")]
-    text = f"“{entry.prompt}” after {probe.steps} steps, each term's pull on Δ relative to CLIP's: {shown}"
+    text = f"“{entry.prompt}” after {probe.steps} steps{scale}, each term's pull on Δ relative to CLIP's: {shown}"
     return [Finding("balance probe", entry.name, INFO, text + " (reported: see docs/training.md to read it)")]
 
 

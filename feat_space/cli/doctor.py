@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..checks.doctor import PROBE_STEPS
 from .base import SubParsers, profile_of
 
 
@@ -28,6 +29,12 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--allow-unpinned", action="store_true", help="report unpinned model files without failing (training jobs)"
     )
+    p.add_argument(
+        "--probe-steps",
+        type=int,
+        default=PROBE_STEPS,
+        help=f"steps of the training balance probe (default {PROBE_STEPS}; 0 skips it: minutes on a CPU, real models)",
+    )
     p.add_argument("--photos", type=Path, nargs="+", help="photos to reconstruct and edit (default: the samples)")
     p.set_defaults(handler=_doctor)
 
@@ -40,6 +47,7 @@ def _doctor(args: argparse.Namespace) -> int:
         out=args.out,
         quick=args.quick,
         photos=args.photos,
+        probe_steps=args.probe_steps,
         unpinned_ok=args.allow_unpinned,
         echo=lambda line: print(line, flush=True),
     )
