@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from feat_space.jobs.client import TAIL_LINES
 from feat_space.jobs.spec import CHECKOUT, SCRIPT
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,5 +75,8 @@ def test_a_failing_quick_check_stops_the_job_before_training(tmp_path):
     assert done.returncode == 3
     lines = done.stdout.strip().splitlines()
     assert lines[-1].startswith("FEAT-DOCTOR the quick checks failed before training")
-    assert any("[FAIL] model files: e4e-ffhq" in line and "HF_HUB_OFFLINE" in line for line in lines)
+    # What the Train tab and the CLI show of a failed job: its last TAIL_LINES lines, the checks' among them.
+    tail = lines[-TAIL_LINES:]
+    assert any("[FAIL] model files: e4e-ffhq" in line and "HF_HUB_OFFLINE" in line for line in tail)
+    assert any(line.startswith("doctor: profile real, torch") for line in tail)
     assert "smile" not in done.stdout  # the command never ran
