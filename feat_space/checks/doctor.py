@@ -149,7 +149,7 @@ def run_doctor(
     add(file_findings)
     clip_spec = _clip_spec(profile) if ModelRole.CLIP in paths else None
     layouts = add(check_layouts(paths, clip_spec))
-    broken = {f.subject for f in [*file_findings, *layouts] if f.status == FAIL and f.step == "layout"}
+    broken = {f.subject for f in layouts if f.status == FAIL}
     missing = [role for role in ROLES if role not in paths]
     if not quick:
         if missing or broken:
@@ -157,12 +157,25 @@ def run_doctor(
             add([Finding("loading", "models", SKIP, f"not run: fix the model files above first ({why})")])
         else:
             _deep_checks(report, add, profile, session, device, photos, judge_quality, thresholds, probe_steps)
-    add(_cuda_checks(device, None if quick else report.session))
+    try:
+        add(_cuda_checks(device, None if quick else report.session))
+    except Exception as e:  # e.g. the device itself failing: named, and the report still written
+        add([Finding("cuda", "device", FAIL, _what(e), fix="check the driver and torch's CUDA (the line above)")])
     _write(report, Path(out))
     return report
 
 
-def _deep_checks(report, add, profile, session, device, photos, judge_quality, thresholds, probe_steps) -> None:
+def _deep_checks(
+    report: DoctorReport,
+    add: Callable[[list[Finding]], list[Finding]],
+    profile: Profile,
+    session: Session | None,
+    device: torch.device,
+    photos: Sequence[Path] | None,
+    judge_quality: bool | None,
+    thresholds: Thresholds | None,
+    probe_steps: int,
+) -> None:
     session = report.session = session or Session(profile, device=device)
     loaded = []
     with warnings.catch_warnings():
@@ -171,17 +184,12 @@ def _deep_checks(report, add, profile, session, device, photos, judge_quality, t
             start = time.perf_counter()
             try:
                 session.load([role])
-            except FeatError as e:
-                add([Finding("loading", role.value, FAIL, str(e), fix="see the layout line of this model")])
+            except Exception as e:  # a FeatError says what to do; anything else (out of memory...) is named
+                add([Finding("loading", role.value, FAIL, _what(e), fix="see the layout line of this model")])
                 continue
             loaded.append(role)
-            add(
-                [
-                    Finding(
-                        "loading", role.value, OK, f"loaded on {session.device} in {time.perf_counter() - start:.1f} s"
-                    )
-                ]
-            )
+            seconds = time.perf_counter() - start
+            add([Finding("loading", role.value, OK, f"loaded on {session.device} in {seconds:.1f} s")])
     if len(loaded) < len(ROLES):
         add([Finding("reconstruction", "photos", SKIP, "not run: a model did not load")])
         return
@@ -191,12 +199,27 @@ def _deep_checks(report, add, profile, session, device, photos, judge_quality, t
         add([Finding("reconstruction", "photos", FAIL, str(e))])
         return
     judge = profile.trained if judge_quality is None else judge_quality
-    findings, report.reconstructions = check_reconstruction(
-        session, photo_paths, thresholds or Thresholds(), judge_quality=judge
-    )
-    add(findings)
-    add(_edit_checks(report, session, profile, photo_paths))
-    add(_probe(report, session, probe_steps))
+    steps: list[tuple[str, Callable[[], list[Finding]]]] = [
+        ("reconstruction", lambda: _reconstruction(report, session, photo_paths, thresholds or Thresholds(), judge)),
+        ("edits", lambda: _edit_checks(report, session, profile, photo_paths)),
+        ("balance probe", lambda: _probe(report, session, probe_steps)),
+    ]
+    for step, run in steps:
+        try:
+            add(run())
+        except Exception as e:  # a step that breaks is a finding; the report is still written
+            add([Finding(step, "step", FAIL, _what(e), fix="report this line with the log")])
+
+
+def _what(error: BaseException) -> str:
+    return str(error) if isinstance(error, FeatError) else f"{type(error).__name__}: {first_line(error)}"
+
+
+def _reconstruction(
+    report: DoctorReport, session: Session, photos: list[Path], thresholds: Thresholds, judge: bool
+) -> list[Finding]:
+    findings, report.reconstructions = check_reconstruction(session, photos, thresholds, judge_quality=judge)
+    return findings
 
 
 def _edit_checks(report: DoctorReport, session: Session, profile: Profile, photos: list[Path]) -> list[Finding]:
