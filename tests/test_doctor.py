@@ -73,6 +73,18 @@ def test_quick_cli_run_writes_the_report(tmp_path, monkeypatch, capsys):
     assert (tmp_path / REPORT_NAME).is_file()
 
 
+def test_the_cuda_step_rehearsed_on_the_cpu():
+    # The doctor's CUDA step with the kernels stood in by their PyTorch definitions, as gpu_check's dry run.
+    from feat_space.checks.doctor import _cuda_checks
+
+    found = {f.subject: f for f in _cuda_checks(torch.device("cpu"), None, rehearse=True)}
+    assert found["device"].status == OK and "matmul" in found["device"].text
+    assert {found[name].status for name in found if "kernel," in name} == {OK}, [f.line() for f in found.values()]
+    assert len([name for name in found if "kernel," in name]) == 4  # upfirdn2d and fused_bias_act, fp32 and fp16
+    assert "no CUDA" in found["CUDA extension builds and loads"].text  # skipped, saying why
+    assert found["public ops dispatch to the kernels"].status == "skip"
+
+
 # -- the real profile against the local Hub ----------------------------------------------------------
 
 

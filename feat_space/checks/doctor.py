@@ -302,18 +302,19 @@ def _probe(report: DoctorReport, session: Session, steps: int) -> list[Finding]:
     return [Finding("balance probe", entry.name, INFO, text + " (reported: see docs/training.md to read it)")]
 
 
-def _cuda_checks(device: torch.device, session: Session | None) -> list[Finding]:
-    if device.type != "cuda":
+def _cuda_checks(device: torch.device, session: Session | None, *, rehearse: bool = False) -> list[Finding]:
+    """On CUDA: the device, the kernels against their PyTorch paths, a synthesis timing. `rehearse` runs
+    the same on the CPU with the kernels stood in by their PyTorch definitions (as gpu_check's dry run)."""
+    if device.type != "cuda" and not rehearse:
         built = f"torch {torch.__version__} built with CUDA {torch.version.cuda}" if torch.version.cuda else ""
         return [
             Finding("cuda", "device", INFO, f"no CUDA device here ({device}): CUDA checks not run. {built}".strip())
         ]
     findings = []
     env = cuda_ops.check_environment(device)
-    text = (
-        f"{env['gpu']} (capability {env['capability']}, {env['gpu_memory_gib']} GiB), torch {env['torch']} "
-        f"with CUDA {env['torch_cuda']}, matmul {env['matmul_4096_fp32_gflops']} GFLOP/s"
-    )
+    rate = next(v for k, v in env.items() if k.startswith("matmul_"))
+    where = f"{env['gpu']} (capability {env['capability']}, {env['gpu_memory_gib']} GiB)" if "gpu" in env else "CPU"
+    text = f"{where}, torch {env['torch']} with CUDA {env['torch_cuda']}, matmul {rate} GFLOP/s"
     findings.append(Finding("cuda", "device", OK, text, metrics=env))
     checks: list[tuple[str, Callable[[], dict]]] = [
         ("CUDA extension builds and loads", lambda: cuda_ops.check_extension(device))
@@ -331,7 +332,10 @@ def _cuda_checks(device: torch.device, session: Session | None) -> list[Finding]
                 findings.append(Finding("cuda", name, SKIP, str(e)))
             except Exception as e:  # a failing kernel is the finding
                 fix = (
-                    "report this line; meanwhile the ops' PyTorch path runs (slower) when the extension is unavailable"
+                    f"the kernels did not build: use an image or machine whose nvcc has CUDA {torch.version.cuda} "
+                    "as torch does (a job: --image); meanwhile the ops' PyTorch path runs, slower"
+                    if name.startswith("CUDA extension")
+                    else "a kernel differs from its reference: report this line with the log"
                 )
                 findings.append(Finding("cuda", name, FAIL, f"{type(e).__name__}: {cuda_ops.short(str(e), 300)}", fix))
             else:
