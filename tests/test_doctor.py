@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 from hub_server import HubServer
-from huggingface_hub import constants
 from huggingface_hub.utils import _http as hf_http
 from PIL import Image
+from test_hub import env  # noqa: F401  (the fixtures: a fresh HF_HOME and feat cache, online, no token)
+from test_hub import hub as hub_server  # noqa: F401  (the local Hub stand-in, HF_ENDPOINT pointing at it)
 
 from feat_space import cli
 from feat_space.checks.doctor import REPORT_NAME, SHEET_NAME, run_doctor
@@ -94,16 +95,11 @@ def tiny_set(tmp_path_factory):
 
 
 @pytest.fixture
-def hub(monkeypatch, tmp_path):
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("FEAT_CACHE", str(tmp_path / "feat"))
-    for name in ("HF_HUB_CACHE", "HF_HUB_OFFLINE", "HF_TOKEN", "FEAT_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+def hub(hub_server, monkeypatch):  # noqa: F811  (the imported fixture, by name)
+    """test_hub's local Hub with a fresh HF_HOME and feat cache; the project's pins restored afterwards."""
+    monkeypatch.delenv("FEAT_PROFILE", raising=False)
     forget_digests()
-    with HubServer() as server:
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        yield server
+    yield hub_server
     monkeypatch.undo()
     sources.reload_sources()  # back to the project's own pins
 
