@@ -128,28 +128,28 @@ def kernels(device: torch.device) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext() if device.type == "cuda" else stand_in_kernels()
 
 
-def _random(shape, seed, dtype=torch.float64, device="cpu") -> torch.Tensor:
+def random_tensor(shape, seed, dtype=torch.float64, device="cpu") -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     return torch.randn(shape, generator=g, dtype=torch.float64).to(device=device, dtype=dtype)
 
 
-def _layout(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
+def layout(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 
-def _forward_and_grads(fn, inputs, seed=99):
+def forward_and_grads(fn, inputs, seed=99):
     """fn(*inputs), the gradients of <fn, g> wrt the inputs, and an R1-like second-order gradient."""
     inputs = [t.detach().requires_grad_(True) if t is not None else None for t in inputs]
     out = fn(*inputs)
-    g = _random(out.shape, seed, out.dtype, out.device)
+    g = random_tensor(out.shape, seed, out.dtype, out.device)
     grads = torch.autograd.grad(out, [t for t in inputs if t is not None], g)
-    w = _random(out.shape, seed + 1, out.dtype, out.device).requires_grad_(True)
+    w = random_tensor(out.shape, seed + 1, out.dtype, out.device).requires_grad_(True)
     (grad_x,) = torch.autograd.grad((fn(*inputs) * w).sum(), inputs[0], create_graph=True)
     (second,) = torch.autograd.grad(grad_x.square().sum(), w)
     return [out, *grads, second]
 
 
-def _compare(a: list[torch.Tensor], b: list[torch.Tensor], relative_to_max: float | None) -> float:
+def compare(a: list[torch.Tensor], b: list[torch.Tensor], relative_to_max: float | None) -> float:
     """Max abs error over outputs, gradients and the second order; raises if beyond tolerance."""
     assert len(a) == len(b), f"{len(a)} tensors against {len(b)}"
     worst = 0.0
@@ -199,18 +199,18 @@ def check_upfirdn2d(device: torch.device, dtype: torch.dtype) -> dict[str, Any]:
                 case = f"{name}/{'channels_last' if channels_last else 'nchw'}"
                 try:
                     params = upfirdn2d_params(up, down, pad)
-                    x = _layout(_random((2, 3, 11, 9), 0, dtype, device), channels_last)
-                    kernel = _random(kernel_shape, 1, torch.float32, device)
-                    fast = _forward_and_grads(lambda t, k=kernel, p=params: upfirdn2d_cuda(t, k, *p), [x])
+                    x = layout(random_tensor((2, 3, 11, 9), 0, dtype, device), channels_last)
+                    kernel = random_tensor(kernel_shape, 1, torch.float32, device)
+                    fast = forward_and_grads(lambda t, k=kernel, p=params: upfirdn2d_cuda(t, k, *p), [x])
                     with torch_ops_path():
-                        ref = _forward_and_grads(
+                        ref = forward_and_grads(
                             lambda t, k=kernel, u=up, d=down, p=pad: upfirdn2d(t, k, up=u, down=d, pad=p), [x]
                         )
-                    reference = _forward_and_grads(
+                    reference = forward_and_grads(
                         lambda t, k=kernel, u=up, d=down, p=pad: upfirdn2d_reference(t, k, up=u, down=d, pad=p), [x]
                     )
                     tol = OPS_DTYPES[dtype]
-                    errors[case] = (_compare(fast, ref, tol), _compare(fast, reference, tol))
+                    errors[case] = (compare(fast, ref, tol), compare(fast, reference, tol))
                     if device.type == "cuda":  # the compiled kernel keeps the layout (the stand-in need not)
                         fmt = torch.channels_last if channels_last else torch.contiguous_format
                         assert fast[0].is_contiguous(memory_format=fmt), "output memory format not kept"
@@ -226,21 +226,21 @@ def check_fused_bias_act(device: torch.device, dtype: torch.dtype) -> dict[str, 
         for shape, channels_last, with_bias, slope in FUSED_CASES:
             case = f"{'x'.join(map(str, shape))}/{'cl' if channels_last else 'nchw'}/bias={with_bias}/slope={slope}"
             try:
-                x = _random(shape, 5, torch.float64, device)
-                full_bias = _random(shape[1], 6, torch.float64, device)
+                x = random_tensor(shape, 5, torch.float64, device)
+                full_bias = random_tensor(shape[1], 6, torch.float64, device)
                 # Away from the kink at 0, where rounding could pick different slopes in half precision.
                 pre = x + (full_bias.view(1, -1, *[1] * (x.dim() - 2)) if with_bias else 0)
-                x = _layout((x + 0.05 * torch.sign(pre)).to(dtype), channels_last)
+                x = layout((x + 0.05 * torch.sign(pre)).to(dtype), channels_last)
                 bias = full_bias.to(dtype) if with_bias else None
-                fast = _forward_and_grads(lambda t, b=None, s=slope: fused_bias_act_cuda(t, b, s, 2**0.5), [x, bias])
+                fast = forward_and_grads(lambda t, b=None, s=slope: fused_bias_act_cuda(t, b, s, 2**0.5), [x, bias])
                 with torch_ops_path():
                     fn = fused_leaky_relu if slope >= 0 else fused_leaky_relu_reference
-                    ref = _forward_and_grads(lambda t, b=None, s=slope, f=fn: f(t, b, s, 2**0.5), [x, bias])
-                reference = _forward_and_grads(
+                    ref = forward_and_grads(lambda t, b=None, s=slope, f=fn: f(t, b, s, 2**0.5), [x, bias])
+                reference = forward_and_grads(
                     lambda t, b=None, s=slope: fused_leaky_relu_reference(t, b, s, 2**0.5), [x, bias]
                 )
                 tol = OPS_DTYPES[dtype]
-                errors[case] = (_compare(fast, ref, tol), _compare(fast, reference, tol))
+                errors[case] = (compare(fast, ref, tol), compare(fast, reference, tol))
             except Exception as e:
                 failures.append(f"{case}: {type(e).__name__}: {short(str(e), 160)}")
     return _cases_result(errors, failures, len(FUSED_CASES), "fused_bias_act")
@@ -259,8 +259,8 @@ def check_dispatch(device: torch.device) -> dict[str, Any]:
             calls.append(name)
             return getattr(module, name)
 
-    x = _random((2, 8, 16, 16), 7, torch.float16, dev)
-    bias = _random(8, 9, torch.float32, dev)
+    x = random_tensor((2, 8, 16, 16), 7, torch.float16, dev)
+    bias = random_tensor(8, 9, torch.float32, dev)
     k1 = torch.tensor([1.0, 3.0, 3.0, 1.0], device=dev)
     kernel = k1.outer(k1)
     kernel = kernel / kernel.sum() * 4  # Upsample's kernel (gain 4), as tests/test_ops.py
@@ -289,8 +289,12 @@ __all__ = [
     "check_extension",
     "check_fused_bias_act",
     "check_upfirdn2d",
+    "compare",
+    "forward_and_grads",
     "full_fp32",
     "kernels",
+    "layout",
+    "random_tensor",
     "short",
     "stand_in_kernels",
     "sync",
