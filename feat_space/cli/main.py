@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 from ..errors import FeatError
 from ..weights.profiles import PROFILE_ENV
-from . import edit, edits, evaluate, models, publish, train
+from . import doctor, edit, edits, evaluate, models, publish, train
 from .base import CommandFamily, common_parser
 
-COMMANDS: list[CommandFamily] = [models, edits, edit, train, publish, evaluate]
+COMMANDS: list[CommandFamily] = [models, doctor, edits, edit, train, publish, evaluate]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -71,6 +71,16 @@ class TrainProgress:
     history: list[dict[str, float]] = field(default_factory=list, repr=False)
 
 
+@dataclass
+class Terms:
+    """One step's losses (unweighted, plus the weighted `total`), the weights applied, and what they act on."""
+
+    parts: dict[str, torch.Tensor]
+    weights: dict[str, float]
+    delta: torch.Tensor  # the mapper's W+ offset [B, n_latent, D]
+    mask: torch.Tensor  # the attention network's mask [B, 1, r, r]
+
+
 class Trainer:
     def __init__(
         self,
@@ -205,6 +215,10 @@ class Trainer:
         return edited, original_image, mask, delta
 
     def losses(self, wplus: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.terms(wplus).parts
+
+    def terms(self, wplus: torch.Tensor) -> Terms:
+        """The weighted loss terms of `wplus` (and their sum, `total`), with the Δ and mask they act on."""
         s = self.settings
         edited, original, mask, delta = self.render(wplus)
         with torch.no_grad():
@@ -220,7 +234,7 @@ class Trainer:
         weights = loss_weights(s)
         weights["area"] *= self.monitor.area_scale(self.step)  # warm-up and the monitor's correction
         parts["total"] = cast(torch.Tensor, sum(weights[k] * v for k, v in parts.items()))
-        return parts
+        return Terms(parts, weights, delta, mask)
 
     def train_step(self) -> dict[str, float]:
         self.edit.train()

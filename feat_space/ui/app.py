@@ -18,6 +18,7 @@ from ..registry.schema import EditEntry
 from ..session import Session, get_session
 from .about_tab import build_about_tab
 from .context import AppContext, Limits
+from .doctor_panel import build_doctor_panel, wire_doctor_panel
 from .edit_tab import EDIT_MODELS, build_edit_tab, wire
 from .errors import user_errors
 from .saved_edits import build_saved_edits, wire_saved_edits
@@ -99,7 +100,9 @@ def build_app(
                 saved = build_saved_edits(ctx)
             with gr.Tab("About", id="about"):
                 gallery = build_about_tab(ctx)
+                doctor = build_doctor_panel(ctx)
         wire(ctx, edit)
+        wire_doctor_panel(ctx, demo, doctor)
         trainings = wire_train_tab(ctx, train, edit.edits, gallery, train_shown)
         wire_saved_edits(ctx, demo, saved, edit.edits, gallery, trainings)
         _wire_train_this(ctx, edit.trainable, edit.train_this, train, tabs)

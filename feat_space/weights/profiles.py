@@ -22,6 +22,7 @@ from ..guidance.clip import ClipSpec
 from .roles import ROLES, ModelRole, model_role
 
 if TYPE_CHECKING:
+    from .sources import ModelSource
     from .tiny import TinyFiles
 
 PROFILE_ENV = "FEAT_PROFILE"
@@ -54,16 +55,26 @@ class Profile:
 
 @dataclass(frozen=True)
 class RealProfile(Profile):
+    # The open_clip architecture of the CLIP file (default: sources.CLIP_MODEL_NAME) and, for one open_clip
+    # does not ship, its config: a stand-in Hub serving small models in place of the real ones (tests).
+    clip_model: str | None = None
+    clip_config: Path | None = None
+
     def model_file(self, role: ModelRole | str) -> Path:
         from .download import fetch
+
+        return fetch(self.source(role))
+
+    def source(self, role: ModelRole | str) -> ModelSource:
+        """Where `role`'s file comes from (`sources.SOURCES`, with the pins as they are now)."""
         from .sources import REAL_PROFILE, SOURCES
 
-        return fetch(SOURCES[REAL_PROFILE[model_role(role)]])
+        return SOURCES[REAL_PROFILE[model_role(role)]]
 
     def clip_spec(self) -> ClipSpec:
         from .sources import CLIP_MODEL_NAME
 
-        return ClipSpec(CLIP_MODEL_NAME, self.model_file(ModelRole.CLIP))
+        return ClipSpec(self.clip_model or CLIP_MODEL_NAME, self.model_file(ModelRole.CLIP), self.clip_config)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,15 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--output", type=Path, help=f"checkpoint folder (default: {TRAINED_DIR}/<name>)")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in the output folder")
     p.add_argument("--every", type=int, default=10, help="print progress every N steps")
+    p.add_argument(
+        "--probe",
+        type=int,
+        nargs="?",
+        const=30,
+        metavar="STEPS",
+        help="instead of training: print each loss term's gradient on the latent offset at step 0 and after "
+        "STEPS steps (default 30) of a throwaway edit; nothing is saved",
+    )
     p.add_argument("--on", choices=WHERE, default="local", help="where to train (default: local)")
     p.add_argument(
         "--publish",
@@ -83,9 +92,11 @@ def _train(args: argparse.Namespace) -> int:
         return train_all(args)
     if args.publish and "/" not in args.publish:
         raise FeatError(f"--publish takes a repo, owner/name (got {args.publish!r}); only --all takes an owner.")
-    from .local import entry_of, train_here
+    from .local import entry_of, probe_here, train_here
 
     entry = entry_of(args)
+    if args.probe is not None:
+        return probe_here(args, entry)
     if args.on == "hf-jobs":
         from .on_jobs import train_on_jobs
 

@@ -60,6 +60,25 @@ def with_overrides(entry: EditEntry, args: argparse.Namespace) -> EditEntry:
         raise FeatError(f"--steps / --threshold: {problems}") from None
 
 
+def probe_here(args: argparse.Namespace, entry: EditEntry) -> int:
+    """`train --probe`: the balance of the loss terms of this entry's training (training.balance), nothing saved."""
+    from ...errors import FeatError
+    from ...session import Session
+    from ...training.balance import balance_probe
+
+    if args.probe < 1:
+        raise FeatError(f"--probe takes a number of steps of at least 1 (got {args.probe}).")
+    session = Session(profile_of(args))
+    if session.notice:
+        print(session.notice)
+    G = session.generator
+    config = entry.recipe.config_for(G, entry.prompt, strength=entry.defaults.strength)
+    print(f"Probing the loss balance of “{entry.prompt}” over {args.probe} steps (nothing is saved)…", flush=True)
+    report = balance_probe(G, session.clip, session.arcface, config, entry.training, steps=args.probe)
+    print("\n".join(report.lines()))
+    return 0
+
+
 def train_here(args: argparse.Namespace, entry: EditEntry, output: Path) -> int:
     """Train `entry` on this machine into `output` (the same code a job runs); publish if asked."""
     from ...registry.entry_training import EntryTraining
