@@ -21,7 +21,7 @@ DOC = (ROOT / "docs" / "architecture.md").read_text()
 LAYERS = [
     {"__main__"},
     {"ui", "cli"},
-    {"jobs"},
+    {"jobs", "hosting"},
     {"session", "registry"},
     {"training"},
     {"editing", "alignment"},

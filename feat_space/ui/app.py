@@ -13,6 +13,8 @@ from typing import Any
 
 import gradio as gr
 
+from ..hosting.spaces import place_models_for_zero_gpu
+from ..hosting.visitor_files import RETENTION, removed_on_shutdown
 from ..registry.registry import load_registry
 from ..registry.schema import EditEntry
 from ..session import Session, get_session
@@ -23,9 +25,7 @@ from .edit_handlers import EDIT_MODELS
 from .edit_tab import build_edit_tab
 from .errors import user_errors
 from .saved_edits import build_saved_edits, wire_saved_edits
-from .spaces import place_models_for_zero_gpu
 from .train_tab import build_train_tab, recipe_label, region_choices, wire_train_tab
-from .visitor_files import RETENTION, removed_on_shutdown
 
 log = logging.getLogger("feat_space.ui")
 

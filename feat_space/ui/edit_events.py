@@ -17,6 +17,7 @@ import gradio as gr
 from gradio.helpers import Examples
 from gradio.utils import get_cache_folder
 
+from ..hosting.spaces import gpu
 from ..session import Brush
 from .catalogue import REGISTRY, USER
 from .context import GPU, AppContext
@@ -26,7 +27,6 @@ from .edit_images import painted, photo_path
 from .edit_tab import EXAMPLE_EDITS, EXAMPLES, EditTab
 from .errors import user_errors
 from .result_guard import guard, photo_key
-from .spaces import gpu
 from .state import Visitor
 
 SKIP = gr.skip

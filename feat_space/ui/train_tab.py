@@ -12,9 +12,9 @@ from typing import Any
 
 import gradio as gr
 
+from ..hosting.spaces import oauth_enabled
 from .catalogue import user_value
 from .context import GPU, AppContext
-from .spaces import oauth_enabled
 from .training_export import make_export_handler, make_publish_handler, make_stop_handler
 from .training_form import preset_help, presets_table, recipe_label, region_choices, suggested_region
 from .training_local import make_local_handler

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 
 import gradio as gr
@@ -28,7 +27,7 @@ from .context import AppContext
 from .errors import user_errors
 from .state import TrainedEdit, Visitor
 from .training_form import training_entry
-from .training_local import SKIP_PLOTS, begin, end, finish_update, status_only
+from .training_turn import SKIP_PLOTS, add_trained, begin, end, finish_update, new_edit_folder, status_only
 from .training_view import loss_frames, progress_status
 
 # GPU flavors offered in the tab (huggingface_hub's JobHardware names), cheapest first.
@@ -71,7 +70,7 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
         if (flavor or DEFAULT_FLAVOR) not in FLAVORS:
             raise FeatError(f"Choose a GPU from the list ({', '.join(FLAVORS)}).")
         visitor = ctx.visitors.get(request)
-        begin(ctx, visitor)
+        begin(visitor)
         skip = gr.skip()
         try:
             jobs = HubJobs(token=oauth_token.token, stored_login=False)
@@ -102,7 +101,7 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
                     yield status, *loss_frames(history, entry.training), *[skip] * 5
                 elif isinstance(event, (ResultReport, LogLine)):
                     continue  # the result is read by `finish`; other lines stay in the job's log
-            folder = visitor.root / "edits" / f"{entry.name}-{uuid.uuid4().hex[:8]}"
+            folder = new_edit_folder(visitor, entry.name)
             try:
                 done = remote.finish(download_to=folder)
             except BaseException:
@@ -113,9 +112,7 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
             # On disk too: a saved edit is restored from its draft after a restart.
             unpinned = done.entry.model_copy(update={"checkpoint": entry.checkpoint})
             write_draft(folder, unpinned)
-            old = visitor.add(TrainedEdit(key=key, entry=unpinned, folder=folder, steps_done=done.steps_done))
-            if old is not None:
-                shutil.rmtree(old.folder, ignore_errors=True)
+            add_trained(visitor, TrainedEdit(key=key, entry=unpinned, folder=folder, steps_done=done.steps_done))
             status = (
                 f"**Done.** {link} trained “{entry.title}” ({done.steps_done} steps): it is in your edits "
                 f"on the **Edit** tab as “★ {entry.title}”. The job uploaded it privately to "
