@@ -28,6 +28,7 @@ LAYERS = [
     {"weights"},
     {"models", "guidance", "image_input"},
     {"ops"},
+    {"env"},
     {"errors"},
 ]
 RANK = {name: i for i, row in enumerate(LAYERS) for name in row}

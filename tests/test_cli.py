@@ -29,7 +29,16 @@ def test_the_promised_commands_exist(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["no-such-command"])
     offered = capsys.readouterr().err.split("choose from", 1)[1]
-    assert set(re.findall(r"[a-z]+", offered)) == {"download", "pin", "edits", "edit", "train", "publish", "evaluate"}
+    assert set(re.findall(r"[a-z]+", offered)) == {
+        "download",
+        "pin",
+        "edits",
+        "edit",
+        "train",
+        "publish",
+        "evaluate",
+        "env",
+    }
     args = parser.parse_args(["--profile", "tiny", "edits", "list"])
     assert args.profile == "tiny" and callable(args.handler)
 

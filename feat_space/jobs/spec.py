@@ -12,6 +12,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
+from .. import env
 from ..registry.drafts import entry_data
 from ..registry.registry import dump_entry
 from ..registry.schema import EditEntry
@@ -20,9 +21,12 @@ from .code import CodeSource
 # The image Hugging Face's Jobs documentation uses for GPU jobs; it has CUDA's compiler, so the
 # StyleGAN2 kernels build (their PyTorch path would also work, slower).
 DEFAULT_IMAGE = "pytorch/pytorch:2.6.0-cuda12.4-cudnn9-devel"
+# GPU flavors offered (huggingface_hub's JobHardware names), cheapest first, and the one a training
+# gets unless a person picks another (the CLI's --flavor, the Train tab's list).
+FLAVORS = ("t4-small", "l4x1", "a10g-small", "a10g-large", "a100-large")
 DEFAULT_FLAVOR = "a10g-small"
 DEFAULT_TIMEOUT = "4h"  # the Hub stops the job (and its billing) after this, whatever happens in it
-ENTRY_ENV = "FEAT_EDIT_YAML"
+ENTRY_ENV = env.EDIT_YAML.name
 OUTPUT = "/tmp/feat-edit"
 # $1 is the pip requirement; the rest is the feat-space command line.
 SCRIPT = (
@@ -77,4 +81,4 @@ def argv_of(command: list[str]) -> list[str]:
     return command[5:]
 
 
-__all__ = ["DEFAULT_FLAVOR", "DEFAULT_IMAGE", "DEFAULT_TIMEOUT", "ENTRY_ENV", "TrainingJob", "argv_of"]
+__all__ = ["DEFAULT_FLAVOR", "DEFAULT_IMAGE", "DEFAULT_TIMEOUT", "ENTRY_ENV", "FLAVORS", "TrainingJob", "argv_of"]

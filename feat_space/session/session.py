@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import torch
 
+from .. import env
 from ..editing.blending import BlendLayer
 from ..editing.plan import original_pass
 from ..errors import FeatError
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 M = TypeVar("M", bound=torch.nn.Module)
-DEVICE_ENV = "FEAT_DEVICE"
+DEVICE_ENV = env.DEVICE.name
 DEFAULT_CACHE_SIZE = 8  # photos; one holds W+, a few feature maps and states (tens of MB at 1024²)
 # A reconstruction rendered before any edit keeps the original's states up to this resolution: the
 # region presets blend at 64² or lower, so their first edit then finds its original pass done.
@@ -51,7 +51,7 @@ SHARED_RESOLUTION = 64
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
     """`device`, else FEAT_DEVICE, else CUDA when available, else the CPU."""
-    choice = device or os.environ.get(DEVICE_ENV)
+    choice = device or env.DEVICE.get()
     if choice:
         chosen = torch.device(choice)
         if chosen.type == "cuda" and not torch.cuda.is_available():

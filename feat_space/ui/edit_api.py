@@ -113,8 +113,8 @@ def wire_api(ctx: AppContext, handlers: EditHandlers) -> None:
     ):
         started = time.perf_counter()
         visitor = ctx.visitors.get(request)
+        chosen = handlers.choices(edits, strengths, visitor)  # checked before the photo's work starts
         prepared = handlers.load(photo, face_index, progress)
-        chosen = handlers.choices(edits, strengths, visitor)
         brush = None
         painted_restrict = mask_file(_path(restrict), "restrict")
         painted_extend = mask_file(_path(extend), "extend")

@@ -17,6 +17,7 @@ import gradio as gr
 from gradio.helpers import Examples
 from gradio.utils import get_cache_folder
 
+from ..editing.ranges import STRENGTH
 from ..hosting.spaces import gpu
 from ..session import Brush
 from .catalogue import REGISTRY, USER
@@ -27,6 +28,7 @@ from .edit_images import painted, photo_path
 from .edit_tab import EXAMPLE_EDITS, EXAMPLES, EditTab
 from .errors import user_errors
 from .result_guard import guard, photo_key
+from .sliders import range_slider
 from .state import Visitor
 
 SKIP = gr.skip
@@ -40,7 +42,6 @@ SHOW_RESULTS = """(...inputs) => {
   }
   return inputs;
 }"""
-STRENGTH_RANGE = (-3.0, 3.0)
 EXAMPLE_OUTPUTS_VERSION = 2  # bump when what an example returns changes meaning (its cache is then redone)
 
 
@@ -384,10 +385,9 @@ class EditEvents:
             defaults = ctx.catalogue.defaults(value, visitor)
             if not found or not defaults:
                 continue
-            slider = gr.Slider(
-                *STRENGTH_RANGE,
-                value=float((values or {}).get(value, defaults[0])),
-                step=0.05,
+            slider = range_slider(
+                STRENGTH,
+                float((values or {}).get(value, defaults[0])),
                 label=f"Strength of {found[0]} (negative reverses it)",
                 key=f"strength:{value}",
                 interactive=True,

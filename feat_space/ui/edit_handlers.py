@@ -24,6 +24,7 @@ import gradio as gr
 from PIL import Image
 from pydantic import RootModel
 
+from ..editing.ranges import STRENGTH, THRESHOLD
 from ..errors import FeatError
 from ..image_input import load_image
 from ..session import Brush, MemoKey, PreparedPhoto, tensor_to_image
@@ -167,12 +168,7 @@ class EditHandlers:
         out = []
         for value in selected:
             choice = self.ctx.catalogue.resolve(value, visitor)
-            strength = strengths.get(value, choice.strength)
-            try:
-                strength = float(strength)
-            except (TypeError, ValueError):
-                raise FeatError(f"The strength of {value} must be a number, got {strength!r}.") from None
-            out.append((choice, strength))
+            out.append((choice, STRENGTH.check(strengths.get(value, choice.strength), f"The strength of {value}")))
         return out
 
     def edit(
@@ -188,6 +184,7 @@ class EditHandlers:
     ) -> Edited:
         if threshold is None:  # the API's default: the first edit's own threshold
             threshold = chosen[0][0].threshold
+        threshold = THRESHOLD.check(threshold)
         result: EditResult = edit_photo(
             self.session,
             prepared.photo,  # already prepared: not read and hashed again

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import gradio as gr
 from gradio.helpers import Examples
 
+from ..editing.ranges import THRESHOLD
 from .context import AppContext
 from .edit_api import EXAMPLES_DIR
 from .edit_images import PREVIEW_SIDE
+from .sliders import range_slider
 
 EXAMPLES = sorted(str(p) for p in EXAMPLES_DIR.glob("*.jpg"))
 RESTRICT, EXTEND = "Restrict: edit only here", "Extend: always edit here"
@@ -106,9 +108,7 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
             run = gr.Button("Edit photo", variant="primary", elem_id="run-edit")
             strengths = gr.JSON({}, visible=False, label="strengths")
             strengths_here = gr.Column(elem_id="strengths")  # one slider per ticked edit
-            threshold = gr.Slider(
-                0, 0.95, value=0.2, step=0.05, label="Mask threshold (higher = smaller area)", elem_id="threshold"
-            )
+            threshold = range_slider(THRESHOLD, label="Mask threshold (higher = smaller area)", elem_id="threshold")
             threshold_set = gr.State(False)
             with gr.Accordion("Brush: paint where the edit may or must apply", open=False, elem_id="brush-panel"):
                 gr.Markdown(

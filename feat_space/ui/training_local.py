@@ -46,7 +46,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for progress
     ):
-        entry = training_entry(ctx, prompt, name, region, int(steps), base, float(threshold or 0))
+        entry = training_entry(ctx, prompt, name, region, int(steps), base, threshold)
         visitor = ctx.visitors.get(request)
         begin(visitor)
         try:

@@ -19,7 +19,7 @@ from ..errors import FeatError
 from ..jobs.client import HubJobs, LogLine, Stage
 from ..jobs.code import code_source
 from ..jobs.remote import RemoteTraining
-from ..jobs.spec import DEFAULT_FLAVOR
+from ..jobs.spec import DEFAULT_FLAVOR, FLAVORS
 from ..registry.drafts import write_draft
 from ..training.report import ProgressReport, ResultReport
 from .catalogue import user_value
@@ -29,9 +29,6 @@ from .state import TrainedEdit, Visitor
 from .training_form import training_entry
 from .training_turn import SKIP_PLOTS, add_trained, begin, end, finish_update, new_edit_folder, status_only
 from .training_view import loss_frames, progress_status
-
-# GPU flavors offered in the tab (huggingface_hub's JobHardware names), cheapest first.
-FLAVORS = ("t4-small", "l4x1", "a10g-small", "a10g-large", "a100-large")
 
 # The job each visitor is following, so that Stop cancels it at once: a job can be silent for
 # minutes (scheduling, installing), and the handler only looks at the stop request between events.
@@ -66,7 +63,7 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
             raise FeatError(
                 "Sign in with Hugging Face first (the button above): the job runs on your account and is billed to it."
             )
-        entry = training_entry(ctx, prompt, name, region, int(steps), base, float(threshold or 0))
+        entry = training_entry(ctx, prompt, name, region, int(steps), base, threshold)
         if (flavor or DEFAULT_FLAVOR) not in FLAVORS:
             raise FeatError(f"Choose a GPU from the list ({', '.join(FLAVORS)}).")
         visitor = ctx.visitors.get(request)

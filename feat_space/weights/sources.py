@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from .roles import ModelRole
 
-_COMMIT = re.compile(r"[0-9a-f]{40}")
+COMMIT = r"[0-9a-f]{40}"  # a full git commit hash, as the Hub and git name one (branches and tags can move)
+_COMMIT = re.compile(COMMIT)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -126,4 +127,4 @@ def required_sources() -> list[ModelSource]:
     return [SOURCES[name] for name in dict.fromkeys(REAL_PROFILE.values())]
 
 
-__all__ = ["CLIP_MODEL_NAME", "REAL_PROFILE", "SOURCES", "ModelSource", "required_sources"]
+__all__ = ["CLIP_MODEL_NAME", "COMMIT", "REAL_PROFILE", "SOURCES", "ModelSource", "required_sources"]
