@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from feat_space.ui.edit_storage import DATA_DIR_ENV
+from feat_space.hosting.storage import DATA_DIR_ENV
 
 
 @pytest.fixture(autouse=True)

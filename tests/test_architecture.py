@@ -21,7 +21,7 @@ DOC = (ROOT / "docs" / "architecture.md").read_text()
 LAYERS = [
     {"__main__"},
     {"ui", "cli"},
-    {"jobs"},
+    {"jobs", "hosting"},
     {"checks"},
     {"session", "registry"},
     {"training"},
@@ -29,6 +29,7 @@ LAYERS = [
     {"weights"},
     {"models", "guidance", "image_input"},
     {"ops"},
+    {"env"},
     {"errors"},
 ]
 RANK = {name: i for i, row in enumerate(LAYERS) for name in row}

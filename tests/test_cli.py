@@ -29,7 +29,7 @@ def test_the_promised_commands_exist(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["no-such-command"])
     offered = capsys.readouterr().err.split("choose from", 1)[1]
-    expected = {"models", "download", "pin", "doctor", "edits", "edit", "train", "publish", "evaluate"}
+    expected = {"models", "download", "pin", "doctor", "edits", "edit", "train", "publish", "evaluate", "env"}
     assert set(re.findall(r"[a-z]+", offered)) == expected
     args = parser.parse_args(["--profile", "tiny", "edits", "list"])
     assert args.profile == "tiny" and callable(args.handler)

@@ -99,7 +99,7 @@ def test_bad_edits_and_thresholds_are_clear_errors(tmp_path, capsys):
     assert main(["edit", photo, "--edit", str(tmp_path / "empty"), "--out", str(tmp_path)]) == 1
     assert "is not an edit folder: it has no config.json" in capsys.readouterr().err
     assert main(["edit", photo, "--edit", FAST_EDIT, "--threshold", "1.5", "--out", str(tmp_path)]) == 1
-    assert "--threshold must be in [0, 1)" in capsys.readouterr().err
+    assert "--threshold must be from 0 to 0.95" in capsys.readouterr().err
 
 
 def test_a_bad_threshold_is_refused_before_the_models_load(monkeypatch, capsys):
@@ -108,7 +108,10 @@ def test_a_bad_threshold_is_refused_before_the_models_load(monkeypatch, capsys):
 
     monkeypatch.setattr("feat_space.session.Session", no_models)
     assert main(["edit", str(DATA / "grace_hopper.jpg"), "--edit", FAST_EDIT, "--threshold", "-0.1"]) == 1
-    assert "--threshold must be in [0, 1), got -0.1" in capsys.readouterr().err
+    assert (
+        "--threshold must be from 0 to 0.95 (higher keeps the edit to a smaller area; 0 cuts nothing), got -0.1"
+        in capsys.readouterr().err
+    )
 
 
 def test_a_result_that_cannot_be_written_is_skipped_and_the_batch_goes_on(tmp_path, monkeypatch, capsys):

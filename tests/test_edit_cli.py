@@ -46,7 +46,7 @@ def test_train_refuses_a_threshold_or_steps_out_of_range_before_anything_runs(tm
     monkeypatch.setenv("FEAT_PROFILE", "tiny")
     out = tmp_path / "smile"
     assert main(["train", "edits/smile.yaml", "--threshold", "5", "--output", str(out)]) == 1
-    assert "--steps / --threshold: defaults.mask_threshold" in capsys.readouterr().err
+    assert "--threshold must be from 0 to 0.95" in capsys.readouterr().err
     assert main(["train", "edits/smile.yaml", "--steps", "-3", "--output", str(out)]) == 1
     assert "training.steps" in capsys.readouterr().err
     assert not out.exists(), "nothing trained or written"

@@ -16,8 +16,8 @@ from types import SimpleNamespace
 import pytest
 from gradio_client import Client, handle_file
 
+from feat_space.hosting import visitor_files
 from feat_space.session import Session
-from feat_space.ui import visitor_files
 from feat_space.ui.app import build_app
 from feat_space.ui.edit_tab import EXAMPLES
 

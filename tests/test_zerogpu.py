@@ -19,10 +19,10 @@ from PIL import Image
 
 import feat_space.session.session as session_module
 import feat_space.ui.app as ui_app
+from feat_space.hosting import spaces as ui_spaces
 from feat_space.registry.registry import load_registry
 from feat_space.session import Session
 from feat_space.ui import build_app
-from feat_space.ui import spaces as ui_spaces
 from feat_space.ui.context import GPU, AppContext, Limits
 from feat_space.ui.edit_tab import EXAMPLES
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..editing.ranges import STRENGTH, THRESHOLD
 from ..errors import FeatError
 from .base import SubParsers, profile_of
 
@@ -51,7 +52,10 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
         help="a registry edit (smile, registry:smile) or an edit folder; repeat to compose edits in order",
     )
     p.add_argument(
-        "--threshold", type=float, help="mask threshold in [0, 1) (default: the first registry edit's, else 0)"
+        "--threshold",
+        type=float,
+        help=f"mask threshold from {THRESHOLD.low:g} to {THRESHOLD.high:g} "
+        f"(default: the first registry edit's, else {THRESHOLD.default:g})",
     )
     p.add_argument("--face", type=int, default=0, help="which face, 0 = the largest (default 0)")
     p.add_argument("--out", type=Path, default=OUT_DIR, help=f"output folder (default: {OUT_DIR}/)")
@@ -77,9 +81,11 @@ def parse_edit(text: str) -> EditSpec:
     source, sep, tail = text.rpartition("=")
     if sep:
         try:
-            return EditSpec(source, float(tail))
+            strength = float(tail)
         except ValueError:
             pass  # a '=' inside a folder's name, not a strength
+        else:
+            return EditSpec(source, STRENGTH.check(strength, f"The strength in --edit {text}"))
     if not text.strip():
         raise FeatError("--edit needs an edit name or an edit folder, e.g. --edit smile=1.5.")
     return EditSpec(text, None)
@@ -165,8 +171,7 @@ def save(photo: Image.Image, path: Path) -> None:
 
 
 def check_threshold(threshold: float) -> None:
-    if not 0 <= threshold < 1:
-        raise FeatError(f"--threshold must be in [0, 1), got {threshold}.")
+    THRESHOLD.check(threshold, "--threshold")
 
 
 def _edit(args: argparse.Namespace) -> int:
@@ -189,7 +194,7 @@ def _edit(args: argparse.Namespace) -> int:
     loaded = [load_edit_spec(spec, session) for spec in specs]
     threshold = args.threshold
     if threshold is None:
-        threshold = next((e.threshold for e in loaded if e.threshold is not None), 0.0)
+        threshold = next((e.threshold for e in loaded if e.threshold is not None), THRESHOLD.default)
     check_threshold(threshold)
     chosen = [(e.edit, e.strength) for e in loaded]
     args.out.mkdir(parents=True, exist_ok=True)

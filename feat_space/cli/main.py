@@ -9,10 +9,10 @@ from collections.abc import Sequence
 
 from ..errors import FeatError
 from ..weights.profiles import PROFILE_ENV
-from . import doctor, edit, edits, evaluate, models, publish, train
-from .base import CommandFamily, common_parser
+from . import doctor, edit, edits, environment, evaluate, models, publish, train
+from .base import INTERRUPTED, CommandFamily, common_parser
 
-COMMANDS: list[CommandFamily] = [models, doctor, edits, edit, train, publish, evaluate]
+COMMANDS: list[CommandFamily] = [models, doctor, edits, edit, train, publish, evaluate, environment]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:  # e.g. while the models load; a training run says more itself
         print("\nStopped (Ctrl-C).", file=sys.stderr)
-        return 130  # the shell's code for Ctrl-C
+        return INTERRUPTED
 
 
 __all__ = ["COMMANDS", "build_parser", "main"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 
+from .. import env
 from ..registry.drafts import entry_data
 from ..registry.registry import dump_entry
 from ..registry.schema import EditEntry
@@ -24,9 +25,12 @@ from .code import CodeSource
 # No pytorch/pytorch image with the pinned torch has been verified from here (no Hub, no registry
 # access); with one, set it here (or pass --image) and the job downloads no second torch.
 DEFAULT_IMAGE = "pytorch/pytorch:2.6.0-cuda12.4-cudnn9-devel"
+# GPU flavors offered (huggingface_hub's JobHardware names), cheapest first, and the one a training
+# gets unless a person picks another (the CLI's --flavor, the Train tab's list).
+FLAVORS = ("t4-small", "l4x1", "a10g-small", "a10g-large", "a100-large")
 DEFAULT_FLAVOR = "a10g-small"
 DEFAULT_TIMEOUT = "4h"  # the Hub stops the job (and its billing) after this, whatever happens in it
-ENTRY_ENV = "FEAT_EDIT_YAML"
+ENTRY_ENV = env.EDIT_YAML.name
 OUTPUT = "/tmp/feat-edit"
 CHECKOUT = "/tmp/feat-code"
 DOCTOR_OUT = "/tmp/feat-doctor"
@@ -96,4 +100,4 @@ def argv_of(command: list[str]) -> list[str]:
     return command[6:]
 
 
-__all__ = ["DEFAULT_FLAVOR", "DEFAULT_IMAGE", "DEFAULT_TIMEOUT", "ENTRY_ENV", "TrainingJob", "argv_of"]
+__all__ = ["DEFAULT_FLAVOR", "DEFAULT_IMAGE", "DEFAULT_TIMEOUT", "ENTRY_ENV", "FLAVORS", "TrainingJob", "argv_of"]

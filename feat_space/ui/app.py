@@ -13,18 +13,20 @@ from typing import Any
 
 import gradio as gr
 
+from ..hosting.spaces import place_models_for_zero_gpu
+from ..hosting.visitor_files import RETENTION, removed_on_shutdown
 from ..registry.registry import load_registry
 from ..registry.schema import EditEntry
 from ..session import Session, get_session
 from .about_tab import build_about_tab
 from .context import AppContext, Limits
 from .doctor_panel import build_doctor_panel, wire_doctor_panel
-from .edit_tab import EDIT_MODELS, build_edit_tab, wire
+from .edit_events import wire_edit_tab
+from .edit_handlers import EDIT_MODELS
+from .edit_tab import build_edit_tab
 from .errors import user_errors
 from .saved_edits import build_saved_edits, wire_saved_edits
-from .spaces import place_models_for_zero_gpu
 from .train_tab import build_train_tab, recipe_label, region_choices, wire_train_tab
-from .visitor_files import RETENTION, removed_on_shutdown
 
 log = logging.getLogger("feat_space.ui")
 
@@ -101,7 +103,7 @@ def build_app(
             with gr.Tab("About", id="about"):
                 gallery = build_about_tab(ctx)
                 doctor = build_doctor_panel(ctx)
-        wire(ctx, edit)
+        wire_edit_tab(ctx, edit)
         wire_doctor_panel(ctx, demo, doctor)
         trainings = wire_train_tab(ctx, train, edit.edits, gallery, train_shown)
         wire_saved_edits(ctx, demo, saved, edit.edits, gallery, trainings)

@@ -20,12 +20,12 @@ from typing import Any
 import gradio as gr
 from gradio_client import handle_file
 
+from ..hosting.spaces import gpu
 from ..session import Brush
 from .context import GPU, AppContext
 from .edit_handlers import EditHandlers
 from .edit_images import mask_file, small
 from .errors import user_errors
-from .spaces import gpu
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 API_EXAMPLE_PHOTO = EXAMPLES_DIR / "grace_hopper.jpg"
@@ -113,8 +113,8 @@ def wire_api(ctx: AppContext, handlers: EditHandlers) -> None:
     ):
         started = time.perf_counter()
         visitor = ctx.visitors.get(request)
+        chosen = handlers.choices(edits, strengths, visitor)  # checked before the photo's work starts
         prepared = handlers.load(photo, face_index, progress)
-        chosen = handlers.choices(edits, strengths, visitor)
         brush = None
         painted_restrict = mask_file(_path(restrict), "restrict")
         painted_extend = mask_file(_path(extend), "extend")

@@ -12,13 +12,18 @@ from typing import Any
 
 import gradio as gr
 
+from ..editing.ranges import THRESHOLD
+from ..editing.recipe import DEFAULT_PRESET
+from ..hosting.spaces import oauth_enabled
+from ..jobs.spec import DEFAULT_FLAVOR, FLAVORS
+from ..training.settings import DEFAULT_STEPS
 from .catalogue import user_value
 from .context import GPU, AppContext
-from .spaces import oauth_enabled
+from .sliders import range_slider
 from .training_export import make_export_handler, make_publish_handler, make_stop_handler
 from .training_form import preset_help, presets_table, recipe_label, region_choices, suggested_region
 from .training_local import make_local_handler
-from .training_remote import FLAVORS, make_jobs_handler
+from .training_remote import make_jobs_handler
 from .training_view import LOSS_PANELS, LocalSpeed, panel_title
 
 HERE = "Here (this machine)"
@@ -74,19 +79,16 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
             prompt = gr.Textbox(label="Prompt", placeholder="a face with freckles", elem_id="train-prompt")
             name = gr.Textbox(label="Name (optional)", placeholder="Freckles")
             region = gr.Dropdown(
-                choices=region_choices(), value="face features", label="Region preset", elem_id="train-region"
+                choices=region_choices(), value=DEFAULT_PRESET, label="Region preset", elem_id="train-region"
             )
             chosen_by_hand = gr.State(False)
-            help_text = gr.Markdown(preset_help("face features", ""), elem_id="train-preset-help")
+            help_text = gr.Markdown(preset_help(DEFAULT_PRESET, ""), elem_id="train-preset-help")
             with gr.Accordion("What the presets do", open=False):
                 gr.Markdown(presets_table())
-            default_steps = min(10 if tiny else 2000, ctx.limits.max_steps)
+            default_steps = min(10 if tiny else DEFAULT_STEPS, ctx.limits.max_steps)
             steps = gr.Slider(1, ctx.limits.max_steps, value=default_steps, step=1, label="Steps")
-            threshold = gr.Slider(
-                0,
-                0.9,
-                value=0.0,
-                step=0.05,
+            threshold = range_slider(
+                THRESHOLD,
                 label="Mask threshold",
                 info="Below it nothing changes; the preview and the exported YAML use it.",
             )
@@ -100,7 +102,7 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
                     info="A job runs on your Hugging Face account, billed to it: sign in first.",
                 )
                 gr.LoginButton()  # one for the job and for publishing below
-                flavor = gr.Dropdown(list(FLAVORS), value="a10g-small", label="GPU for the job", visible=on_cpu)
+                flavor = gr.Dropdown(list(FLAVORS), value=DEFAULT_FLAVOR, label="GPU for the job", visible=on_cpu)
             estimate = gr.Markdown(speed.text(default_steps, jobs), elem_id="train-estimate")
             with gr.Row():
                 start = gr.Button("Start training", variant="primary", visible=not (jobs and on_cpu))

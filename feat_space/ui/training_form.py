@@ -9,9 +9,10 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from ..editing.preset_suggestion import suggest_preset
+from ..editing.ranges import THRESHOLD
 from ..editing.recipe import PRESETS
 from ..errors import FeatError
-from ..registry.drafts import entry_from_prompt, slug, with_settings
+from ..registry.drafts import entry_from_prompt, retrain_entry, with_settings
 from ..registry.schema import EditEntry
 from .context import AppContext
 
@@ -66,7 +67,7 @@ def training_entry(
     region: str,
     steps: int,
     base_name: str | None,
-    threshold: float = 0.0,
+    threshold: float | None = None,
 ) -> EditEntry:
     """The registry entry a training run produces: the base registry edit's (same prompt), else a new one."""
     prompt = (prompt or "").strip()
@@ -74,8 +75,7 @@ def training_entry(
         raise FeatError("Write a prompt first, e.g. “a face with freckles”: it says what the edit should do.")
     if not 1 <= steps <= ctx.limits.max_steps:
         raise FeatError(f"Steps must be between 1 and {ctx.limits.max_steps} on this hardware.")
-    if not 0 <= threshold < 1:
-        raise FeatError("The mask threshold must be at least 0 and below 1.")
+    threshold = THRESHOLD.check(THRESHOLD.default if threshold is None else threshold)
     base = ctx.registry.get(base_name) if base_name else None
     try:
         if base is None or base.prompt != prompt:
@@ -87,16 +87,6 @@ def training_entry(
             recipe, region_name = PRESETS[region].recipe, region
         else:
             raise FeatError("Choose a region preset from the list.")
-        data = base.model_dump(mode="json")
-        data.update(
-            recipe=recipe.model_dump(mode="json"),
-            region=region_name,
-            defaults={**data["defaults"], "mask_threshold": threshold},
-            training={**data["training"], "steps": steps},
-            checkpoint={"status": "unpublished"},
-        )
-        if name and name.strip():
-            data["name"] = slug(name)
-        return EditEntry.model_validate(data)
+        return retrain_entry(base, recipe=recipe, region=region_name, steps=steps, mask_threshold=threshold, name=name)
     except ValidationError as e:
         raise FeatError(f"This edit cannot be set up: {_problems(e)}. Change the name or prompt.") from None

@@ -1,20 +1,19 @@
 """Training on this machine from the Train tab: the shared entry point (`registry.entry_training`)
 streamed to the page, one visitor at a time per training slot.
 
-Every update is (feedback, *loss panels, preview, mask, edit choices, gallery, trained-edit list);
-`gr.skip()` leaves a component as it is.
+Its updates have the shape `training_turn` describes.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterator
 
 import gradio as gr
 
 from ..errors import FeatError
+from ..hosting.spaces import gpu
 from ..registry.entry_training import EntryTraining
 from ..registry.schema import EditEntry
 from ..session import tensor_to_image
@@ -22,45 +21,14 @@ from ..training.report import report_of
 from .catalogue import user_value
 from .context import AppContext
 from .errors import user_errors
-from .spaces import gpu
 from .state import TrainedEdit, Visitor
 from .training_form import training_entry
-from .training_view import LOSS_PANELS, TRAIN_MODELS, LocalSpeed, loss_frames, mask_image, progress_status
+from .training_turn import add_trained, begin, end, finish_update, new_edit_folder, status_only
+from .training_view import TRAIN_MODELS, LocalSpeed, loss_frames, mask_image, progress_status
 
 STREAM_EVERY = 0.5  # s: the fastest the status and plots are refreshed (previews and the end always are)
 PREVIEW_SIDE = 256
 PROBE_WAIT_S = 180  # the longest Start waits for the speed probe to end its step (a CPU step of the real models)
-SKIP_PLOTS = len(LOSS_PANELS)
-
-
-def status_only(text: str) -> tuple:
-    """An update that changes the feedback text and nothing else."""
-    return (text, *[gr.skip()] * (SKIP_PLOTS + 5))
-
-
-def finish_update(ctx: AppContext, visitor: Visitor, key: str) -> tuple:
-    """The edit choices, gallery and trained-edit list once `key` joined this visitor's edits."""
-    mine = gr.Dropdown(choices=[(t.entry.title, t.key) for t in visitor.edits()], value=key)
-    return gr.CheckboxGroup(choices=ctx.catalogue.choices(visitor)), ctx.catalogue.gallery_html(visitor), mine
-
-
-def begin(ctx: AppContext, visitor: Visitor) -> None:
-    """Mark `visitor` as training (one training per tab)."""
-    with visitor.lock:
-        if visitor.training:
-            raise FeatError("An edit is already training in this tab. Stop it, or wait for it to finish.")
-        if visitor.closed:
-            raise FeatError("This tab's session has ended: reload the page to train an edit.")
-        visitor.training = True
-        visitor.stop.clear()  # under the lock: a `close` after this point still stops the training
-
-
-def end(visitor: Visitor) -> None:
-    with visitor.lock:
-        visitor.training = False
-        closed = visitor.closed
-    if closed:  # the tab closed (or was dropped) while training: its files were left for us to delete
-        shutil.rmtree(visitor.root, ignore_errors=True)
 
 
 def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iterator[tuple]]:
@@ -78,9 +46,9 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for progress
     ):
-        entry = training_entry(ctx, prompt, name, region, int(steps), base, float(threshold or 0))
+        entry = training_entry(ctx, prompt, name, region, int(steps), base, threshold)
         visitor = ctx.visitors.get(request)
-        begin(ctx, visitor)
+        begin(visitor)
         try:
             acquired = ctx.training_slots.acquire(blocking=False)
             if not acquired:  # perhaps the speed probe has the slot: it stops for a visitor's training
@@ -111,8 +79,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
         ctx.ensure_models(TRAIN_MODELS, progress)
         settings = entry.training
         threshold = entry.defaults.mask_threshold
-        # A fresh folder each run: retraining an edit keeps the old one, files and all, until this run has a step.
-        folder = visitor.root / "edits" / f"{entry.name}-{uuid.uuid4().hex[:8]}"
+        folder = new_edit_folder(visitor, entry.name)
         try:
             training = EntryTraining(
                 session.generator,
@@ -158,10 +125,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
             return
         key = user_value(entry.name)
         trained = TrainedEdit(key=key, entry=training.entry, folder=folder, steps_done=result.steps_done)
-        # Retrained: the new edit replaces the old one (moving to the end), whose files go only now.
-        old = visitor.add(trained)
-        if old is not None:
-            shutil.rmtree(old.folder, ignore_errors=True)
+        add_trained(visitor, trained)  # retrained: it replaces the old one (moving to the end)
         how = "Trained" if result.outcome == "done" else f"Stopped at step {result.steps_done} of {result.total};"
         kept = "saved to your account" if visitor.keep is not None else "for this browser tab only"
         status = (

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from ..editing.edit import threshold_mask
-from ..editing.recipe import PRESETS
+from ..editing.recipe import FACE_FEATURES, PRESETS
 from ..training.losses import loss_weights
 from ..training.report import ProgressReport
 from ..training.run import measure_seconds_per_step
@@ -24,7 +24,7 @@ from .context import AppContext
 TRAIN_MODELS = (ModelRole.GENERATOR, ModelRole.ARCFACE, ModelRole.CLIP)
 LOSS_PANELS = ("total", *loss_weights(TrainingSettings()))
 MAX_PLOT_POINTS = 300  # per loss: long runs are thinned so each update stays small
-PROBE_PRESET = "face features"  # a 64² feature blend: the middle of the presets' costs
+PROBE_PRESET = FACE_FEATURES  # a 64² feature blend: the middle of the presets' costs
 
 log = logging.getLogger("feat_space.ui")
 

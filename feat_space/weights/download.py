@@ -35,7 +35,7 @@ from huggingface_hub.errors import (
 from ..errors import first_line
 from .errors import ChecksumError, ModelAccessError, ModelDownloadError, ModelNotFoundError, ModelOfflineError
 from .settings import HubSettings, feat_cache_dir, hub_settings
-from .sources import ModelSource
+from .sources import COMMIT, ModelSource
 
 _TRANSPORT_ERRORS: tuple[type[Exception], ...] = (ConnectionError,)
 try:  # the HTTP client huggingface_hub 2.x is built on
@@ -47,7 +47,7 @@ except ImportError:  # pragma: no cover - other huggingface_hub versions
 
 log = logging.getLogger(__name__)
 
-_SNAPSHOT_COMMIT = re.compile(r"snapshots[/\\]([0-9a-f]{40})[/\\]")
+_SNAPSHOT_COMMIT = re.compile(rf"snapshots[/\\]({COMMIT})[/\\]")
 _CHUNK = 8 << 20
 
 

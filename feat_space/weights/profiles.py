@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import env
 from ..errors import FeatError
 from ..guidance.clip import ClipSpec
 from .roles import ROLES, ModelRole, model_role
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from .sources import ModelSource
     from .tiny import TinyFiles
 
-PROFILE_ENV = "FEAT_PROFILE"
+PROFILE_ENV = env.PROFILE.name
 
 
 class ProfileError(FeatError):
@@ -106,7 +107,7 @@ def _tiny_notice() -> str:
 
 def get_profile(name: str | None = None, *, tiny_root: str | os.PathLike | None = None) -> Profile:
     """The profile called `name`, else the one `FEAT_PROFILE` names, else `real`."""
-    name = (name or os.environ.get(PROFILE_ENV) or "real").strip().lower()
+    name = (name or env.PROFILE.get() or str(env.PROFILE.default)).strip().lower()
     if name == "real":
         return RealProfile(
             name="real",

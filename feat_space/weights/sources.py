@@ -14,17 +14,18 @@ separate 381 MB `stylegan2-ffhq-config-f.pt` is only fetched on request (`downlo
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..env import PINS_FILE
 from ..errors import FeatError, first_line
 from .roles import ModelRole
 
-PINS_ENV = "FEAT_PINS_FILE"
+PINS_ENV = PINS_FILE.name
 
-_COMMIT = re.compile(r"[0-9a-f]{40}")
+COMMIT = r"[0-9a-f]{40}"  # a full git commit hash, as the Hub and git name one (branches and tags can move)
+_COMMIT = re.compile(COMMIT)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -95,7 +96,7 @@ CATALOGUE: tuple[tuple[str, str, str, str], ...] = (  # name, repo, file, descri
 
 def pins_file() -> Path:
     """Where the pins are: FEAT_PINS_FILE, else `pins.json` inside this package (a checkout's own file)."""
-    return Path(os.environ.get(PINS_ENV) or Path(__file__).with_name("pins.json"))
+    return Path(PINS_FILE.get() or Path(__file__).with_name("pins.json"))
 
 
 def read_pins(path: Path | None = None) -> dict[str, dict]:
@@ -166,6 +167,7 @@ def required_sources() -> list[ModelSource]:
 __all__ = [
     "CATALOGUE",
     "CLIP_MODEL_NAME",
+    "COMMIT",
     "PINS_ENV",
     "REAL_PROFILE",
     "SOURCES",

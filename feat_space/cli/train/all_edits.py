@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 from ...errors import FeatError, first_line
 from ...registry.registry import edits_dir, load_registry, yaml_files
+from ...registry.schema import default_repo
+from ..base import INTERRUPTED
 from . import TRAINED_DIR
-from .local import INTERRUPTED
 
 if TYPE_CHECKING:
     from ...jobs.remote import RemoteTraining
@@ -48,7 +49,8 @@ def _unpublished(args: argparse.Namespace) -> tuple[list[EditEntry], dict[str, P
 def train_all(args: argparse.Namespace) -> int:
     if args.publish and "/" in args.publish:
         raise FeatError(
-            f"With --all, --publish takes an owner (each edit goes to <owner>/feat-<name>), not {args.publish!r}."
+            f"With --all, --publish takes an owner (each edit goes to {default_repo('<owner>', '<name>')}), "
+            f"not {args.publish!r}."
         )
     entries, files = _unpublished(args)
     if not entries:
@@ -69,7 +71,7 @@ def _here(args: argparse.Namespace, entries: list[EditEntry]) -> tuple[list[Row]
     rows = [Row(entry.name, f"{TRAINED_DIR / entry.name}/") for entry in entries]
     for entry, row in zip(entries, rows, strict=True):
         folder = TRAINED_DIR / entry.name
-        publish = f"{args.publish}/feat-{entry.name}" if args.publish else None
+        publish = default_repo(args.publish, entry.name) if args.publish else None
         one = argparse.Namespace(**{**vars(args), "publish": publish, "yaml": str(edits_dir() / f"{entry.name}.yaml")})
         try:
             code = train_here(one, entry, folder)
@@ -94,7 +96,7 @@ def _on_jobs(args: argparse.Namespace, entries: list[EditEntry], files: dict[str
     remotes: list[tuple[RemoteTraining, Row]] = []
     rows: list[Row] = []
     for entry in entries:
-        publish = f"{args.publish}/feat-{entry.name}" if args.publish else None
+        publish = default_repo(args.publish, entry.name) if args.publish else None
         remote = remote_for(args, jobs, entry, publish)
         row = Row(entry.name, "")
         try:

@@ -10,12 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..base import profile_of
+from ..base import INTERRUPTED, profile_of
 
 if TYPE_CHECKING:
     from ...registry.schema import EditEntry
-
-INTERRUPTED = 130  # the shell's code for Ctrl-C
 
 
 def entry_of(args: argparse.Namespace) -> EditEntry:
@@ -50,9 +48,12 @@ def with_overrides(entry: EditEntry, args: argparse.Namespace) -> EditEntry:
     """`entry` with --steps / --threshold, checked like a YAML's values."""
     from pydantic import ValidationError
 
+    from ...editing.ranges import THRESHOLD
     from ...errors import FeatError
     from ...registry.drafts import with_settings
 
+    if args.threshold is not None:  # said in the words of the command line, not the schema's
+        THRESHOLD.check(args.threshold, "--threshold")
     try:
         return with_settings(entry, steps=args.steps or None, mask_threshold=args.threshold)
     except ValidationError as e:
@@ -125,7 +126,10 @@ def train_here(args: argparse.Namespace, entry: EditEntry, output: Path) -> int:
             print(result_line("failed", training.trainer.step), flush=True)
         return INTERRUPTED if interrupted else 1
     if not args.publish:
-        print(f"Saved {output}/. Publish: python -m feat_space publish {output} --repo <you>/feat-{entry.name}")
+        from ...registry.schema import default_repo
+
+        repo = default_repo("<you>", entry.name)
+        print(f"Saved {output}/. Publish: python -m feat_space publish {output} --repo {repo}")
         return INTERRUPTED if interrupted else 0
     from huggingface_hub import get_token
 

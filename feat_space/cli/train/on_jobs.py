@@ -11,8 +11,9 @@ from ...jobs.client import HubJobs, JobEvent, JobFailed, LogLine, Stage
 from ...jobs.code import code_source
 from ...jobs.remote import RemoteTraining
 from ...registry.registry import edits_dir
-from ...registry.schema import EditEntry
+from ...registry.schema import EditEntry, default_repo
 from ...training.report import ProgressReport, ResultReport, progress_text
+from ..base import INTERRUPTED
 from . import TRAINED_DIR
 
 
@@ -74,9 +75,9 @@ def train_on_jobs(args: argparse.Namespace, entry: EditEntry) -> int:
         if ask_to_cancel(f"job {job_id}"):
             remote.cancel()
             print(f"Canceled job {job_id}.")
-            return 130
+            return INTERRUPTED
         print(f"Job {job_id} keeps running: {jobs.url(job_id)} (`hf jobs logs {job_id}` follows it).")
-        return 130
+        return INTERRUPTED
     try:
         if args.publish:
             yaml_path = Path(args.yaml) if args.yaml else edits_dir() / f"{entry.name}.yaml"
@@ -87,7 +88,7 @@ def train_on_jobs(args: argparse.Namespace, entry: EditEntry) -> int:
             done = remote.finish(download_to=folder)
             print(
                 f"Downloaded the edit into {folder}/ (uploaded privately to {done.published.repo_id} by the job). "
-                f"Publish: python -m feat_space publish {folder} --repo <you>/feat-{entry.name}"
+                f"Publish: python -m feat_space publish {folder} --repo {default_repo('<you>', entry.name)}"
             )
     except JobFailed as e:
         print(f"error: {e}", file=sys.stderr)

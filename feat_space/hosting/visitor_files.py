@@ -7,11 +7,11 @@ of these numbers; the README's "Visitors' data" section says the same to people)
   ``GRADIO_TEMP_DIR``): those older than `Retention.max_age_s` are deleted every
   `Retention.sweep_every_s`, by Gradio (the Blocks' ``delete_cache``, for the files it tracks) and by
   `sweep_gradio_folder` (for the ones it does not: PIL results, streamed previews).
-- The app's visitor folders (`state.Visitors`: edited photos offered as downloads, exported edits,
+- The app's visitor folders (`ui.state.Visitors`: edited photos offered as downloads, exported edits,
   trained edits not kept in storage): removed when the browser tab closes (``demo.unload``); files in
   them older than `Retention.max_age_s` go with the same hourly sweep (`sweep`), trained edits
   excepted (they last for the tab's session).
-- Trained edits kept in persistent storage (`edit_storage`) are the visitor's until they delete them.
+- Trained edits kept in persistent storage (`storage`) are the visitor's until they delete them.
 
 When the process stops, by SIGTERM (what a Space restart and ``docker stop`` send), SIGINT (Ctrl-C)
 or a normal exit, `removed_on_shutdown` deletes Gradio's private folder for this process (everything
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-log = logging.getLogger("feat_space.ui")
+log = logging.getLogger("feat_space.hosting")
 
 
 @dataclass(frozen=True)
