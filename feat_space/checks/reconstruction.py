@@ -5,8 +5,8 @@ Two judgements:
 - **pairing** (any models, random ones included): e4e adds its stored `latent_avg` to every code, which is
   the mean W of the generator it was trained with. Measured here as the distance from the generator's own
   mean W (4096 mapped samples), in units of the typical distance of a sample W from that mean. An encoder
-  of this generator lands near 0 (0.02 for the tiny models); one of another generator far off (0.66 for two
-  tiny generators of different seeds, 1.9 for two 8-layer mappings). Flagged above `max_mean_w_distance`.
+  of this generator lands near 0 (0.023 for the tiny models); one of another generator far off (0.65 for two
+  tiny generators of different seeds, 1.9-2.2 for two random 8-layer mappings). Flagged above `max_mean_w_distance`.
 - **quality** (trained models only; on random models the figures are reported, not judged): PSNR and
   identity under thresholds that a wrong encoder/generator pairing falls under. e4e on FFHQ-aligned faces
   is published at about 0.5 identity similarity and about 19-20 dB; a mismatched pair renders another face
