@@ -16,9 +16,9 @@ import gradio as gr
 
 from ..checks.doctor import SHEET_NAME, run_doctor
 from ..errors import FeatError
+from ..hosting.spaces import on_spaces
 from .context import AppContext
 from .errors import user_errors
-from .spaces import on_spaces
 
 OWNER_ENV = "SPACE_AUTHOR_NAME"  # set by Hugging Face Spaces: the account that owns the Space
 
