@@ -22,6 +22,7 @@ LAYERS = [
     {"__main__"},
     {"ui", "cli"},
     {"jobs"},
+    {"video"},
     {"session", "registry"},
     {"training"},
     {"editing", "alignment"},
