@@ -8,11 +8,11 @@ print(result.summary())  # frames edited, frames without the face passed through
 
 Modules: `clip_info` (probe and limits), `decoding` / `encoding` (frames in, H.264 MP4 with the sound
 out), `one_euro` (the filter), `tracking` (the same face through the clip, steadied alignment),
-`frame_batch` (batched, steadied FEAT edits of aligned faces), `edit_video` (the streaming pipeline).
+`frame_batch` (batched, steadied FEAT edits of aligned faces), `clip_edit` (`edit_video`, the streaming pipeline).
 """
 
+from .clip_edit import DEFAULT_BATCH, Steadiness, VideoResult, edit_video
 from .clip_info import MAX_PIXELS, VIDEO_SUFFIXES, ClipInfo, probe_clip
-from .edit_video import DEFAULT_BATCH, Steadiness, VideoResult, edit_video
 from .frame_batch import Smoothing
 from .one_euro import OneEuroFilter
 from .tracking import PointSmoothing
