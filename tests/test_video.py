@@ -210,3 +210,21 @@ def test_the_length_limit_is_checked_while_decoding_too(tmp_path):
 def test_probe_reads_rate_and_sound(tmp_path):
     info = probe_clip(write_clip(tmp_path / "c.mp4", blank(5), rate=25, audio="aac"))
     assert info.rate == Fraction(25) and info.audio == "aac" and info.frames == 5
+
+
+def test_no_smoothing_and_the_length_limit_reach_the_pipeline(tmp_path, monkeypatch, capsys):
+    import feat_space.video as video
+
+    asked = {}
+
+    def fake_edit_video(session, clip, edits, out, **options):
+        asked.update(options)
+        raise VideoTooLongError("too long for the test")
+
+    monkeypatch.setattr(video, "edit_video", fake_edit_video)
+    clip = write_clip(tmp_path / "c.mp4", blank(2), rate=10)
+    code = main(
+        ["edit", str(clip), "--edit", FAST_EDIT, "--no-smoothing", "--max-seconds", "3", "--out", str(tmp_path)]
+    )
+    assert code == 1 and "1 clips too long" in capsys.readouterr().out
+    assert asked["steadiness"] == video.Steadiness.off() and asked["max_seconds"] == 3.0
