@@ -13,9 +13,7 @@ out), `one_euro` (the filter), `tracking` (the same face through the clip, stead
 
 from .clip_edit import DEFAULT_BATCH, Steadiness, VideoResult, edit_video
 from .clip_info import MAX_PIXELS, VIDEO_SUFFIXES, ClipInfo, probe_clip
-from .frame_batch import Smoothing
-from .one_euro import OneEuroFilter
-from .tracking import PointSmoothing
+from .one_euro import OneEuroFilter, Smoothing
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -23,7 +21,6 @@ __all__ = [
     "VIDEO_SUFFIXES",
     "ClipInfo",
     "OneEuroFilter",
-    "PointSmoothing",
     "Smoothing",
     "Steadiness",
     "VideoResult",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time as clock
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +25,9 @@ from ..session.session import Session
 from .clip_info import MAX_PIXELS, ClipInfo, probe_clip
 from .decoding import ClipReader, Frame
 from .encoding import ClipWriter
-from .frame_batch import FrameEditor, Smoothing
-from .tracking import FaceTracker, PointSmoothing, TrackedFace
+from .frame_batch import FrameEditor
+from .one_euro import Smoothing
+from .tracking import POINT_SMOOTHING, FaceTracker, TrackedFace
 
 ENCODER_SIZE = 256  # e4e's input: the crop is cut at this size straight from the frame
 DEFAULT_BATCH = 4  # faces per e4e / synthesis call
@@ -38,9 +39,9 @@ MASK_SMOOTHING = Smoothing(min_cutoff=1.5, beta=0.5)
 class Steadiness:
     """What is smoothed over time (None: not smoothed): the alignment points, the inverted W+, the masks."""
 
-    points: PointSmoothing | None = field(default_factory=PointSmoothing)
-    latent: Smoothing | None = field(default_factory=lambda: LATENT_SMOOTHING)
-    mask: Smoothing | None = field(default_factory=lambda: MASK_SMOOTHING)
+    points: Smoothing | None = POINT_SMOOTHING
+    latent: Smoothing | None = LATENT_SMOOTHING
+    mask: Smoothing | None = MASK_SMOOTHING
 
     @classmethod
     def off(cls) -> Steadiness:

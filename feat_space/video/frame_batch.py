@@ -25,15 +25,7 @@ from ..editing.plan import EditChoice, EditPlan, blended_image, edited_state, mi
 from ..session.photo import image_to_tensor, tensor_to_image
 from ..session.photo_edit import FEATHER, paste_mask
 from ..session.session import Session
-from .one_euro import OneEuroFilter
-
-
-@dataclass(frozen=True)
-class Smoothing:
-    """One Euro settings of a signal (min_cutoff Hz; beta per unit of the signal's speed)."""
-
-    min_cutoff: float
-    beta: float
+from .one_euro import OneEuroFilter, Smoothing
 
 
 @dataclass(frozen=True)
@@ -60,10 +52,8 @@ class FrameEditor:
         self.plan = EditPlan.of(self.chosen)
         self.output_layer = self.plan.output_layer(self.G, self.G.size)
         self.margin = math.ceil(blend_margin(self.G, self.plan.layer))
-        self.latent_filter = OneEuroFilter[torch.Tensor](latent.min_cutoff, latent.beta) if latent else None
-        self.mask_filters = [
-            OneEuroFilter[torch.Tensor](mask.min_cutoff, mask.beta) if mask else None for _ in self.chosen
-        ]
+        self.latent_filter = latent.filter() if latent else None
+        self.mask_filters = [mask.filter() if mask else None for _ in self.chosen]
         self.track: object = None  # the track of the last face edited
 
     def edit(self, crops: Sequence[np.ndarray], times: Sequence[float], tracks: Sequence[object]) -> list[EditedFace]:

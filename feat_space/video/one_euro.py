@@ -11,6 +11,7 @@ Works elementwise on numpy arrays and torch tensors alike (anything with arithme
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
@@ -20,6 +21,17 @@ def smoothing_factor(dt: float, cutoff: float) -> float:
     """The exponential smoothing weight of a first-order low-pass with `cutoff` Hz over `dt` seconds."""
     tau = 1.0 / (2 * math.pi * cutoff)
     return 1.0 / (1.0 + tau / dt)
+
+
+@dataclass(frozen=True)
+class Smoothing:
+    """One Euro settings of a signal: `min_cutoff` Hz when still; `beta` raises it per unit of speed."""
+
+    min_cutoff: float = 1.0
+    beta: float = 0.0
+
+    def filter(self) -> OneEuroFilter[Any]:
+        return OneEuroFilter(self.min_cutoff, self.beta)
 
 
 class OneEuroFilter(Generic[T]):

@@ -21,19 +21,14 @@ import numpy as np
 from ..alignment.align import MIN_FACE_SIZE
 from ..alignment.ffhq import ffhq_quad
 from ..alignment.landmarks import FaceLandmarks, Photo, find_faces, find_small_faces, refine_face
-from .one_euro import OneEuroFilter
+from .one_euro import OneEuroFilter, Smoothing
 
 LOST_AFTER = 1.0  # s without the face: its track (and the filter's memory) starts again
 MAX_JUMP = 0.6  # a face found by detection continues the track if its centre moved < this × its size
 MAX_SCALE_CHANGE = 1.5  # ... and its size changed by less than this factor
 
 
-@dataclass(frozen=True)
-class PointSmoothing:
-    """One Euro settings for the alignment points, in face sizes (min_cutoff Hz, beta s/face-size)."""
-
-    min_cutoff: float = 1.0
-    beta: float = 6.0
+POINT_SMOOTHING = Smoothing(min_cutoff=1.0, beta=6.0)  # the alignment points, in face sizes
 
 
 @dataclass(frozen=True)
@@ -44,7 +39,7 @@ class TrackedFace:
 
 
 class FaceTracker:
-    def __init__(self, *, face_index: int = 0, smoothing: PointSmoothing | None = PointSmoothing()) -> None:
+    def __init__(self, *, face_index: int = 0, smoothing: Smoothing | None = POINT_SMOOTHING) -> None:
         self.face_index = face_index
         self.smoothing = smoothing
         self._last: FaceLandmarks | None = None
@@ -67,7 +62,7 @@ class FaceTracker:
             self._track += 1
             self._scale = face.size
             if self.smoothing is not None:
-                self._filter = OneEuroFilter(self.smoothing.min_cutoff, self.smoothing.beta)
+                self._filter = self.smoothing.filter()
         self._last, self._last_time = face, time
         points = face.points
         if self._filter is not None:
@@ -96,4 +91,4 @@ class FaceTracker:
         return refine_face(photo, nearest)
 
 
-__all__ = ["FaceTracker", "PointSmoothing", "TrackedFace"]
+__all__ = ["POINT_SMOOTHING", "FaceTracker", "TrackedFace"]
