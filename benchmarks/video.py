@@ -48,7 +48,7 @@ from clips import motion, moving_frames, photo, read_clip, write_clip  # noqa: E
 
 from benchmarks.machine import matmul_gflops  # noqa: E402
 from feat_space.alignment import align_face, face_mask, square_to_quad  # noqa: E402
-from feat_space.alignment.ffhq import align_crop  # noqa: E402
+from feat_space.alignment.ffhq import align_crop, quad_size  # noqa: E402
 from feat_space.models.arcface import face_crop_112  # noqa: E402
 from feat_space.registry.demo import demo_edit  # noqa: E402
 from feat_space.registry.registry import load_registry  # noqa: E402
@@ -56,6 +56,7 @@ from feat_space.session import Session  # noqa: E402
 from feat_space.session.photo import image_to_tensor  # noqa: E402
 from feat_space.session.photo_edit import edit_photo  # noqa: E402
 from feat_space.video import Steadiness, edit_video  # noqa: E402
+from feat_space.video.tracking import POINT_SMOOTHING, FaceTracker  # noqa: E402
 
 PHOTOS = ("astronaut.png", "grace_hopper.jpg")
 STEADY_SIZE = (448, 384)
@@ -114,6 +115,18 @@ def identity(session: Session, frames: list[np.ndarray], maps, quad: np.ndarray)
     return local, pairs
 
 
+def alignment_error(frames: list[np.ndarray], maps, quad: np.ndarray, smoothing) -> float:
+    """Mean distance of the tracked FFHQ quad's corners from the known ones, in % of the face's size."""
+    tracker = FaceTracker(smoothing=smoothing)
+    errors = []
+    for i, (f, a) in enumerate(zip(frames, maps, strict=True)):
+        found = tracker.update(f, i / RATE)
+        if found is not None:
+            known = quad @ a[:, :2].T + a[:, 2]
+            errors.append(np.linalg.norm(found.quad - known, axis=1).mean() / quad_size(known) * 100)
+    return float(np.mean(errors))
+
+
 def image_to_tensor_np(rgb: np.ndarray) -> torch.Tensor:
     from PIL import Image
 
@@ -135,6 +148,8 @@ def steadiness(args: argparse.Namespace) -> None:
                 base = flicker(unmoved(frames_in, maps, image), region)
                 base_id = identity(session, frames_in, maps, quad)
                 row = {"clip": f"{Path(name).stem} seed {seed}", "input": base}
+                row["align smoothed"] = alignment_error(frames_in, maps, quad, POINT_SMOOTHING)
+                row["align raw"] = alignment_error(frames_in, maps, quad, None)
                 for label, steady in (("smoothed", None), ("no smoothing", Steadiness.off())):
                     out = folder / f"{clip.stem}-{label}.mp4"
                     edit_video(session, clip, [(edit, 1.0)], out, steadiness=steady)
@@ -148,7 +163,8 @@ def steadiness(args: argparse.Namespace) -> None:
                 print(
                     f"{row['clip']:<22} input flicker {base:5.2f} levels; edited ÷ input: smoothed {row[on]:.2f}, "
                     f"no smoothing {row[off]:.2f}; TL-ID {row[on + ' TL-ID']:.3f} / {row[off + ' TL-ID']:.3f}, "
-                    f"TG-ID {row[on + ' TG-ID']:.3f} / {row[off + ' TG-ID']:.3f}",
+                    f"TG-ID {row[on + ' TG-ID']:.3f} / {row[off + ' TG-ID']:.3f}; alignment error "
+                    f"{row['align smoothed']:.2f} / {row['align raw']:.2f} % of the face",
                     flush=True,
                 )
     print(f"\nmedian over {len(rows)} clips ({args.frames} frames each), smoothed / no smoothing:")
@@ -158,6 +174,9 @@ def steadiness(args: argparse.Namespace) -> None:
         what = "flicker ÷ input's" if not key else f"{key.strip()} ÷ input's"
         goal = f" (goal ≤ {TARGET_FLICKER})" if not key else ""
         print(f"  {what:<20} {on:.3f} / {off:.3f}{goal}")
+    on = statistics.median(r["align smoothed"] for r in rows)
+    off = statistics.median(r["align raw"] for r in rows)
+    print(f"  {'alignment error, %':<20} {on:.3f} / {off:.3f} (tracked quad vs the known one, % of face size)")
 
 
 def speed(args: argparse.Namespace) -> None:
