@@ -140,7 +140,7 @@ def edit_video(
 
         for frame in reader.frames(writer.audio if reader.audio is not None else None):
             pending.append((frame, tracker.update(frame.rgb, frame.time)))
-            if sum(face is not None for _, face in pending) >= batch_size:
+            if len(pending) >= batch_size:  # frames, not faces: a faceless stretch is not held either
                 flush()
         flush()
         if not edited:
