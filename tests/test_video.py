@@ -228,3 +228,27 @@ def test_no_smoothing_and_the_length_limit_reach_the_pipeline(tmp_path, monkeypa
     )
     assert code == 1 and "1 clips too long" in capsys.readouterr().out
     assert asked["steadiness"] == video.Steadiness.off() and asked["max_seconds"] == 3.0
+
+
+def test_the_tracked_face_is_the_same_person_not_the_largest():
+    from feat_space.alignment import detect_faces
+
+    frame = np.full((460, 900, 3), 40, np.uint8)
+    frame[:, :460] = photo("astronaut.png", side=460)[:460]
+    hopper = photo("grace_hopper.jpg", side=380)
+    frame[: hopper.shape[0], 500:880] = hopper[:460]
+    smaller = detect_faces(frame)[1].quad[:, 0].mean()  # x of face 1: the smaller of the two
+    on_its_side = (lambda x: x > 480) if smaller > 480 else (lambda x: x < 480)
+    covered = frame.copy()
+    if smaller > 480:
+        covered[:, 480:] = 40  # the followed face is gone for a frame; the larger one is still there
+    else:
+        covered[:, :480] = 40
+
+    tracker = FaceTracker(face_index=1)
+    first = tracker.update(frame, 0.0)
+    assert first is not None and on_its_side(first.quad[:, 0].mean())
+    assert tracker.update(covered, 0.1) is None, "not replaced by the larger face while it is gone"
+    again = tracker.update(frame, 0.2)
+    assert again is not None and on_its_side(again.quad[:, 0].mean()), "found again where it was"
+    assert again.track == first.track, "within a second: the same track"
