@@ -19,7 +19,7 @@ import numpy as np
 from ..alignment.ffhq import align_crop
 from ..alignment.paste_back import paste_back
 from ..editing.plan import EditChoice
-from ..errors import NoFaceError
+from ..errors import FeatError, NoFaceError
 from ..session.photo_edit import check_edit_arguments
 from ..session.session import Session
 from .clip_info import MAX_PIXELS, ClipInfo, probe_clip
@@ -101,7 +101,7 @@ def edit_video(
     started = clock.perf_counter()
     check_edit_arguments(edits, threshold, None)
     if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        raise FeatError(f"The batch size (--batch-size) must be at least 1 frame, got {batch_size}.")
     info = probe_clip(clip, max_seconds=max_seconds, max_pixels=max_pixels)
     steady = Steadiness() if steadiness is None else steadiness
     for edit, _ in edits:
