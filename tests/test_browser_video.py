@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from clips import write_clip
-from test_browser import CHROMIUM, DESKTOP, browser, examples_cache, open_page, url  # noqa: F401 - fixtures
+from test_browser import CHROMIUM, DESKTOP, browser, examples_cache, open_page, screenshot, url  # noqa: F401 - fixtures
 from test_video import blank, face_frames
 
 from feat_space.ui.video_tab import MAX_SECONDS_ENV
@@ -54,6 +54,9 @@ def test_a_clip_is_edited_and_the_result_plays(page, tmp_path):
     assert played["error"] is None and played["time"] > 0, played
     assert (played["width"], played["height"]) == (448, 384), played
     expect(page.locator("#video-download")).to_contain_text(".mp4")
+    page.evaluate("document.querySelector('#video-result video').pause()")
+    page.locator("#video-input").scroll_into_view_if_needed()
+    screenshot(page, tmp_path, "video.png", top=False)  # docs/screenshots/video.png with FEAT_SCREENSHOTS
 
 
 def test_a_clip_over_the_limit_is_refused_when_it_arrives(page, tmp_path):
