@@ -65,6 +65,7 @@ JOB_CODE = Setting(
     "FEAT_JOB_CODE", None, "the code a Hugging Face Jobs training runs, git+<url>@<commit> (unset: this checkout's)"
 )
 EDIT_YAML = Setting("FEAT_EDIT_YAML", None, "set inside a training job: the edit's registry entry, as YAML")
+MAX_VIDEO_SECONDS = Setting("FEAT_MAX_VIDEO_SECONDS", "10", "the longest clip the app's Video tab accepts, in seconds")
 PINS_FILE = Setting(
     "FEAT_PINS_FILE",
     None,
@@ -84,6 +85,7 @@ SETTINGS = (
     QUEUE_SIZE,
     MAX_TRAININGS,
     MAX_TRAIN_STEPS,
+    MAX_VIDEO_SECONDS,
     JOB_CODE,
     EDIT_YAML,
     PINS_FILE,
@@ -115,6 +117,7 @@ __all__ = [
     "JOB_CODE",
     "MAX_TRAININGS",
     "MAX_TRAIN_STEPS",
+    "MAX_VIDEO_SECONDS",
     "OPS_VERBOSE",
     "PINS_FILE",
     "PRECISION",

@@ -23,6 +23,7 @@ LAYERS = [
     {"ui", "cli"},
     {"jobs", "hosting"},
     {"checks"},
+    {"video"},
     {"session", "registry"},
     {"training"},
     {"editing", "alignment"},

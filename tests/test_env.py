@@ -21,7 +21,7 @@ def test_every_variable_the_package_names_is_in_the_settings():
     for path in PACKAGE.rglob("*.py"):
         named |= set(re.findall(r"\bFEAT_[A-Z_]+[A-Z]\b", path.read_text()))
     assert named == {s.name for s in env.SETTINGS}
-    assert len(env.SETTINGS) == len({s.name for s in env.SETTINGS}) == 15
+    assert len(env.SETTINGS) == len({s.name for s in env.SETTINGS}) == 16
     assert all(s.meaning for s in env.SETTINGS)
 
 

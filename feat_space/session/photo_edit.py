@@ -96,7 +96,7 @@ def _weights_version(edit: FeatEdit) -> tuple[int, ...]:
     return tuple(p._version for p in edit.parameters())
 
 
-def _check_arguments(edits: Sequence[EditChoice], threshold: float, brush: Any) -> None:
+def check_edit_arguments(edits: Sequence[EditChoice], threshold: float, brush: Any) -> None:
     if not edits:
         raise FeatError("Pick at least one edit.")
     if not 0 <= threshold < 1:
@@ -130,7 +130,7 @@ def edit_photo(
     controls: a `PREVIEW_SIZE` rendering pasted into a reduced photo (see `EditResult`); repeated
     calls on one photo reuse the cached stages (module docstring).
     """
-    _check_arguments(edits, threshold, brush)
+    check_edit_arguments(edits, threshold, brush)
     G = session.generator
     for edit, _ in edits:
         edit.check_generator(G)
@@ -228,6 +228,7 @@ __all__ = [
     "Brush",
     "EditChoice",
     "EditResult",
+    "check_edit_arguments",
     "edit_photo",
     "paste_mask",
 ]

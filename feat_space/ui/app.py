@@ -27,6 +27,7 @@ from .edit_tab import build_edit_tab
 from .errors import user_errors
 from .saved_edits import build_saved_edits, wire_saved_edits
 from .train_tab import build_train_tab, recipe_label, region_choices, wire_train_tab
+from .video_tab import build_video_tab, wire_video_tab
 
 log = logging.getLogger("feat_space.ui")
 
@@ -100,11 +101,14 @@ def build_app(
             with gr.Tab("Train", id="train") as train_shown:
                 train = build_train_tab(ctx)
                 saved = build_saved_edits(ctx)
+            with gr.Tab("Video", id="video"):
+                video = build_video_tab(ctx)
             with gr.Tab("About", id="about"):
                 gallery = build_about_tab(ctx)
                 doctor = build_doctor_panel(ctx)
         wire_edit_tab(ctx, edit)
         wire_doctor_panel(ctx, demo, doctor)
+        wire_video_tab(ctx, video)
         trainings = wire_train_tab(ctx, train, edit.edits, gallery, train_shown)
         wire_saved_edits(ctx, demo, saved, edit.edits, gallery, trainings)
         _wire_train_this(ctx, edit.trainable, edit.train_this, train, tabs)
