@@ -190,6 +190,61 @@ def test_missing_inputs_say_what_to_do(app, tmp_path):
         edit(client, ASTRONAUT, [FAST_EDIT], restrict=handle_file(tmp_path / "brush.txt"))
 
 
+MALFORMED = [  # (what the client sends to /edit, what the message must say)
+    ({"threshold": "abc"}, r"threshold must be a number .*got 'abc'"),
+    ({"threshold": [0.2]}, r"threshold must be a number .*got \[0\.2\]"),
+    ({"face_index": "x"}, r"face number counts from 0 .*whole number.*got 'x'"),
+    ({"face_index": "NaN"}, r"face number counts from 0 .*got 'NaN'"),
+    ({"face_index": "Infinity"}, r"face number counts from 0 .*got 'Infinity'"),
+    ({"face_index": 1.7}, r"face number counts from 0 .*whole number.*got 1\.7"),
+    ({"edits": [3]}, r"edits must be a list of edit values from /edits .*got \[3\]"),
+    ({"strengths": [1.0]}, r"strengths must be a mapping \{edit value: strength\}.*got \[1\.0\]"),
+    ({"strengths": {FAST_EDIT: "Infinity"}}, r"The strength of registry:purple-hair must be a number, got 'Infinity'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("sent", "said"), MALFORMED, ids=[next(iter(sent)) + repr(v) for sent, _ in MALFORMED for v in sent.values()]
+)
+def test_malformed_api_input_gets_a_clear_message(app, sent, said):
+    inputs = {"photo": handle_file(HOPPER), "edits": [FAST_EDIT], "threshold": 0.3, "face_index": 0, **sent}
+    with pytest.raises(AppError, match=said) as raised:
+        connect(app[1]).predict(**inputs, api_name="/edit")
+    assert "went wrong on our side" not in str(raised.value)
+
+
+def test_json_nan_and_infinity_are_refused_by_name(app):
+    """gradio_client cannot send NaN (Python's json can): a raw call, as another client would make."""
+    for literal in ("NaN", "Infinity", "-Infinity"):
+        photo = json.dumps({"path": HOPPER, "meta": {"_type": "gradio.FileData"}})
+        body = f'{{"data": [{photo}, ["{FAST_EDIT}"], null, 0.3, {literal}, null, null]}}'
+        request = urllib.request.Request(
+            app[1] + "gradio_api/call/edit", body.encode(), {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request) as response:
+            event = json.load(response)["event_id"]
+        with urllib.request.urlopen(f"{app[1]}gradio_api/call/edit/{event}") as response:
+            stream = response.read().decode()
+        assert "event: error" in stream and "face number counts from 0" in stream, stream[-400:]
+
+
+def test_one_edit_as_a_string_is_that_edit_not_its_letters(app):
+    *_, info = edit(connect(app[1]), HOPPER, FAST_EDIT)  # type: ignore[arg-type]
+    assert "Purple hair 1" in info
+
+
+def test_prepare_refuses_a_face_number_it_would_have_to_round(app):
+    with pytest.raises(AppError, match=r"face number counts from 0 .*got 1\.7"):
+        connect(app[1]).predict(photo=handle_file(HOPPER), face_index=1.7, api_name="/prepare")
+
+
+def test_a_mask_that_is_not_an_image_names_no_server_path(app, tmp_path):
+    (tmp_path / "brush.txt").write_text("not a mask")
+    with pytest.raises(AppError, match=r"Could not read the restrict mask \(brush.txt\): it is not an image") as raised:
+        edit(connect(app[1]), HOPPER, [FAST_EDIT], restrict=handle_file(tmp_path / "brush.txt"))
+    assert "/" not in str(raised.value).split("mask (", 1)[1], "no path of the server's in the message"
+
+
 def test_the_api_page_examples_run_as_printed(app, capsys):
     """What "Use via API" shows for each Edit-tab endpoint, executed verbatim."""
     with urllib.request.urlopen(app[1] + "gradio_api/info") as response:

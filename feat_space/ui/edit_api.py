@@ -24,6 +24,7 @@ from ..session import Brush
 from .context import GPU, AppContext
 from .edit_handlers import EditHandlers
 from .edit_images import mask_file, small
+from .edit_input import EditInput, face_number
 from .errors import user_errors
 from .spaces import gpu
 
@@ -80,7 +81,7 @@ def wire_api(ctx: AppContext, handlers: EditHandlers) -> None:
     @gpu(duration=60)
     @user_errors
     def prepare(photo: Any, face_index: float = 0, progress: gr.Progress = gr.Progress()):  # noqa: B008
-        prepared = handlers.prepare(photo, face_index, progress)
+        prepared = handlers.prepare(photo, face_number(face_index), progress)
         return prepared.aligned, prepared.reconstruction, prepared.message
 
     gr.on(
@@ -112,15 +113,19 @@ def wire_api(ctx: AppContext, handlers: EditHandlers) -> None:
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ):
         started = time.perf_counter()
+        # Every parameter is checked before the photo is read, so a typo costs no model run.
+        checked = EditInput.parse(edits=edits, strengths=strengths, threshold=threshold, face_index=face_index)
         visitor = ctx.visitors.get(request)
-        prepared = handlers.load(photo, face_index, progress)
-        chosen = handlers.choices(edits, strengths, visitor)
+        chosen = handlers.choices(checked.edits, checked.strengths, visitor)
         brush = None
-        painted_restrict = mask_file(_path(restrict), "restrict")
-        painted_extend = mask_file(_path(extend), "extend")
+        painted_restrict = mask_file(restrict, "restrict")
+        painted_extend = mask_file(extend, "extend")
         if painted_restrict is not None or painted_extend is not None:
             brush = Brush(restrict=painted_restrict, extend=painted_extend)
-        result = handlers.edit(prepared, chosen, threshold, brush, preview=False, visitor=visitor, started=started)
+        prepared = handlers.load(photo, checked.face_index, progress)
+        result = handlers.edit(
+            prepared, chosen, checked.threshold, brush, preview=False, visitor=visitor, started=started
+        )
         return result.after, small(result.mask), result.message()
 
     gr.on(
@@ -151,12 +156,6 @@ def wire_api(ctx: AppContext, handlers: EditHandlers) -> None:
         api_description="Every edit: value (for /edit), title, "
         "region, description, status, usable, and its default strength and threshold.",
     )
-
-
-def _path(payload: Any) -> str | None:
-    if payload is None:
-        return None
-    return payload.get("path") if isinstance(payload, dict) else str(payload)
 
 
 __all__ = ["API_EXAMPLE_PHOTO", "api_example_photo", "wire_api", "with_face_example"]

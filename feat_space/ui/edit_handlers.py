@@ -22,7 +22,6 @@ from typing import Any
 
 import gradio as gr
 from PIL import Image
-from pydantic import RootModel
 
 from ..errors import FeatError
 from ..image_input import load_image
@@ -32,6 +31,7 @@ from ..weights.roles import ModelRole
 from .catalogue import Choice, registry_value
 from .context import AppContext
 from .edit_images import POOR_RECONSTRUCTION, PREVIEW_SIDE, photo_path, reconstruction_gap, small, tint
+from .edit_input import face_number, json_value
 from .errors import to_gr_error
 from .state import Visitor
 
@@ -81,13 +81,6 @@ def message(error: BaseException) -> str:
     return f"⚠️ {to_gr_error(error).message}"
 
 
-def face_number(face: float | None) -> int:
-    index = int(face or 0)
-    if index < 0:
-        raise FeatError("The face number counts from 0 (the largest face); use 0 or more.")
-    return index
-
-
 class EditHandlers:
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -99,7 +92,7 @@ class EditHandlers:
 
     # -- the photo ---------------------------------------------------------------------------------
 
-    def load(self, photo: Any, face: float | None, progress: gr.Progress | None = None) -> Loaded:
+    def load(self, photo: Any, face: Any, progress: gr.Progress | None = None) -> Loaded:
         """Read, align and invert the photo (once per file and face; the session caches by content too)."""
         path, name = photo_path(photo)
         face_index = face_number(face)
@@ -124,7 +117,7 @@ class EditHandlers:
                     self._loaded.popitem(last=False)
         return loaded
 
-    def prepare(self, photo: Any, face: float | None, progress: gr.Progress | None = None) -> Prepared:
+    def prepare(self, photo: Any, face: Any, progress: gr.Progress | None = None) -> Prepared:
         """`load`, and what the page shows of the photo: its aligned face, how the generator renders it."""
         loaded = self.load(photo, face, progress)
         prepared, face_index = loaded.photo, loaded.face_index
@@ -149,7 +142,7 @@ class EditHandlers:
         """The ticked edits with their strengths: the visitor's where set, else each edit's default."""
         if not selected:
             raise FeatError("Pick at least one edit from the list (you can tick several to combine them).")
-        strengths = dict(json_value(strengths) or {})
+        strengths = dict(json_value(strengths) or {})  # the API's are checked (`EditInput`), the page's are a dict
         unknown = sorted(set(strengths) - set(selected))
         if unknown:
             raise FeatError(
@@ -252,15 +245,6 @@ class EditHandlers:
                 }
             )
         return out
-
-
-def json_value(value: Any) -> Any:
-    """A gr.JSON input's value. Gradio's cached-example path hands it over still wrapped in its model."""
-    if isinstance(value, RootModel):
-        value = value.root
-    if not isinstance(value, (dict, type(None))):
-        raise FeatError(f"strengths must be a mapping {{edit value: strength}}, got {type(value).__name__}.")
-    return value
 
 
 def result_info(
