@@ -293,13 +293,13 @@ def test_training_streams_progress_and_the_edit_is_usable_at_once(app):
     with pytest.raises(AppError, match="not among this tab's edits"):
         edit(connect(app[1]), HOPPER, ["user:freckles"])
 
-    code, yaml_file, weights = client.predict("user:freckles", 0.35, api_name="/export_yaml")
+    code, yaml_file, weights, status = client.predict("user:freckles", 0.35, api_name="/export_yaml")
     data = yaml.safe_load(code["value"])
     entry = EditEntry.model_validate(data)
     assert entry.name == "freckles" and entry.prompt == "a face with freckles" and entry.training.steps == 3
     assert data["training"] == {"steps": 3} and data["defaults"] == {"mask_threshold": 0.35}, "only non-defaults"
     assert not entry.published and Path(yaml_file["value"]).read_text().strip() == code["value"].strip()
-    assert Path(weights["value"]).suffix == ".zip"
+    assert Path(weights["value"]).suffix == ".zip" and not status
 
 
 def test_stop_ends_training_early_and_keeps_the_edit(app):
@@ -311,8 +311,8 @@ def test_stop_ends_training_early_and_keeps_the_edit(app):
     assert "Stopping" in client.predict(api_name="/stop_training")
     final = job.result()
     assert "Stopped at step" in final[0] and "of 40" in final[0]
-    assert any(value == "user:a-face-with-a-big-smile" for _, value in final[9]["choices"])
-    code, *_ = client.predict("user:a-face-with-a-big-smile", 0.0, api_name="/export_yaml")
+    assert any(value == "user:big-smile" for _, value in final[9]["choices"]), "named by the prompt's own words"
+    code, *_ = client.predict("user:big-smile", 0.0, api_name="/export_yaml")
     steps = yaml.safe_load(code["value"])["training"]["steps"]
     assert 1 <= steps < 40 and f"Stopped at step {steps} " in final[0], "the YAML has the steps actually trained"
 

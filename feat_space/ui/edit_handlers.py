@@ -32,7 +32,7 @@ from .catalogue import Choice, registry_value
 from .context import AppContext
 from .edit_images import POOR_RECONSTRUCTION, PREVIEW_SIDE, photo_path, reconstruction_gap, small, tint
 from .edit_input import face_number, json_value
-from .errors import to_gr_error
+from .errors import error_text
 from .state import Visitor
 
 EDIT_MODELS = (ModelRole.GENERATOR, ModelRole.ENCODER)
@@ -76,9 +76,7 @@ class Edited:
         return f"⚠️ **{self.notice}**\n\n{self.info}" if self.notice else self.info
 
 
-def message(error: BaseException) -> str:
-    """The text a visitor sees for `error` (a FeatError's own message; anything else is logged)."""
-    return f"⚠️ {to_gr_error(error).message}"
+message = error_text  # the text a visitor sees for an error, beside the photo or the result
 
 
 class EditHandlers:

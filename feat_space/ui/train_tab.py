@@ -57,6 +57,7 @@ class TrainTab:
     publish: gr.Button | None
     publish_status: gr.Markdown
     speed: LocalSpeed
+    export_status: gr.Markdown
 
 
 def build_train_tab(ctx: AppContext) -> TrainTab:
@@ -101,8 +102,9 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
                 )
                 gr.LoginButton()  # one for the job and for publishing below
                 flavor = gr.Dropdown(list(FLAVORS), value="a10g-small", label="GPU for the job", visible=on_cpu)
-            estimate = gr.Markdown(speed.text(default_steps, jobs), elem_id="train-estimate")
-            with gr.Row():
+            # A function: each page opened gets the estimate as it is then, not as it was when the app was built.
+            estimate = gr.Markdown(lambda: speed.text(default_steps, jobs), elem_id="train-estimate")
+            with gr.Row(elem_id="train-buttons"):
                 start = gr.Button("Start training", variant="primary", visible=not (jobs and on_cpu))
                 start_jobs = (
                     gr.Button("Start on Hugging Face Jobs", variant="primary", visible=on_cpu) if jobs else None
@@ -130,6 +132,7 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
         mine = gr.Dropdown(choices=[], label="Trained edit", interactive=True)
         with gr.Row():
             export = gr.Button("Export YAML (for a pull request)")
+            export_status = gr.Markdown(elem_id="train-export-status")
             yaml_file = gr.DownloadButton("Download the YAML", visible=False)
             weights_file = gr.DownloadButton("Download the weights (zip)", visible=False)
         yaml_text = gr.Code(label="edits/<name>.yaml", language="yaml", visible=False, interactive=False)
@@ -178,6 +181,7 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
         publish,
         publish_status,
         speed,
+        export_status,
     )
 
 
@@ -213,19 +217,24 @@ def wire_train_tab(
         api_visibility="private",
     )
 
-    def estimate(steps: float) -> str:
-        return tab.speed.text(int(steps), jobs_offered)
+    def estimate(steps: float, request: gr.Request) -> str:
+        return tab.speed.text(int(steps), jobs_offered, ctx.visitors.peek(request))
 
     tab.steps.change(estimate, [tab.steps], [tab.estimate], queue=False, api_visibility="private")
 
-    def tick(steps: float):
+    def opened(steps: float, request: gr.Request):
+        # The estimate as it is now (another page's probe or training may have timed steps since), and
+        # the timer that refreshes it while a measurement is due or under way.
+        return estimate(steps, request), gr.Timer(active=tab.speed.measuring)
+
+    def tick(steps: float, request: gr.Request):
         tab.speed.start()
-        return estimate(steps), gr.Timer(active=tab.speed.measuring)
+        return opened(steps, request)
 
     shown.select(
-        lambda: gr.Timer(active=tab.speed.measuring),
-        None,
-        tab.timer,
+        opened,
+        [tab.steps],
+        [tab.estimate, tab.timer],
         queue=False,
         api_name="open_train_tab",
         api_visibility="private",
@@ -271,7 +280,7 @@ def wire_train_tab(
     tab.export.click(
         make_export_handler(ctx),
         [tab.mine, tab.threshold],
-        [tab.yaml_text, tab.yaml_file, tab.weights_file],
+        [tab.yaml_text, tab.yaml_file, tab.weights_file, tab.export_status],
         api_name="export_yaml",
         concurrency_limit=None,
     )

@@ -21,7 +21,7 @@ from ..session import tensor_to_image
 from ..training.report import report_of
 from .catalogue import user_value
 from .context import AppContext
-from .errors import user_errors
+from .errors import errors_as_text
 from .spaces import gpu
 from .state import TrainedEdit, Visitor
 from .training_form import training_entry
@@ -67,7 +67,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
     session = ctx.session
 
     @gpu(duration=300)
-    @user_errors
+    @errors_as_text(status_only)  # beside Start, as the Edit tab's messages: no error badge on every panel
     def train(
         prompt: str,
         name: str | None,
@@ -146,7 +146,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
         result = training.result
         assert result is not None  # the loop ended, so the run recorded how
         if rate is not None and result.steps_done > 1:  # the rate leaves out the first step's warm-up
-            speed.record(rate, f"your last training here, {result.steps_done} steps")
+            speed.record(rate, f"training here, {result.steps_done} steps", by=visitor)
         if result.outcome == "nothing":
             shutil.rmtree(folder, ignore_errors=True)
             yield status_only(f"{notice}Stopped before the first step finished: nothing was trained.")

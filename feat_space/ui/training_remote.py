@@ -25,7 +25,7 @@ from ..registry.drafts import write_draft
 from ..training.report import ProgressReport, ResultReport
 from .catalogue import user_value
 from .context import AppContext
-from .errors import user_errors
+from .errors import errors_as_text
 from .state import TrainedEdit, Visitor
 from .training_form import training_entry
 from .training_local import SKIP_PLOTS, begin, end, finish_update, status_only
@@ -51,7 +51,7 @@ def cancel_job_of(visitor: Visitor) -> bool:
 
 
 def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
-    @user_errors
+    @errors_as_text(status_only)
     def train_on_jobs(
         prompt: str,
         name: str | None,
