@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 from typing import Any
 
 import gradio as gr
@@ -161,3 +163,10 @@ def launch(**kwargs: Any) -> None:
         demo = serving(build_app())
         place_models_for_zero_gpu(get_session())
         demo.launch(**{**launch_options(), **kwargs})
+    # Stopped, and the visitors' files are gone. A training step may still be running in one of Gradio's
+    # worker threads: letting the interpreter tear down PyTorch under it aborts the process (SIGABRT,
+    # "terminate called without an active exception"), so the process ends here, at once and cleanly.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
