@@ -36,7 +36,7 @@ from ..editing.brush import Brush, apply_brush
 from ..editing.edit import FeatEdit, edited_latent, threshold_mask, united_masks
 from ..editing.plan import EditChoice, EditPlan, blended_image, edited_state, mix_rgb
 from ..errors import FeatError
-from .photo import PreparedPhoto, resize_image, tensor_to_image
+from .photo import MemoKey, PreparedPhoto, resize_image, tensor_to_image
 from .session import Session
 
 FEATHER = 8  # px at the generator's resolution: how softly the pasted region fades out
@@ -183,7 +183,9 @@ def edit_photo(
     if preview:
         small_photo, quad = _preview_photo(photo, size)
         pasted = paste_back(small_photo, edited_image, quad, mask=weights.cpu().numpy())
-        aligned = photo.memo(("aligned", size), lambda: photo.face.image.resize((size, size), Image.Resampling.LANCZOS))
+        aligned = photo.memo(
+            MemoKey("aligned", size), lambda: photo.face.image.resize((size, size), Image.Resampling.LANCZOS)
+        )
     else:
         pasted = photo.paste_back(edited_image, mask=weights.cpu().numpy())
         aligned = photo.face.image
@@ -216,7 +218,7 @@ def _preview_photo(photo: PreparedPhoto, size: int) -> tuple[Image.Image, np.nda
         # Pixel centres: x ↦ (x + 0.5)·s − 0.5 (the quad is in pixel indices, centre of the first at 0).
         return reduced, (photo.face.quad + 0.5) * scale - 0.5
 
-    return photo.memo(("preview photo", size), compute)
+    return photo.memo(MemoKey("preview photo", size), compute)
 
 
 __all__ = [

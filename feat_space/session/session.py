@@ -21,7 +21,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import torch
 
@@ -34,7 +34,7 @@ from ..models.stylegan2 import SynthesisState
 from ..weights.profiles import Profile, get_profile
 from ..weights.roles import ROLES, ModelRole, model_role
 from .cache import CacheInfo, ComputeOnceCache
-from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key, resize_image
+from .photo import AlignOptions, MemoKey, PreparedPhoto, image_to_tensor, photo_key, resize_image
 from .precision import Precision, pick_precision
 
 if TYPE_CHECKING:
@@ -226,7 +226,7 @@ class Session:
         `keep`, each computed once per photo: what is missing in one pass, continued from the deepest
         state already cached before it (a reconstruction keeps the low-resolution ones)."""
         layers, keep = tuple(sorted(set(layers))), tuple(sorted(set(keep)))
-        features_key = ("features", layers)
+        features_key = MemoKey("features", layers)
         cached = self._original_states(photo)
         if layers and not photo.cached(features_key) and all(k in cached for k in layers):
             photo.remember(features_key, {k: cached[k].feature for k in layers})
@@ -244,16 +244,16 @@ class Session:
             if need_features:
                 photo.remember(features_key, features)
             for k, state in states.items():
-                photo.remember(("state", k), state)
+                photo.remember(MemoKey("state", k), state)
         return (
             photo.memo(features_key, lambda: {}) if layers else {},
-            {k: photo.memo(("state", k), lambda: None) for k in keep},
+            {k: photo.memo(MemoKey("state", k), lambda: None) for k in keep},
         )
 
     def _original_states(self, photo: PreparedPhoto) -> dict[int, SynthesisState]:
         """The original latent's synthesis states cached for `photo`, by layer."""
-        keys = [k for k in photo.memoised() if isinstance(k, tuple) and k[0] == "state"]
-        return {k[1]: photo.memo(k, lambda: None) for k in keys}
+        keys = [k for k in photo.memoised() if k.kind == "state"]
+        return {cast(int, k.of): photo.memo(k, lambda: None) for k in keys}
 
     def original_state(self, photo: PreparedPhoto, layer: BlendLayer) -> SynthesisState | torch.Tensor:
         """Synthesis of the photo's own latent at the blend `layer` (state), or its image for "rgb"; computed once."""
@@ -279,7 +279,7 @@ class Session:
         if layer % 2 and layer != generator.num_layers - 1:
             layer += 1  # an odd layer's RGB is still at the previous resolution; the next one's toRGB completes it
 
-        key = ("image", layer)
+        key = MemoKey("image", layer)
         if not photo.cached(key):
             # Computed outside the photo's lock: the order is always the running slot, then the photo.
             cached = {k: state for k, state in self._original_states(photo).items() if k <= layer}

@@ -20,7 +20,9 @@ from ..registry.schema import EditEntry
 from ..session import Session, get_session
 from .about_tab import build_about_tab
 from .context import AppContext, Limits
-from .edit_tab import EDIT_MODELS, build_edit_tab, wire
+from .edit_events import wire_edit_tab
+from .edit_handlers import EDIT_MODELS
+from .edit_tab import build_edit_tab
 from .errors import user_errors
 from .saved_edits import build_saved_edits, wire_saved_edits
 from .spaces import place_models_for_zero_gpu
@@ -101,7 +103,7 @@ def build_app(
                 saved = build_saved_edits(ctx)
             with gr.Tab("About", id="about"):
                 gallery = build_about_tab(ctx)
-        wire(ctx, edit)
+        wire_edit_tab(ctx, edit)
         trainings = wire_train_tab(ctx, train, edit.edits, gallery, train_shown)
         wire_saved_edits(ctx, demo, saved, edit.edits, gallery, trainings)
         _wire_train_this(ctx, edit.trainable, edit.train_this, train, tabs)

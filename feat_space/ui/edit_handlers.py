@@ -18,14 +18,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 from PIL import Image
 
 from ..errors import FeatError
 from ..image_input import load_image
-from ..session import Brush, PreparedPhoto, tensor_to_image
+from ..session import Brush, MemoKey, PreparedPhoto, tensor_to_image
 from ..session.photo_edit import EditResult, edit_photo
 from ..weights.roles import ModelRole
 from .catalogue import Choice, registry_value
@@ -76,6 +76,15 @@ class Edited:
         return f"⚠️ **{self.notice}**\n\n{self.info}" if self.notice else self.info
 
 
+class PhotoFile(NamedTuple):
+    """A photo loaded from a file, as `EditHandlers` keeps it: the same file unchanged, and face."""
+
+    path: str
+    mtime_ns: int
+    size: int
+    face_index: int
+
+
 message = error_text  # the text a visitor sees for an error, beside the photo or the result
 
 
@@ -85,7 +94,7 @@ class EditHandlers:
         self.session = ctx.session
         # The photos last loaded, by file: each slider move edits the same one, and reading it again
         # would decode the file and hash its pixels (the session's cache key) every time.
-        self._loaded: OrderedDict[tuple, Loaded] = OrderedDict()
+        self._loaded: OrderedDict[PhotoFile, Loaded] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- the photo ---------------------------------------------------------------------------------
@@ -97,7 +106,7 @@ class EditHandlers:
         self.ctx.ensure_models(EDIT_MODELS, progress)
         try:
             stat = os.stat(path)
-            key: tuple | None = (path, stat.st_mtime_ns, stat.st_size, face_index)
+            key: PhotoFile | None = PhotoFile(path, stat.st_mtime_ns, stat.st_size, face_index)
         except OSError:  # not a file we can name: `load_image` says what is wrong
             key = None
         with self._lock:
@@ -182,7 +191,7 @@ class EditHandlers:
         after = result.photo
         before = prepared.image
         if before.size != after.size:  # a preview's reduced photo: once per photo and size, not per slider move
-            before = prepared.photo.memo(("before", after.size), lambda: prepared.image.resize(after.size))
+            before = prepared.photo.memo(MemoKey("before", after.size), lambda: prepared.image.resize(after.size))
         download = None
         if not preview and visitor is not None:
             download = self._save(visitor, prepared.name, after)
