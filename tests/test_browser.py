@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gradio_client import Client, handle_file
 from PIL import Image
 
 from feat_space.registry.registry import load_registry
@@ -228,6 +229,35 @@ def test_dragging_a_slider_updates_the_image(page):
     after, pixels = edited_pixels(page)
     assert after != before
     assert pixels.shape[:2] == Image.open(ASTRONAUT).size[::-1], "full size on release"
+
+
+def test_a_strength_set_by_keyboard_ends_in_the_full_photo_and_downloads_what_is_shown(page, url):
+    """Arrow keys on the slider, or a typed value and Enter, end like a drag: in a full-size render, whose
+    download is byte for byte what `/edit` makes of the values on screen (not the previous result)."""
+    number = page.locator(".feat-strength input[type=number]").first
+    number.fill("1.2")
+    number.press("Enter")
+    expect(page.locator("#edit-info")).to_contain_text("Edited: Purple hair 1.2", timeout=120_000)
+    track = page.locator(".feat-strength input[type=range]").first
+    track.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    expect(number).to_have_value("1.4")
+    expect(page.locator("#edit-info")).to_contain_text("Edited: Purple hair 1.4", timeout=120_000)
+    expect(page.locator("#download")).to_be_visible()
+    with page.expect_download() as download:
+        page.locator("#download").click()
+    threshold = float(page.locator("#threshold input[type=number]").input_value())
+    expect(page.locator("#edit-info")).to_contain_text(f"mask threshold {threshold:g}")
+    api, *_ = Client(url, verbose=False).predict(
+        photo=handle_file(ASTRONAUT),
+        edits=["registry:purple-hair"],
+        strengths={"registry:purple-hair": 1.4},
+        threshold=threshold,
+        api_name="/edit",
+    )
+    downloaded = np.asarray(Image.open(download.value.path()).convert("RGB"))
+    assert np.array_equal(downloaded, np.asarray(Image.open(api).convert("RGB"))), "the download is what is shown"
 
 
 def test_the_mask_toggle_overlays_the_mask(page):

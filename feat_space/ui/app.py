@@ -20,7 +20,7 @@ from ..registry.schema import EditEntry
 from ..session import Session, get_session
 from .about_tab import build_about_tab
 from .context import AppContext, Limits
-from .edit_events import wire_edit_tab
+from .edit_events import KEYBOARD_RELEASE, wire_edit_tab
 from .edit_handlers import EDIT_MODELS
 from .edit_tab import build_edit_tab
 from .errors import user_errors
@@ -66,6 +66,7 @@ const name = () => { for (const [id, alts] of Object.entries(ALT)) {
 new MutationObserver(name).observe(document.documentElement, {subtree: true, childList: true, attributes: true,
   attributeFilter: ["src"]});
 })();</script>"""
+    + KEYBOARD_RELEASE
 )
 
 INTRO = """# feat-space

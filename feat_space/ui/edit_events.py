@@ -40,6 +40,20 @@ SHOW_RESULTS = """(...inputs) => {
   }
   return inputs;
 }"""
+# Gradio's slider sends "release" (what starts the full-size render) only on pointerup or when its
+# number box loses focus: a value set by keyboard (arrow keys on the slider, a typed value and Enter)
+# left the low-resolution preview on screen, and the download of the previous values beside it. Such
+# keys end like a drag here: the slider gets the pointerup it listens for.
+KEYBOARD_RELEASE = """<script>(() => {
+const KEYS = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End",
+  "Enter"]);
+document.addEventListener("keyup", (event) => {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || !KEYS.has(event.key)) return;
+  if (!input.closest(".feat-strength, #threshold")) return;
+  input.dispatchEvent(new PointerEvent("pointerup", {bubbles: true}));
+}, true);
+})();</script>"""
 STRENGTH_RANGE = (-3.0, 3.0)
 EXAMPLE_OUTPUTS_VERSION = 2  # bump when what an example returns changes meaning (its cache is then redone)
 
@@ -117,6 +131,11 @@ def settings_of(photo, selected, strengths, threshold, face, brush) -> Settings:
     )
 
 
+def values_of(selected, strengths, threshold) -> tuple:
+    """The edits, strengths and threshold on screen (a brush change renders full size at once)."""
+    return (tuple(selected or ()), tuple(sorted(ticked_strengths(selected, strengths).items())), threshold)
+
+
 def shown(edited: Edited, show_mask: bool):
     """The before/after pair of `edited`, with the mask tinted in or not."""
     return edited.before, edited.overlay() if show_mask else edited.after
@@ -136,7 +155,8 @@ class EditEvents:
         self.shown_outputs = [tab.result, tab.download, tab.download_box, tab.info, tab.result_for]
         self.edit_outputs = [*self.shown_outputs, tab.last]
         self.edit_inputs = [tab.photo, tab.edits, tab.strengths, tab.threshold, tab.face, tab.brush, tab.show_mask]
-        self.preview_outputs = [tab.result, tab.info, tab.result_for]
+        # A preview hides the download: it is of the last full-size render, not of the values on screen.
+        self.preview_outputs = [tab.result, tab.info, tab.result_for, tab.download_box]
         # Slider and threshold moves: only the last one counts, and no progress covers the result.
         self.live: dict[str, Any] = {
             "trigger_mode": "always_last",
@@ -286,19 +306,21 @@ class EditEvents:
         if isinstance(edited, Exception):
             return None, None, gr.Column(visible=False), message(edited), made_for, None
         outputs = shown(edited, show_mask), str(edited.download), gr.Column(visible=True), edited.info
-        return *outputs, made_for, (made_for, edited)
+        kept = (made_for, values_of(selected, strengths, threshold), edited)
+        return *outputs, made_for, kept
 
     def preview_page(self, photo, selected, strengths, threshold, face, brush, show_mask, request: gr.Request):
         if photo is None or not selected:
-            return SKIP(), SKIP(), SKIP()  # nothing to preview yet: the button says what is missing
+            return SKIP(), SKIP(), SKIP(), SKIP()  # nothing to preview yet: the button says what is missing
         renders = self.ctx.visitors.get(request).renders
+        hidden = gr.Column(visible=False)
         try:
             settings = settings_of(photo, selected, strengths, threshold, face, brush)
         except Exception as e:
-            return None, message(e), photo_key(photo, face)
+            return None, message(e), photo_key(photo, face), hidden
         order = renders.start(settings, full=False)
         if renders.stale(order, settings):
-            return SKIP(), SKIP(), SKIP()
+            return SKIP(), SKIP(), SKIP(), SKIP()
         try:
             edited: Edited | Exception = self.run(
                 photo, selected, strengths, threshold, face, brush, request, None, preview=True
@@ -308,16 +330,17 @@ class EditEvents:
         # A full-size render or another photo came meanwhile: that is what the visitor sees.
         made_for = photo_key(photo, face)
         if renders.stale(order, settings) or not renders.shows(made_for):
-            return SKIP(), SKIP(), SKIP()
+            return SKIP(), SKIP(), SKIP(), SKIP()
         if isinstance(edited, Exception):
-            return None, message(edited), made_for
-        return shown(edited, False), edited.info, made_for
+            return None, message(edited), made_for, hidden
+        return shown(edited, False), edited.info, made_for, hidden
 
     def toggle_mask(self, photo, selected, strengths, threshold, face, brush, show_mask, last, request: gr.Request):
         # The latest edit, if it is of the photo and face on the page (it may be of another: a clear can
         # come before the State is written, and an example's result is not kept).
-        if last is not None and last[0] == photo_key(photo, face):
-            return shown(last[1], show_mask), SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
+        # And made with the values on screen: after a preview of others, the overlay is of those.
+        if last is not None and last[:2] == (photo_key(photo, face), values_of(selected, strengths, threshold)):
+            return shown(last[2], show_mask), SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
         if photo is None or not selected:
             return (SKIP(),) * 6
         # No result kept for this page (an example's comes from the cache): edit once, then keep it.
