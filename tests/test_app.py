@@ -255,6 +255,17 @@ def test_the_api_page_examples_run_as_printed(app, capsys):
         printed = capsys.readouterr().out
         assert printed.strip(), f"{name} printed nothing"
     assert "grace_hopper" in endpoints["/edit"]["code_snippets"]["python"], "the example photo is a face"
+    assert set(endpoints) == {"/prepare", "/edit", "/edits"}, "the page's own events are not listed"
+    examples = {p["parameter_name"]: p["example_input"] for p in endpoints["/edit"]["parameters"]}
+    (edit_value,) = examples["edits"]
+    assert examples["strengths"] == {edit_value: 1.0} and examples["restrict"] is None, examples
+    # The parameters' own examples, not only the defaults the snippet prints, run too.
+    client = connect(app[1])
+    *_, info = client.predict(
+        **{**examples, "photo": handle_file(HOPPER), "edits": [FAST_EDIT], "strengths": {FAST_EDIT: 1.0}},
+        api_name="/edit",
+    )
+    assert f"mask threshold {examples['threshold']:g}" in info
 
 
 def test_the_readme_api_example_runs(app):

@@ -183,7 +183,8 @@ def test_every_page_gets_the_current_estimate_and_only_the_trainer_reads_your(co
     speed = LocalSpeed(context)
     demo = build_app(context=context)
     estimate = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "train-estimate")
-    assert callable(estimate.load_event_to_attach[0]), "computed when each page opens, not when the app is built"
+    loads = [fn for fn in demo.fns.values() if ("load" in [t[1] for t in fn.targets]) and estimate in fn.outputs]
+    assert loads, "computed when each page opens, not when the app is built"
     trainer, other = object(), object()
     speed.record(0.3, "training here, 5 steps", by=trainer)
     assert "about 0.3 s** for 1 step (" in speed.text(1, jobs_offered=False), "not 'about 0 s for 1 steps'"

@@ -105,7 +105,7 @@ def build_app(
             with gr.Tab("About", id="about"):
                 gallery = build_about_tab(ctx)
         wire_edit_tab(ctx, edit)
-        trainings = wire_train_tab(ctx, train, edit.edits, gallery, train_shown)
+        trainings = wire_train_tab(ctx, train, edit.edits, gallery, train_shown, demo)
         wire_saved_edits(ctx, demo, saved, edit.edits, gallery, trainings)
         _wire_train_this(ctx, edit.trainable, edit.train_this, train, tabs)
 

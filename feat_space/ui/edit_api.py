@@ -58,6 +58,15 @@ def with_face_example(image: gr.Image) -> gr.Image:
     return image
 
 
+def with_example(component: Any, value: Any) -> Any:
+    """`component` (an input), with `value` as the API page's example of it (set on the instance, see
+    `with_face_example`): Gradio's own examples (``{"foo": "bar"}`` for JSON, a bus for an image, 3 for
+    a number) are not values this API takes."""
+    component.example_payload = lambda: value
+    component.example_value = lambda: value
+    return component
+
+
 def wire_api(ctx: AppContext, handlers: EditHandlers) -> None:
     """The public endpoints, on hidden components of their own (names and defaults are the API's)."""
     with gr.Column(visible=False):
@@ -67,10 +76,15 @@ def wire_api(ctx: AppContext, handlers: EditHandlers) -> None:
         edits = gr.Dropdown(
             choices=ctx.catalogue.choices(None), value=None, multiselect=True, allow_custom_value=True, label="edits"
         )
-        strengths = gr.JSON(None, label="strengths")
-        threshold = gr.Number(None, label="threshold")
-        restrict = gr.Image(None, type="filepath", label="restrict")
-        extend = gr.Image(None, type="filepath", label="extend")
+        # The examples are the first edit's (what the API page's example of `edits` is) defaults.
+        first = ctx.catalogue.choices(None)[:1]
+        defaults = ctx.catalogue.defaults(first[0][1], None) if first else None
+        strengths = with_example(
+            gr.JSON(None, label="strengths"), {first[0][1]: defaults[0]} if first and defaults else None
+        )
+        threshold = with_example(gr.Number(None, label="threshold"), defaults[1] if defaults else None)
+        restrict = with_example(gr.Image(None, type="filepath", label="restrict"), None)  # optional: no brush
+        extend = with_example(gr.Image(None, type="filepath", label="extend"), None)
         aligned = gr.Image(format="png", label="aligned")
         reconstruction = gr.Image(format="png", label="reconstruction")
         edited = gr.Image(format="png", label="edited")

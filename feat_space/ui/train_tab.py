@@ -12,7 +12,6 @@ from typing import Any
 
 import gradio as gr
 
-from .catalogue import user_value
 from .context import GPU, AppContext
 from .spaces import oauth_enabled
 from .training_export import make_export_handler, make_publish_handler, make_stop_handler
@@ -102,8 +101,8 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
                 )
                 gr.LoginButton()  # one for the job and for publishing below
                 flavor = gr.Dropdown(list(FLAVORS), value="a10g-small", label="GPU for the job", visible=on_cpu)
-            # A function: each page opened gets the estimate as it is then, not as it was when the app was built.
-            estimate = gr.Markdown(lambda: speed.text(default_steps, jobs), elem_id="train-estimate")
+            # Refreshed when each page opens (`wire_train_tab`), not only as it was when the app was built.
+            estimate = gr.Markdown(speed.text(default_steps, jobs), elem_id="train-estimate")
             with gr.Row(elem_id="train-buttons"):
                 start = gr.Button("Start training", variant="primary", visible=not (jobs and on_cpu))
                 start_jobs = (
@@ -186,9 +185,15 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
 
 
 def wire_train_tab(
-    ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGroup, gallery: gr.HTML, shown: gr.Tab
+    ctx: AppContext,
+    tab: TrainTab,
+    edit_choices: gr.CheckboxGroup,
+    gallery: gr.HTML,
+    shown: gr.Tab,
+    page: gr.Blocks,
 ) -> list[Any]:
-    """`shown`: the tab holding the Train tab's layout; opening it starts the CPU speed probe.
+    """`shown`: the tab holding the Train tab's layout; opening it starts the CPU speed probe. `page`:
+    the app, whose every page load gets the estimate as it is then.
 
     Returns the training events (here, and on Jobs where offered), for what follows a training."""
     jobs_offered = tab.where is not None
@@ -240,6 +245,7 @@ def wire_train_tab(
         api_visibility="private",
     )
     tab.timer.tick(tick, [tab.steps], [tab.estimate, tab.timer], api_visibility="private", show_progress="hidden")
+    page.load(estimate, [tab.steps], [tab.estimate], queue=False, api_visibility="private")
 
     trainings: list[Any] = []
     trained_here = tab.start.click(
@@ -247,9 +253,8 @@ def wire_train_tab(
         inputs=form,
         outputs=outputs,
         api_name="train",
-        api_description=(
-            f"Train an edit from a prompt, streaming progress; it is then usable in /edit as {user_value('<name>')}."
-        ),
+        # The page's own event (it updates the tab's plots, previews and lists): not offered to API clients.
+        api_visibility="undocumented",
         concurrency_id=GPU,
         concurrency_limit=ctx.limits.gpu_slots,
     )
@@ -261,6 +266,7 @@ def wire_train_tab(
             inputs=[*form, tab.flavor],
             outputs=outputs,
             api_name="train_on_jobs",
+            api_visibility="undocumented",
             concurrency_limit=8,
         )
         trainings.append(trained_on_jobs)
@@ -275,18 +281,31 @@ def wire_train_tab(
 
     # Not in the GPU group: it must get through while this visitor's training holds a slot. Its answer
     # shows beside the buttons, where the training's own feedback is.
-    tab.stop.click(make_stop_handler(ctx), None, tab.feedback, api_name="stop_training", concurrency_limit=None)
+    tab.stop.click(
+        make_stop_handler(ctx),
+        None,
+        tab.feedback,
+        api_name="stop_training",
+        api_visibility="undocumented",
+        concurrency_limit=None,
+    )
 
     tab.export.click(
         make_export_handler(ctx),
         [tab.mine, tab.threshold],
         [tab.yaml_text, tab.yaml_file, tab.weights_file, tab.export_status],
         api_name="export_yaml",
+        api_visibility="undocumented",
         concurrency_limit=None,
     )
 
     if tab.publish is not None and tab.repo is not None:
         tab.publish.click(
-            make_publish_handler(ctx), [tab.mine, tab.repo], tab.publish_status, api_name="publish", concurrency_limit=4
+            make_publish_handler(ctx),
+            [tab.mine, tab.repo],
+            tab.publish_status,
+            api_name="publish",
+            api_visibility="undocumented",
+            concurrency_limit=4,
         )
     return trainings
