@@ -157,6 +157,19 @@ def test_the_edit_button_is_above_the_fold_on_a_desktop(page):
     assert page.locator(".feat-card:visible").count() == 0, "the catalogue's cards are on the About tab"
 
 
+def test_after_a_photo_is_prepared_the_edit_button_stays_above_the_fold(page, tmp_path):
+    upload(page, HOPPER)
+    expect(page.locator("#photo-status")).to_contain_text("Face 0 found", timeout=120_000)
+    expect(page.locator("#photo-status")).to_contain_text("roughly")  # random weights: the hint shows
+    expect(page.locator("#aligned img")).to_be_visible()
+    box = page.locator("#run-edit").bounding_box()
+    screenshot(page, tmp_path, "edit-prepared.png")
+    assert box["y"] + box["height"] <= DESKTOP["height"], box
+    # The untrained models are said once on the page, in words a visitor understands.
+    assert page.get_by_text(re.compile("UNTRAINED")).count() == 1
+    expect(page.locator("#notice")).not_to_contain_text("FEAT_PROFILE")
+
+
 def test_one_click_on_an_example_shows_a_finished_result(page, tmp_path, examples_cache):
     assert not list(examples_cache.rglob("*.csv")), "nothing is computed for the examples at start-up"
     page.get_by_role("button", name="Astronaut · purple hair").click()

@@ -42,6 +42,7 @@ CSS = """
 .feat-ready {background: #dcfce7; color: #166534;}
 .feat-untrained {background: #fee2e2; color: #991b1b;}
 .feat-yours {background: #dbeafe; color: #1e40af;}
+#photo-status p {font-size: 0.9em !important; line-height: 1.35;}  /* a short status: Edit stays above the fold */
 #edit-choices .wrap {display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 6px;}
 """
 
@@ -69,6 +70,10 @@ new MutationObserver(name).observe(document.documentElement, {subtree: true, chi
     + KEYBOARD_RELEASE
 )
 
+# The untrained models' notice as a visitor reads it (`Session.notice` says the same to developers).
+PAGE_NOTICE = (
+    "Demo mode: the models here are UNTRAINED stand-ins, so every picture is noise, not an edit of your photo."
+)
 INTRO = """# feat-space
 Text-driven **local** face editing after *FEAT: Face Editing with Attention* (Hou et al., 2022): pick an
 edit and only that part of the face changes. Train new edits from a prompt in the **Train** tab."""
@@ -93,8 +98,8 @@ def build_app(
     # delete_cache: every hour, drop served files older than 6 hours (a Space runs for weeks; see visitor_files).
     with gr.Blocks(title="feat-space: text-driven local face editing", delete_cache=RETENTION.delete_cache) as demo:
         gr.Markdown(INTRO)
-        if ctx.notice:
-            gr.Markdown(f"⚠️ **{ctx.notice}**", elem_classes=["feat-notice"], elem_id="notice")
+        if ctx.notice:  # said once per page (the tabs do not repeat it), for a visitor, not a developer
+            gr.Markdown(f"⚠️ **{PAGE_NOTICE}**", elem_classes=["feat-notice"], elem_id="notice")
         models = gr.Markdown("", elem_id="model-status")
         with gr.Tabs() as tabs:
             with gr.Tab("Edit", id="edit"):

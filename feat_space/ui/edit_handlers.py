@@ -133,11 +133,11 @@ class EditHandlers:
         side = min(PREVIEW_SIDE, self.session.generator_size)
         reconstruction = small(tensor_to_image(self.session.reconstruction(prepared, side)))
         gap = reconstruction_gap(aligned, reconstruction)
-        text = f"Face {face_index} found, aligned and inverted: pick an edit and press **Edit photo**."
-        if gap > POOR_RECONSTRUCTION:
+        text = f"Face {face_index} found and prepared: pick an edit and press **Edit photo**."
+        if gap > POOR_RECONSTRUCTION:  # one short paragraph: on a desktop it must not push Edit below the fold
             text += (
-                f"\n\n⚠️ The generator renders this face only roughly ({gap:.0%} off: compare the aligned "
-                "face with its rendering): edits may change more than you expect. Frontal, evenly lit faces work best."
+                f" ⚠️ The generator renders this face only roughly ({gap:.0%} off, see *Rendered*): edits may "
+                "change more than you expect; frontal, evenly lit faces work best."
             )
         return Prepared(loaded.image, loaded.name, face_index, prepared, aligned, reconstruction, text)
 

@@ -109,7 +109,7 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
                     gr.Button("Start on Hugging Face Jobs", variant="primary", visible=on_cpu) if jobs else None
                 )
                 stop = gr.Button("Stop", variant="stop")
-            feedback = gr.Markdown(f"⚠️ **{ctx.notice}**" if ctx.notice else "", elem_id="train-feedback")
+            feedback = gr.Markdown("", elem_id="train-feedback")  # the untrained models' notice is the page's
             # Started when the tab is opened (`wire_train_tab`), not at page load: most visitors only edit.
             timer = gr.Timer(2.0, active=False)
         with gr.Column(scale=6, min_width=300):

@@ -106,7 +106,6 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
             end(visitor)
 
     def _run(entry: EditEntry, visitor: Visitor, progress: gr.Progress):
-        notice = f"⚠️ **{ctx.notice}**\n\n" if ctx.notice else ""
         skip = gr.skip()
         ctx.ensure_models(TRAIN_MODELS, progress)
         settings = entry.training
@@ -123,7 +122,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
                 checkpoint_every=max(200, settings.steps),
             )
             progress((0, settings.steps), desc="First step", unit="steps")
-            yield status_only(f"{notice}Training “{entry.prompt}” ({settings.steps} steps)…")
+            yield status_only(f"Training “{entry.prompt}” ({settings.steps} steps)…")
             last_yield = 0.0
             rate = None
             for s in training.steps(visitor.stop, mask_threshold=threshold):
@@ -134,7 +133,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
                 if p.preview is None and not p.done and now - last_yield < STREAM_EVERY:
                     continue
                 last_yield = now
-                status = progress_status(f"{notice}Training “{entry.prompt}”", report_of(s), "keeps what is learned")
+                status = progress_status(f"Training “{entry.prompt}”", report_of(s), "keeps what is learned")
                 preview = (
                     tensor_to_image(p.preview).resize((PREVIEW_SIDE, PREVIEW_SIDE)) if p.preview is not None else skip
                 )
@@ -149,12 +148,12 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
             speed.record(rate, f"training here, {result.steps_done} steps", by=visitor)
         if result.outcome == "nothing":
             shutil.rmtree(folder, ignore_errors=True)
-            yield status_only(f"{notice}Stopped before the first step finished: nothing was trained.")
+            yield status_only("Stopped before the first step finished: nothing was trained.")
             return
         if not result.usable:  # stopped while the mask was failing
             shutil.rmtree(folder, ignore_errors=True)
             warning = result.health.warning if result.health else ""
-            yield status_only(f"{notice}Stopped at step {result.steps_done}, but the edit is not usable: {warning}")
+            yield status_only(f"Stopped at step {result.steps_done}, but the edit is not usable: {warning}")
             return
         key = user_value(entry.name)
         trained = TrainedEdit(key=key, entry=training.entry, folder=folder, steps_done=result.steps_done)
@@ -165,7 +164,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
         how = "Trained" if result.outcome == "done" else f"Stopped at step {result.steps_done} of {result.total};"
         kept = "saved to your account" if visitor.keep is not None else "for this browser tab only"
         status = (
-            f"{notice}**Done.** {how} “{entry.title}” is ready: it is in your edits on the **Edit** tab as "
+            f"**Done.** {how} “{entry.title}” is ready: it is in your edits on the **Edit** tab as "
             f"“★ {entry.title}” ({kept}). Export its YAML or publish it below."
         )
         if result.health is not None:
