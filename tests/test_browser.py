@@ -341,10 +341,31 @@ def test_train_a_prompt_and_watch_it_progress(page, tmp_path):
     expect(page.get_by_text("is ready")).to_be_visible(timeout=180_000)
     screenshot(page, tmp_path, "train.png")
     page.get_by_role("tab", name="Edit").click()
-    expect(page.locator("#edit-choices")).to_contain_text("★ A face with freckles")
+    expect(page.locator("#edit-choices")).to_contain_text("★ Freckles")  # named by its prompt's own word
 
 
 # -- phone -----------------------------------------------------------------------------------------
+
+
+def test_on_a_phone_the_examples_have_thumbnails_and_no_empty_box_before_them(phone, tmp_path):
+    # Empty, the before/after would stand between the controls and the examples: they come first.
+    assert phone.locator("#examples").bounding_box()["y"] < phone.locator("#result").bounding_box()["y"]
+    thumbnails = phone.locator("#examples img.feat-thumb")
+    expect(thumbnails).to_have_count(3)
+    phone.locator("#examples").scroll_into_view_if_needed()
+    for thumbnail in thumbnails.all():
+        expect(thumbnail).to_be_in_viewport()
+        assert thumbnail.evaluate("(img) => img.complete && img.naturalWidth > 0"), "the example's photo loads"
+    screenshot(phone, tmp_path, "edit-phone-examples.png", top=False)
+    # The brush: its toolbar leaves its label readable, and a vertical swipe on it scrolls the page.
+    phone.get_by_text("Brush: paint where the edit may or must apply").click()
+    brush = phone.locator("#brush")
+    brush.scroll_into_view_if_needed()
+    label = brush.locator("[data-testid=block-label]").bounding_box()
+    toolbar = brush.locator(".top-panel").bounding_box()
+    assert label["x"] + label["width"] <= toolbar["x"] or toolbar["y"] >= label["y"] + label["height"], (label, toolbar)
+    assert brush.locator("canvas").first.evaluate("(c) => getComputedStyle(c).touchAction") == "pan-y"
+    phone.get_by_text("Brush: paint where the edit may or must apply").click()  # closed again
 
 
 def test_on_a_phone_progress_and_result_are_in_view_after_tapping_edit(phone, tmp_path):
@@ -360,6 +381,26 @@ def test_on_a_phone_progress_and_result_are_in_view_after_tapping_edit(phone, tm
     expect(phone.locator("#edit-info")).to_contain_text("Edited: Purple hair", timeout=120_000)
     expect(phone.locator("#result")).to_be_in_viewport(ratio=1)  # the whole before/after, no scrolling
     screenshot(phone, tmp_path, "edit-phone.png", top=False)
+
+
+def test_on_a_phone_the_preview_is_in_view_while_a_strength_is_dragged(phone, tmp_path):
+    track = phone.locator(".feat-strength input[type=range]").first
+    track.scroll_into_view_if_needed()
+    box = track.bounding_box()
+    y = box["y"] + box["height"] / 2
+    x = box["x"] + box["width"] * (1 + 3) / 6  # the thumb, at 1 on [-3, 3]
+    phone.mouse.move(x, y)
+    phone.mouse.down()
+    for step in range(1, 6):
+        phone.mouse.move(x - step * box["width"] * 0.05, y)
+    expect(phone.locator("#edit-info")).to_contain_text("Preview", timeout=60_000)
+    # The preview is pinned in view, clear of the slider the finger holds.
+    expect(phone.locator("#result")).to_be_in_viewport(ratio=1)
+    pinned, held = phone.locator("#result").bounding_box(), track.bounding_box()
+    assert held["y"] + held["height"] <= pinned["y"] or held["y"] >= pinned["y"] + pinned["height"], (pinned, held)
+    screenshot(phone, tmp_path, "edit-phone-dragging.png", top=False)
+    phone.mouse.up()
+    expect(phone.locator("#edit-info")).to_contain_text("Edited: Purple hair", timeout=120_000)
 
 
 def test_an_error_clears_the_previous_photo_s_outputs(phone, tmp_path):

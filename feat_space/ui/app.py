@@ -20,7 +20,7 @@ from ..registry.schema import EditEntry
 from ..session import Session, get_session
 from .about_tab import build_about_tab
 from .context import AppContext, Limits
-from .edit_events import KEYBOARD_RELEASE, wire_edit_tab
+from .edit_events import EXAMPLE_THUMBNAILS, KEYBOARD_RELEASE, PIN_WHILE_DRAGGING, wire_edit_tab
 from .edit_handlers import EDIT_MODELS
 from .edit_tab import build_edit_tab
 from .errors import user_errors
@@ -43,6 +43,22 @@ CSS = """
 .feat-untrained {background: #fee2e2; color: #991b1b;}
 .feat-yours {background: #dbeafe; color: #1e40af;}
 #photo-status p {font-size: 0.9em !important; line-height: 1.35;}  /* a short status: Edit stays above the fold */
+#examples button.gallery-item {display: inline-flex; align-items: center; gap: 8px;}
+#examples img.feat-thumb {width: 56px; height: 56px; object-fit: cover; border-radius: 6px; flex: none;}
+/* The brush canvas lets a vertical swipe scroll the page (a horizontal stroke still paints). */
+#brush canvas {touch-action: pan-y !important;}
+@media (max-width: 640px) {
+  /* On a phone an empty before/after box would stand between the controls and the examples: first the
+     examples, until there is a result. */
+  #results:not(:has(#result img)) > #examples-column {order: -1;}
+  /* While a slider is dragged (PIN_WHILE_DRAGGING): the preview, pinned where the finger is not. */
+  #result[data-feat-pin] {position: fixed !important; left: 8px !important;
+    right: 8px !important; width: auto !important; z-index: 50; height: 42vh !important;
+    background: var(--background-fill-primary); box-shadow: 0 2px 12px rgba(0, 0, 0, 0.3);}
+  #result[data-feat-pin="top"] {top: 8px !important;}
+  #result[data-feat-pin="bottom"] {top: auto !important; bottom: 8px !important;}
+  #result[data-feat-pin] img {max-height: 40vh !important; object-fit: contain;}
+}
 #edit-choices .wrap {display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 6px;}
 """
 
@@ -68,6 +84,8 @@ new MutationObserver(name).observe(document.documentElement, {subtree: true, chi
   attributeFilter: ["src"]});
 })();</script>"""
     + KEYBOARD_RELEASE
+    + EXAMPLE_THUMBNAILS
+    + PIN_WHILE_DRAGGING
 )
 
 # The untrained models' notice as a visitor reads it (`Session.notice` says the same to developers).

@@ -54,6 +54,39 @@ document.addEventListener("keyup", (event) => {
   input.dispatchEvent(new PointerEvent("pointerup", {bubbles: true}));
 }, true);
 })();</script>"""
+# The examples are buttons with a label: each gets its photo as a thumbnail (Gradio shows labels only),
+# found by its label, so examples left out (an edit not usable here) do not shift the pictures.
+EXAMPLE_THUMBNAILS = (
+    """<script>(() => {const THUMBS = """
+    + json.dumps({e.label: f"gradio_api/file={e.photo}" for e in EXAMPLE_EDITS})
+    + """;
+const add = () => document.querySelectorAll("#examples button.gallery-item").forEach((button) => {
+  const src = THUMBS[button.textContent.trim()];
+  if (!src || button.querySelector("img.feat-thumb")) return;
+  const img = document.createElement("img");
+  img.className = "feat-thumb";
+  img.src = src;
+  img.alt = "";  // the label beside it names the example
+  button.prepend(img);
+});
+new MutationObserver(add).observe(document.documentElement, {subtree: true, childList: true});
+})();</script>"""
+)
+# On a phone the picture is far below the sliders: while a strength or the threshold is dragged, the
+# before/after is pinned to the half of the screen the finger is not in, so its preview is seen live.
+PIN_WHILE_DRAGGING = """<script>(() => {
+const PHONE = 640;
+// A data attribute (Gradio scopes the page's CSS, so a class on <body> would not match; Svelte owns `class`).
+const unpin = () => document.querySelectorAll("[data-feat-pin]").forEach((el) => delete el.dataset.featPin);
+document.addEventListener("pointerdown", (event) => {
+  const range = event.target instanceof Element && event.target.closest(".feat-strength input, #threshold input");
+  const result = document.querySelector("#result");
+  if (!range || window.innerWidth > PHONE || !result || !result.querySelector("img")) return;
+  const low = range.getBoundingClientRect().top > window.innerHeight / 2;
+  result.dataset.featPin = low ? "top" : "bottom";
+}, true);
+for (const name of ["pointerup", "pointercancel"]) document.addEventListener(name, unpin, true);
+})();</script>"""
 STRENGTH_RANGE = (-3.0, 3.0)
 EXAMPLE_OUTPUTS_VERSION = 2  # bump when what an example returns changes meaning (its cache is then redone)
 

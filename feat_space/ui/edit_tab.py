@@ -117,7 +117,8 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
                     "Pick the layer under the layers button, paint, then press **Edit photo** (or move a slider)."
                 )
                 brush = gr.ImageEditor(
-                    label="Brush over your aligned face",
+                    # Short: the editor's toolbar sits at the top right, over a longer label on a phone.
+                    label="Brush",
                     sources=[],
                     type="numpy",
                     image_mode="RGBA",
