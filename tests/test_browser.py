@@ -140,6 +140,21 @@ def changed(edited: np.ndarray, photo: str) -> float:
     return float((np.abs(edited - original).max(axis=-1) > 8).mean())
 
 
+def drag_strength(page, at: float, by: float):
+    """Grab the first strength slider's thumb (at `at` on [-3, 3]), drag it by `by` of the track in five
+    moves and keep holding it (release with `page.mouse.up()`). Returns the track."""
+    track = page.locator(".feat-strength input[type=range]").first
+    track.scroll_into_view_if_needed()  # the mouse acts only inside the viewport
+    box = track.bounding_box()
+    y = box["y"] + box["height"] / 2
+    x = box["x"] + box["width"] * (at + 3) / 6
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 6):
+        page.mouse.move(x + step * box["width"] * by / 5, y)
+    return track
+
+
 def upload(page, photo: str) -> None:
     page.locator("#photo input[type=file]").set_input_files(photo)
 
@@ -224,15 +239,7 @@ def test_dragging_a_slider_updates_the_image(page):
     expect(page.locator("#edit-info")).to_contain_text("Edited: Purple hair 2.5", timeout=120_000)
     expect(page.locator("#edit-info")).not_to_contain_text("Red lipstick")
     before, _ = edited_pixels(page)
-    track = page.locator(".feat-strength input[type=range]").first
-    track.scroll_into_view_if_needed()  # the mouse acts only inside the viewport
-    box = track.bounding_box()
-    y = box["y"] + box["height"] / 2
-    x = box["x"] + box["width"] * (2.5 + 3) / 6  # the thumb, at 2.5 on [-3, 3]
-    page.mouse.move(x, y)
-    page.mouse.down()
-    for step in range(1, 6):
-        page.mouse.move(x - step * box["width"] * 0.06, y)
+    drag_strength(page, at=2.5, by=-0.3)
     # Still holding the thumb: the live preview has replaced the picture.
     expect(page.locator("#edit-info")).to_contain_text("Preview", timeout=60_000)
     assert edited_pixels(page)[0] != before
@@ -384,15 +391,7 @@ def test_on_a_phone_progress_and_result_are_in_view_after_tapping_edit(phone, tm
 
 
 def test_on_a_phone_the_preview_is_in_view_while_a_strength_is_dragged(phone, tmp_path):
-    track = phone.locator(".feat-strength input[type=range]").first
-    track.scroll_into_view_if_needed()
-    box = track.bounding_box()
-    y = box["y"] + box["height"] / 2
-    x = box["x"] + box["width"] * (1 + 3) / 6  # the thumb, at 1 on [-3, 3]
-    phone.mouse.move(x, y)
-    phone.mouse.down()
-    for step in range(1, 6):
-        phone.mouse.move(x - step * box["width"] * 0.05, y)
+    track = drag_strength(phone, at=1.0, by=-0.25)
     expect(phone.locator("#edit-info")).to_contain_text("Preview", timeout=60_000)
     # The preview is pinned in view, clear of the slider the finger holds.
     expect(phone.locator("#result")).to_be_in_viewport(ratio=1)
