@@ -155,6 +155,44 @@ def drag_strength(page, at: float, by: float):
     return track
 
 
+def compare_handle_stays_on_the_photo_and_moves_by_keyboard(page) -> None:
+    """The before/after handle: keyboard-movable, and never beyond the photo's edges (keys or mouse)."""
+    handle = page.locator("#result [data-testid=slider]")
+    handle.scroll_into_view_if_needed()
+
+    def centre() -> float:
+        box = handle.bounding_box()
+        return box["x"] + box["width"] / 2
+
+    # Where the photo is drawn inside its <img> box (fitted, as `object-fit: contain`).
+    photo = page.locator("#result img").first.evaluate(
+        """(img) => { const b = img.getBoundingClientRect();
+          const k = Math.min(b.width / img.naturalWidth, b.height / img.naturalHeight);
+          const w = img.naturalWidth * k, h = img.naturalHeight * k;
+          return {x: b.left + (b.width - w) / 2, y: b.top + (b.height - h) / 2, width: w, height: h}; }"""
+    )
+    handle.focus()
+    start = centre()
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_timeout(200)
+    assert centre() < start - 1, "an arrow key moves it"
+    page.keyboard.press("End")
+    page.wait_for_timeout(200)
+    assert abs(centre() - (photo["x"] + photo["width"])) <= 2, "End: the photo's right edge"
+    box = page.locator("#result").bounding_box()
+    page.mouse.move(centre(), photo["y"] + photo["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 2, photo["y"] + photo["height"] / 2, steps=5)  # past the photo, to the box's edge
+    page.mouse.up()
+    page.wait_for_timeout(200)
+    assert centre() >= photo["x"] - 2, (centre(), photo)
+    page.keyboard.press("Tab")  # leave it; the split is back at the middle for the tests that follow
+    handle.focus()
+    page.keyboard.press("Home")
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+
+
 def upload(page, photo: str) -> None:
     page.locator("#photo input[type=file]").set_input_files(photo)
 
@@ -290,6 +328,10 @@ def test_the_mask_toggle_overlays_the_mask(page):
     page.get_by_label("Show where the edit applies (mask in red)").uncheck()
 
 
+def test_the_before_after_handle_stays_on_the_photo_and_moves_by_keyboard(page):
+    compare_handle_stays_on_the_photo_and_moves_by_keyboard(page)
+
+
 def test_the_brush_restricts_the_edit(page):
     _, unrestricted = edited_pixels(page)
     page.get_by_text("Brush: paint where the edit may or must apply").click()
@@ -400,6 +442,10 @@ def test_on_a_phone_the_preview_is_in_view_while_a_strength_is_dragged(phone, tm
     screenshot(phone, tmp_path, "edit-phone-dragging.png", top=False)
     phone.mouse.up()
     expect(phone.locator("#edit-info")).to_contain_text("Edited: Purple hair", timeout=120_000)
+
+
+def test_on_a_phone_the_before_after_handle_stays_on_the_photo_and_moves_by_keyboard(phone):
+    compare_handle_stays_on_the_photo_and_moves_by_keyboard(phone)
 
 
 def test_an_error_clears_the_previous_photo_s_outputs(phone, tmp_path):

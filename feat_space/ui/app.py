@@ -20,7 +20,13 @@ from ..registry.schema import EditEntry
 from ..session import Session, get_session
 from .about_tab import build_about_tab
 from .context import AppContext, Limits
-from .edit_events import EXAMPLE_THUMBNAILS, KEYBOARD_RELEASE, PIN_WHILE_DRAGGING, wire_edit_tab
+from .edit_events import (
+    COMPARE_HANDLE,
+    EXAMPLE_THUMBNAILS,
+    KEYBOARD_RELEASE,
+    PIN_WHILE_DRAGGING,
+    wire_edit_tab,
+)
 from .edit_handlers import EDIT_MODELS
 from .edit_tab import build_edit_tab
 from .errors import user_errors
@@ -86,6 +92,7 @@ new MutationObserver(name).observe(document.documentElement, {subtree: true, chi
     + KEYBOARD_RELEASE
     + EXAMPLE_THUMBNAILS
     + PIN_WHILE_DRAGGING
+    + COMPARE_HANDLE
 )
 
 # The untrained models' notice as a visitor reads it (`Session.notice` says the same to developers).
@@ -189,9 +196,11 @@ def launch(**kwargs: Any) -> None:
         demo = serving(build_app())
         place_models_for_zero_gpu(get_session())
         demo.launch(**{**launch_options(), **kwargs})
-    # Stopped, and the visitors' files are gone. A training step may still be running in one of Gradio's
-    # worker threads: letting the interpreter tear down PyTorch under it aborts the process (SIGABRT,
-    # "terminate called without an active exception"), so the process ends here, at once and cleanly.
+    if serving.signal is None:  # launch() returned by itself (as when a test stands in for it)
+        return
+    # Stopped by a signal, and the visitors' files are gone. A training step may still be running in one
+    # of Gradio's worker threads: letting the interpreter tear down PyTorch under it aborts the process
+    # (SIGABRT, "terminate called without an active exception"), so the process ends here, at once.
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

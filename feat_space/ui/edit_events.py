@@ -87,6 +87,58 @@ document.addEventListener("pointerdown", (event) => {
 }, true);
 for (const name of ["pointerup", "pointercancel"]) document.addEventListener(name, unpin, true);
 })();</script>"""
+# The before/after handle: Gradio's ImageSlider lets it travel the whole box, past a narrower photo's
+# edges (the split itself stops at them), and offers no keyboard. Here the handle is drawn within the
+# photo, and it is focusable: arrow keys move it (as a drag of it by 5 % of the photo; Home / End to the
+# edges), through the mouse events its drag listens to.
+COMPARE_HANDLE = r"""<script>(() => {
+const handleOf = (root) => root.querySelector("[data-testid=slider]");
+const photoOf = (root) => root.querySelector("img");
+// Where the photo is drawn: the <img> box is the slider's, the photo is fitted inside it (contain).
+const drawn = (img) => {
+  const box = img.getBoundingClientRect();
+  if (!img.naturalWidth || !img.naturalHeight) return box;
+  const scale = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight);
+  const width = img.naturalWidth * scale;
+  return {left: box.left + (box.width - width) / 2, right: box.left + (box.width + width) / 2, width};
+};
+const clamp = (root) => {
+  const handle = handleOf(root), photo = photoOf(root);
+  if (!handle || !photo) return;
+  const box = handle.parentElement.getBoundingClientRect(), img = drawn(photo);
+  const match = /translateX\(([-\d.]+)px\)/.exec(handle.style.transform || "");
+  if (!match || !img.width) return;
+  const lo = img.left - box.left, hi = img.right - box.left, x = Number(match[1]);
+  const kept = Math.min(Math.max(x, lo), hi);
+  if (Math.abs(kept - x) > 0.5) handle.style.transform = `translateX(${kept}px)`;
+};
+const keyed = (root) => {
+  const handle = handleOf(root);
+  if (!handle || handle.dataset.featKeys) return;
+  handle.dataset.featKeys = "1";
+  handle.tabIndex = 0;
+  handle.setAttribute("role", "slider");
+  handle.setAttribute("aria-label", "Before / after divider: arrow keys move it");
+  handle.addEventListener("keydown", (event) => {
+    const photo = photoOf(root);
+    if (!photo) return;
+    const img = drawn(photo), at = handle.getBoundingClientRect();
+    const x = at.left + at.width / 2, y = at.top + at.height / 2, step = img.width * 0.05;
+    const to = {ArrowLeft: x - step, ArrowRight: x + step, ArrowDown: x - step, ArrowUp: x + step,
+      Home: img.left, End: img.right}[event.key];
+    if (to === undefined) return;
+    event.preventDefault();
+    const mouse = (type, clientX, target) => target.dispatchEvent(new MouseEvent(type, {bubbles: true,
+      cancelable: true, view: window, clientX, clientY: y, button: 0}));
+    mouse("mousedown", x, handle);
+    mouse("mousemove", Math.min(Math.max(to, img.left), img.right), window);
+    mouse("mouseup", Math.min(Math.max(to, img.left), img.right), window);
+  });
+};
+const watch = () => document.querySelectorAll("#result").forEach((root) => { keyed(root); clamp(root); });
+new MutationObserver(watch).observe(document.documentElement, {subtree: true, childList: true, attributes: true,
+  attributeFilter: ["style", "src"]});
+})();</script>"""
 STRENGTH_RANGE = (-3.0, 3.0)
 EXAMPLE_OUTPUTS_VERSION = 2  # bump when what an example returns changes meaning (its cache is then redone)
 

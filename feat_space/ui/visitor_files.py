@@ -148,8 +148,20 @@ def _close_quickly(demo: Any) -> None:
     closing.join(CLOSE_WAIT_S)
 
 
+class Serving:
+    """What `removed_on_shutdown` yields: call it with the app to serve; `signal` says what stopped it."""
+
+    def __init__(self) -> None:
+        self.served: list[Any] = []
+        self.signal: str | None = None  # "stopped by SIGTERM" / "... SIGINT" once a signal stopped the app
+
+    def __call__(self, demo: T) -> T:
+        self.served.append(demo)
+        return demo
+
+
 @contextlib.contextmanager
-def removed_on_shutdown() -> Iterator[Callable[[T], T]]:
+def removed_on_shutdown() -> Iterator[Serving]:
     """Serve inside this: on SIGTERM, SIGINT or a normal exit, every visitor's file is deleted.
 
     Gradio gets a folder of its own for this process (``GRADIO_TEMP_DIR`` is pointed at a fresh
@@ -165,11 +177,8 @@ def removed_on_shutdown() -> Iterator[Callable[[T], T]]:
         Path(configured).mkdir(parents=True, exist_ok=True)
     private = Path(tempfile.mkdtemp(prefix="feat-space-gradio-", dir=configured or None))
     os.environ[GRADIO_TEMP_DIR] = str(private)
-    served: list[Any] = []
-
-    def serving(demo: T) -> T:
-        served.append(demo)
-        return demo
+    serving = Serving()
+    served = serving.served
 
     previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
     stopped = threading.Event()
@@ -177,8 +186,8 @@ def removed_on_shutdown() -> Iterator[Callable[[T], T]]:
     sweeper.start()
     try:
         yield serving
-    except (Stopped, KeyboardInterrupt):
-        pass  # the stop asked for: not an error (exit status 0, like Gradio's own Ctrl-C)
+    except (Stopped, KeyboardInterrupt) as stop:
+        serving.signal = str(stop)  # the stop asked for: not an error (exit status 0, like Gradio's own Ctrl-C)
     finally:
         stopped.set()
         for demo in served:
@@ -205,4 +214,12 @@ def _sweep_until(stopped: threading.Event, gradio_folder: Path, served: list[Any
             log.exception("Sweeping old visitor files failed")
 
 
-__all__ = ["RETENTION", "Retention", "remove_at_shutdown", "removed_on_shutdown", "sweep", "sweep_gradio_folder"]
+__all__ = [
+    "RETENTION",
+    "Retention",
+    "Serving",
+    "remove_at_shutdown",
+    "removed_on_shutdown",
+    "sweep",
+    "sweep_gradio_folder",
+]
