@@ -4,14 +4,18 @@ folders with a progress bar; unreadable and faceless files are reported and skip
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from feat_space.alignment.native_logs import native_logs, quiet_native_logs
 from feat_space.cli import edit as edit_cli
 from feat_space.cli import main
 from feat_space.cli.edit import EditSpec, parse_edit
@@ -149,3 +153,32 @@ def test_a_result_that_cannot_be_written_is_skipped_and_the_batch_goes_on(tmp_pa
 )
 def test_edit_arguments(text, spec):
     assert parse_edit(text) == spec
+
+
+NATIVE_NOISE = ("W0000", "inference_feedback_manager.cc", "landmark_projection_calculator.cc", "absl::", "XNNPACK")
+
+
+def test_edit_prints_only_the_project_s_lines_unless_verbose(tmp_path):
+    """MediaPipe logs from C++ to descriptor 2, which no Python filter reaches: run the real command."""
+    command = [sys.executable, "-m", "feat_space", "edit", str(DATA / "grace_hopper.jpg"), "--edit", "purple-hair"]
+    env = {**os.environ, "FEAT_PROFILE": "tiny", "HF_HUB_OFFLINE": "1", "FEAT_CACHE": str(tmp_path / "cache")}
+    root = Path(__file__).resolve().parent.parent
+    quiet = subprocess.run([*command, "--out", str(tmp_path / "a")], env=env, cwd=root, capture_output=True, text=True)
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    said = quiet.stdout + quiet.stderr
+    assert "Edited 1 of 1 photo(s)" in said and "UNTRAINED" in said
+    assert not [noise for noise in NATIVE_NOISE if noise in said], said[-2000:]
+    loud = subprocess.run(
+        [*command, "--out", str(tmp_path / "b"), "--verbose"], env=env, cwd=root, capture_output=True, text=True
+    )
+    assert loud.returncode == 0 and "inference_feedback_manager.cc" in loud.stderr, "--verbose keeps MediaPipe's logs"
+
+
+def test_native_logs_caught_while_quiet_are_logged_at_debug(caplog):
+    quiet_native_logs()
+    try:
+        with caplog.at_level(logging.DEBUG, "feat_space.native"), native_logs():
+            os.write(2, b"W0000 from C++\n")
+    finally:
+        quiet_native_logs(False)
+    assert "W0000 from C++" in caplog.text

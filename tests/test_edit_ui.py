@@ -22,6 +22,7 @@ from feat_space.ui.edit_api import EXAMPLES_DIR
 from feat_space.ui.edit_events import brush_from_editor, describe
 from feat_space.ui.edit_handlers import EditHandlers, json_value
 from feat_space.ui.edit_images import mask_file, reconstruction_gap, tint
+from feat_space.ui.edit_input import EditInput
 from feat_space.ui.result_guard import GUARD_JS, KEY_PARTS, MAX_FACE, NO_PHOTO, photo_key
 
 PURPLE, LIPSTICK = "registry:purple-hair", "registry:red-lipstick"
@@ -96,7 +97,8 @@ def test_strengths_default_per_edit_and_name_only_chosen_edits(handlers):
     with pytest.raises(FeatError, match="The strength of registry:purple-hair must be a number, got 'x'"):
         handlers.choices([PURPLE], {PURPLE: "x"}, None)
     with pytest.raises(FeatError, match="strengths must be a mapping"):
-        json_value([1, 2])
+        EditInput.parse(edits=[PURPLE], strengths=[1, 2])
+    assert EditInput.parse(edits=PURPLE, strengths=wrapped).strengths == {PURPLE: 0.5}, "one edit; unwrapped"
     with pytest.raises(FeatError, match="Pick at least one edit"):
         handlers.choices([], None, None)
 

@@ -4,10 +4,12 @@ disk. And while it runs, old files are swept (`visitor_files.sweep`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -36,6 +38,13 @@ def free_port() -> int:
 
 def files_under(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+def hold_open(url: str) -> None:
+    """A visitor's page: a stream the server keeps open until it stops."""
+    with contextlib.suppress(OSError), urllib.request.urlopen(url) as response:
+        while response.read(1):
+            pass
 
 
 def start_app(tmp_path: Path) -> tuple[subprocess.Popen, str, dict[str, Path]]:
@@ -95,12 +104,24 @@ def test_stopping_the_app_removes_every_visitor_file(tmp_path, stop):
         if stop == signal.SIGTERM:
             assert any(p.name == "model.safetensors" for p in files_under(visitor_dirs[0]))
 
+        # Visitors connected: open pages hold heartbeat streams, and one is training (its stream open).
+        for page in ("page-1", "page-2"):
+            threading.Thread(target=hold_open, args=(f"{url}gradio_api/heartbeat/{page}",), daemon=True).start()
+        training = client.submit("a face with a big smile", "", "colour", 2000, 0.0, api_name="/train")
+        deadline = time.monotonic() + 60
+        while not any(p.name.startswith("big-smile") for p in visitor_dirs[0].rglob("*")):
+            assert time.monotonic() < deadline and not training.done(), "the training did not start"
+            time.sleep(0.2)
+
+        stopped = time.monotonic()
         process.send_signal(stop)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             pytest.fail(f"app.py did not stop within 30 s of {stop.name}")
+        took = time.monotonic() - stopped
         assert process.returncode == 0, process.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+        assert took < 5, f"{stop.name} with visitors connected took {took:.1f} s (a container runtime kills at 10 s)"
         assert files_under(where["gradio"]) == [], "Gradio's uploads and results are gone"
         assert not list(where["gradio"].glob("feat-space-gradio-*")), "and the app's folder in it"
         assert not visitor_dirs[0].exists(), "the visitors' folders are gone"

@@ -28,6 +28,12 @@ def common_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help=f"model profile (default: ${PROFILE_ENV}, else real); tiny = untrained random models, offline",
     )
+    common.add_argument(
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="also show the libraries' own logs (MediaPipe's C++ warnings, the models' loading)",
+    )
     return common
 
 

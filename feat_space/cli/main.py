@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
 
+from ..alignment.native_logs import quiet_native_logs
 from ..errors import FeatError
 from ..weights.profiles import PROFILE_ENV
 from . import doctor, edit, edits, environment, evaluate, models, publish, train
@@ -33,6 +35,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "profile", None):
         os.environ[PROFILE_ENV] = args.profile  # the flag wins over the environment, for everything below
+    verbose = getattr(args, "verbose", False)
+    # A person sees the project's own lines; the libraries' logs (MediaPipe's from C++) only when asked.
+    quiet_native_logs(not verbose)
+    if verbose:
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     try:
         return args.handler(args)
     except FeatError as e:

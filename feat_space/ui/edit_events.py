@@ -42,6 +42,105 @@ SHOW_RESULTS = """(...inputs) => {
   }
   return inputs;
 }"""
+# Gradio's slider sends "release" (what starts the full-size render) only on pointerup or when its
+# number box loses focus: a value set by keyboard (arrow keys on the slider, a typed value and Enter)
+# left the low-resolution preview on screen, and the download of the previous values beside it. Such
+# keys end like a drag here: the slider gets the pointerup it listens for.
+KEYBOARD_RELEASE = """<script>(() => {
+const KEYS = new Set(["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "PageUp", "PageDown", "Home", "End",
+  "Enter"]);
+document.addEventListener("keyup", (event) => {
+  const input = event.target;
+  if (!(input instanceof HTMLInputElement) || !KEYS.has(event.key)) return;
+  if (!input.closest(".feat-strength, #threshold")) return;
+  input.dispatchEvent(new PointerEvent("pointerup", {bubbles: true}));
+}, true);
+})();</script>"""
+# The examples are buttons with a label: each gets its photo as a thumbnail (Gradio shows labels only),
+# found by its label, so examples left out (an edit not usable here) do not shift the pictures.
+EXAMPLE_THUMBNAILS = (
+    """<script>(() => {const THUMBS = """
+    + json.dumps({e.label: f"gradio_api/file={e.photo}" for e in EXAMPLE_EDITS})
+    + """;
+const add = () => document.querySelectorAll("#examples button.gallery-item").forEach((button) => {
+  const src = THUMBS[button.textContent.trim()];
+  if (!src || button.querySelector("img.feat-thumb")) return;
+  const img = document.createElement("img");
+  img.className = "feat-thumb";
+  img.src = src;
+  img.alt = "";  // the label beside it names the example
+  button.prepend(img);
+});
+new MutationObserver(add).observe(document.documentElement, {subtree: true, childList: true});
+})();</script>"""
+)
+# On a phone the picture is far below the sliders: while a strength or the threshold is dragged, the
+# before/after is pinned to the half of the screen the finger is not in, so its preview is seen live.
+PIN_WHILE_DRAGGING = """<script>(() => {
+const PHONE = 640;
+// A data attribute (Gradio scopes the page's CSS, so a class on <body> would not match; Svelte owns `class`).
+const unpin = () => document.querySelectorAll("[data-feat-pin]").forEach((el) => delete el.dataset.featPin);
+document.addEventListener("pointerdown", (event) => {
+  const range = event.target instanceof Element && event.target.closest(".feat-strength input, #threshold input");
+  const result = document.querySelector("#result");
+  if (!range || window.innerWidth > PHONE || !result || !result.querySelector("img")) return;
+  const low = range.getBoundingClientRect().top > window.innerHeight / 2;
+  result.dataset.featPin = low ? "top" : "bottom";
+}, true);
+for (const name of ["pointerup", "pointercancel"]) document.addEventListener(name, unpin, true);
+})();</script>"""
+# The before/after handle: Gradio's ImageSlider lets it travel the whole box, past a narrower photo's
+# edges (the split itself stops at them), and offers no keyboard. Here the handle is drawn within the
+# photo, and it is focusable: arrow keys move it (as a drag of it by 5 % of the photo; Home / End to the
+# edges), through the mouse events its drag listens to.
+COMPARE_HANDLE = r"""<script>(() => {
+const handleOf = (root) => root.querySelector("[data-testid=slider]");
+const photoOf = (root) => root.querySelector("img");
+// Where the photo is drawn: the <img> box is the slider's, the photo is fitted inside it (contain).
+const drawn = (img) => {
+  const box = img.getBoundingClientRect();
+  if (!img.naturalWidth || !img.naturalHeight) return box;
+  const scale = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight);
+  const width = img.naturalWidth * scale;
+  return {left: box.left + (box.width - width) / 2, right: box.left + (box.width + width) / 2, width};
+};
+const clamp = (root) => {
+  const handle = handleOf(root), photo = photoOf(root);
+  if (!handle || !photo) return;
+  const box = handle.parentElement.getBoundingClientRect(), img = drawn(photo);
+  const match = /translateX\(([-\d.]+)px\)/.exec(handle.style.transform || "");
+  if (!match || !img.width) return;
+  const lo = img.left - box.left, hi = img.right - box.left, x = Number(match[1]);
+  const kept = Math.min(Math.max(x, lo), hi);
+  if (Math.abs(kept - x) > 0.5) handle.style.transform = `translateX(${kept}px)`;
+};
+const keyed = (root) => {
+  const handle = handleOf(root);
+  if (!handle || handle.dataset.featKeys) return;
+  handle.dataset.featKeys = "1";
+  handle.tabIndex = 0;
+  handle.setAttribute("role", "slider");
+  handle.setAttribute("aria-label", "Before / after divider: arrow keys move it");
+  handle.addEventListener("keydown", (event) => {
+    const photo = photoOf(root);
+    if (!photo) return;
+    const img = drawn(photo), at = handle.getBoundingClientRect();
+    const x = at.left + at.width / 2, y = at.top + at.height / 2, step = img.width * 0.05;
+    const to = {ArrowLeft: x - step, ArrowRight: x + step, ArrowDown: x - step, ArrowUp: x + step,
+      Home: img.left, End: img.right}[event.key];
+    if (to === undefined) return;
+    event.preventDefault();
+    const mouse = (type, clientX, target) => target.dispatchEvent(new MouseEvent(type, {bubbles: true,
+      cancelable: true, view: window, clientX, clientY: y, button: 0}));
+    mouse("mousedown", x, handle);
+    mouse("mousemove", Math.min(Math.max(to, img.left), img.right), window);
+    mouse("mouseup", Math.min(Math.max(to, img.left), img.right), window);
+  });
+};
+const watch = () => document.querySelectorAll("#result").forEach((root) => { keyed(root); clamp(root); });
+new MutationObserver(watch).observe(document.documentElement, {subtree: true, childList: true, attributes: true,
+  attributeFilter: ["style", "src"]});
+})();</script>"""
 EXAMPLE_OUTPUTS_VERSION = 2  # bump when what an example returns changes meaning (its cache is then redone)
 
 
@@ -118,6 +217,11 @@ def settings_of(photo, selected, strengths, threshold, face, brush) -> Settings:
     )
 
 
+def values_of(selected, strengths, threshold) -> tuple:
+    """The edits, strengths and threshold on screen (a brush change renders full size at once)."""
+    return (tuple(selected or ()), tuple(sorted(ticked_strengths(selected, strengths).items())), threshold)
+
+
 def shown(edited: Edited, show_mask: bool):
     """The before/after pair of `edited`, with the mask tinted in or not."""
     return edited.before, edited.overlay() if show_mask else edited.after
@@ -137,7 +241,8 @@ class EditEvents:
         self.shown_outputs = [tab.result, tab.download, tab.download_box, tab.info, tab.result_for]
         self.edit_outputs = [*self.shown_outputs, tab.last]
         self.edit_inputs = [tab.photo, tab.edits, tab.strengths, tab.threshold, tab.face, tab.brush, tab.show_mask]
-        self.preview_outputs = [tab.result, tab.info, tab.result_for]
+        # A preview hides the download: it is of the last full-size render, not of the values on screen.
+        self.preview_outputs = [tab.result, tab.info, tab.result_for, tab.download_box]
         # Slider and threshold moves: only the last one counts, and no progress covers the result.
         self.live: dict[str, Any] = {
             "trigger_mode": "always_last",
@@ -287,19 +392,21 @@ class EditEvents:
         if isinstance(edited, Exception):
             return None, None, gr.Column(visible=False), message(edited), made_for, None
         outputs = shown(edited, show_mask), str(edited.download), gr.Column(visible=True), edited.info
-        return *outputs, made_for, (made_for, edited)
+        kept = (made_for, values_of(selected, strengths, threshold), edited)
+        return *outputs, made_for, kept
 
     def preview_page(self, photo, selected, strengths, threshold, face, brush, show_mask, request: gr.Request):
         if photo is None or not selected:
-            return SKIP(), SKIP(), SKIP()  # nothing to preview yet: the button says what is missing
+            return SKIP(), SKIP(), SKIP(), SKIP()  # nothing to preview yet: the button says what is missing
         renders = self.ctx.visitors.get(request).renders
+        hidden = gr.Column(visible=False)
         try:
             settings = settings_of(photo, selected, strengths, threshold, face, brush)
         except Exception as e:
-            return None, message(e), photo_key(photo, face)
+            return None, message(e), photo_key(photo, face), hidden
         order = renders.start(settings, full=False)
         if renders.stale(order, settings):
-            return SKIP(), SKIP(), SKIP()
+            return SKIP(), SKIP(), SKIP(), SKIP()
         try:
             edited: Edited | Exception = self.run(
                 photo, selected, strengths, threshold, face, brush, request, None, preview=True
@@ -309,16 +416,17 @@ class EditEvents:
         # A full-size render or another photo came meanwhile: that is what the visitor sees.
         made_for = photo_key(photo, face)
         if renders.stale(order, settings) or not renders.shows(made_for):
-            return SKIP(), SKIP(), SKIP()
+            return SKIP(), SKIP(), SKIP(), SKIP()
         if isinstance(edited, Exception):
-            return None, message(edited), made_for
-        return shown(edited, False), edited.info, made_for
+            return None, message(edited), made_for, hidden
+        return shown(edited, False), edited.info, made_for, hidden
 
     def toggle_mask(self, photo, selected, strengths, threshold, face, brush, show_mask, last, request: gr.Request):
         # The latest edit, if it is of the photo and face on the page (it may be of another: a clear can
         # come before the State is written, and an example's result is not kept).
-        if last is not None and last[0] == photo_key(photo, face):
-            return shown(last[1], show_mask), SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
+        # And made with the values on screen: after a preview of others, the overlay is of those.
+        if last is not None and last[:2] == (photo_key(photo, face), values_of(selected, strengths, threshold)):
+            return shown(last[2], show_mask), SKIP(), SKIP(), SKIP(), SKIP(), SKIP()
         if photo is None or not selected:
             return (SKIP(),) * 6
         # No result kept for this page (an example's comes from the cache): edit once, then keep it.

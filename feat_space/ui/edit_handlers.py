@@ -22,7 +22,6 @@ from typing import Any, NamedTuple
 
 import gradio as gr
 from PIL import Image
-from pydantic import RootModel
 
 from ..editing.ranges import STRENGTH, THRESHOLD
 from ..errors import FeatError
@@ -33,7 +32,8 @@ from ..weights.roles import ModelRole
 from .catalogue import Choice, registry_value
 from .context import AppContext
 from .edit_images import POOR_RECONSTRUCTION, PREVIEW_SIDE, photo_path, reconstruction_gap, small, tint
-from .errors import to_gr_error
+from .edit_input import face_number, json_value
+from .errors import error_text
 from .state import Visitor
 
 EDIT_MODELS = (ModelRole.GENERATOR, ModelRole.ENCODER)
@@ -86,16 +86,7 @@ class PhotoFile(NamedTuple):
     face_index: int
 
 
-def message(error: BaseException) -> str:
-    """The text a visitor sees for `error` (a FeatError's own message; anything else is logged)."""
-    return f"⚠️ {to_gr_error(error).message}"
-
-
-def face_number(face: float | None) -> int:
-    index = int(face or 0)
-    if index < 0:
-        raise FeatError("The face number counts from 0 (the largest face); use 0 or more.")
-    return index
+message = error_text  # the text a visitor sees for an error, beside the photo or the result
 
 
 class EditHandlers:
@@ -109,7 +100,7 @@ class EditHandlers:
 
     # -- the photo ---------------------------------------------------------------------------------
 
-    def load(self, photo: Any, face: float | None, progress: gr.Progress | None = None) -> Loaded:
+    def load(self, photo: Any, face: Any, progress: gr.Progress | None = None) -> Loaded:
         """Read, align and invert the photo (once per file and face; the session caches by content too)."""
         path, name = photo_path(photo)
         face_index = face_number(face)
@@ -134,7 +125,7 @@ class EditHandlers:
                     self._loaded.popitem(last=False)
         return loaded
 
-    def prepare(self, photo: Any, face: float | None, progress: gr.Progress | None = None) -> Prepared:
+    def prepare(self, photo: Any, face: Any, progress: gr.Progress | None = None) -> Prepared:
         """`load`, and what the page shows of the photo: its aligned face, how the generator renders it."""
         loaded = self.load(photo, face, progress)
         prepared, face_index = loaded.photo, loaded.face_index
@@ -143,11 +134,11 @@ class EditHandlers:
         side = min(PREVIEW_SIDE, self.session.generator_size)
         reconstruction = small(tensor_to_image(self.session.reconstruction(prepared, side)))
         gap = reconstruction_gap(aligned, reconstruction)
-        text = f"Face {face_index} found, aligned and inverted: pick an edit and press **Edit photo**."
-        if gap > POOR_RECONSTRUCTION:
+        text = f"Face {face_index} found and prepared: pick an edit and press **Edit photo**."
+        if gap > POOR_RECONSTRUCTION:  # one short paragraph: on a desktop it must not push Edit below the fold
             text += (
-                f"\n\n⚠️ The generator renders this face only roughly ({gap:.0%} off: compare the aligned "
-                "face with its rendering): edits may change more than you expect. Frontal, evenly lit faces work best."
+                f" ⚠️ The generator renders this face only roughly ({gap:.0%} off, see *Rendered*): edits may "
+                "change more than you expect; frontal, evenly lit faces work best."
             )
         return Prepared(loaded.image, loaded.name, face_index, prepared, aligned, reconstruction, text)
 
@@ -159,7 +150,7 @@ class EditHandlers:
         """The ticked edits with their strengths: the visitor's where set, else each edit's default."""
         if not selected:
             raise FeatError("Pick at least one edit from the list (you can tick several to combine them).")
-        strengths = dict(json_value(strengths) or {})
+        strengths = dict(json_value(strengths) or {})  # the API's are checked (`EditInput`), the page's are a dict
         unknown = sorted(set(strengths) - set(selected))
         if unknown:
             raise FeatError(
@@ -258,15 +249,6 @@ class EditHandlers:
                 }
             )
         return out
-
-
-def json_value(value: Any) -> Any:
-    """A gr.JSON input's value. Gradio's cached-example path hands it over still wrapped in its model."""
-    if isinstance(value, RootModel):
-        value = value.root
-    if not isinstance(value, (dict, type(None))):
-        raise FeatError(f"strengths must be a mapping {{edit value: strength}}, got {type(value).__name__}.")
-    return value
 
 
 def result_info(

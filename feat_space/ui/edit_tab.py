@@ -68,7 +68,7 @@ class EditTab:
     download: gr.DownloadButton
     download_box: gr.Column  # shown once there is a result (a button's own visibility cannot be cached)
     result_for: gr.Textbox  # the key of the photo and face the result was made from (hidden; `result_guard`)
-    last: gr.State  # (photo key, `Edited`) of the visitor's latest edit, for the mask toggle
+    last: gr.State  # (photo key, values, `Edited`) of the visitor's latest edit, for the mask toggle
     strengths_here: gr.Column  # where the strength sliders render, one per ticked edit (`edit_events`)
     examples_here: gr.Column  # where the examples go, beside the controls (`edit_events`)
     examples: Examples | None = None  # set by `edit_events.EditEvents.wire` (they run the tab's handlers)
@@ -117,7 +117,8 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
                     "Pick the layer under the layers button, paint, then press **Edit photo** (or move a slider)."
                 )
                 brush = gr.ImageEditor(
-                    label="Brush over your aligned face",
+                    # Short: the editor's toolbar sits at the top right, over a longer label on a phone.
+                    label="Brush",
                     sources=[],
                     type="numpy",
                     image_mode="RGBA",

@@ -136,9 +136,11 @@ def wire_saved_edits(
         return status, saved  # the edit list and gallery come with the training's own last update
 
     outputs = [panel.status, panel.saved, edit_choices, gallery]
-    demo.load(on_open, None, outputs, api_name="saved_edits", queue=False)
+    demo.load(on_open, None, outputs, api_name="saved_edits", api_visibility="undocumented", queue=False)
     panel.accordion.expand(on_expand, None, outputs, api_visibility="private", queue=False)
-    panel.delete.click(on_delete, [panel.saved], outputs, api_name="delete_saved_edit", queue=False)
+    panel.delete.click(
+        on_delete, [panel.saved], outputs, api_name="delete_saved_edit", api_visibility="undocumented", queue=False
+    )
     for training in trainings:
         training.then(after_training, None, [panel.status, panel.saved], api_visibility="private", queue=False)
 

@@ -16,7 +16,7 @@ from ..registry.drafts import DRAFT_NAME, trained_entry, write_draft, write_entr
 from ..registry.publishing import Published, pin_in_registry, publish_edit
 from ..registry.schema import EditEntry, default_repo
 from .context import AppContext
-from .errors import user_errors
+from .errors import errors_as_text, user_errors
 from .state import TrainedEdit, Visitor
 from .training_remote import cancel_job_of
 
@@ -71,7 +71,8 @@ def make_stop_handler(ctx: AppContext) -> Callable[[gr.Request], str]:
 
 
 def make_export_handler(ctx: AppContext) -> Callable[..., tuple]:
-    @user_errors
+    # A problem shows beside the Export button (the last output); the files shown stay as they are.
+    @errors_as_text(lambda text: (gr.skip(), gr.skip(), gr.skip(), text))
     def export_yaml(key: str | None, threshold: float | None, request: gr.Request) -> tuple:
         visitor = ctx.visitors.peek(request)
         trained = trained_of(key, visitor)
@@ -82,13 +83,14 @@ def make_export_handler(ctx: AppContext) -> Callable[..., tuple]:
             gr.Code(value=text, visible=True, label=f"edits/{trained.name}.yaml"),
             gr.DownloadButton(value=str(yaml_path), visible=True),
             gr.DownloadButton(value=str(archive), visible=True),
+            "",
         )
 
     return export_yaml
 
 
 def make_publish_handler(ctx: AppContext) -> Callable[..., str]:
-    @user_errors
+    @errors_as_text(lambda text: text)  # the answer's own place, below the button
     def publish(
         key: str | None,
         repo: str | None,

@@ -6,6 +6,8 @@ and then the suggestion no longer moves the choice. Each preset says what it cha
 
 from __future__ import annotations
 
+import re
+
 from pydantic import ValidationError
 
 from ..editing.preset_suggestion import suggest_preset
@@ -56,6 +58,29 @@ def suggested_region(prompt: str, region: str, chosen_by_hand: bool) -> str:
     return suggest_preset(prompt).preset if (prompt or "").strip() else region
 
 
+# "a face with", "a photo of a person wearing", ...: words every prompt starts with, which name nothing.
+_PROMPT_LEAD = re.compile(
+    r"^(?:(?:a|an|the)\s+)?(?:(?:photo|picture|portrait)\s+of\s+(?:a|an|the)\s+)?"
+    r"(?:face|person|man|woman|girl|boy|portrait)\s+(?:with|wearing|having|that\s+has)\s+(?:(?:a|an|the|some)\s+)?",
+    re.IGNORECASE,
+)
+_LINKING = {"a", "an", "the", "and", "or", "with", "of", "in", "on"}
+NAME_WORDS = 4  # a default name longer than this reads as a sentence, not a name
+
+
+def default_name(prompt: str) -> str:
+    """The name an edit gets when the visitor gives none: the prompt's distinctive words, not the whole
+    prompt ("a face with a big smile" → "Big smile")."""
+    words = _PROMPT_LEAD.sub("", prompt.strip()).split()
+    if words and words[0].lower() in ("a", "an", "the"):
+        words = words[1:]
+    words = words[:NAME_WORDS]
+    while words and words[-1].lower() in _LINKING:  # "round glasses and a" → "round glasses"
+        words.pop()
+    name = " ".join(words).strip(" .,;:!?") or prompt.strip()
+    return name[:1].upper() + name[1:]
+
+
 def _problems(e: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
 
@@ -79,6 +104,7 @@ def training_entry(
     base = ctx.registry.get(base_name) if base_name else None
     try:
         if base is None or base.prompt != prompt:
+            name = (name or "").strip() or default_name(prompt)
             entry = entry_from_prompt(prompt, region, name=name, steps=steps, where="the feat-space app")
             return with_settings(entry, mask_threshold=threshold)
         if region == recipe_label(base):

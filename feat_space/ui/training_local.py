@@ -20,7 +20,7 @@ from ..session import tensor_to_image
 from ..training.report import report_of
 from .catalogue import user_value
 from .context import AppContext
-from .errors import user_errors
+from .errors import errors_as_text
 from .state import TrainedEdit, Visitor
 from .training_form import training_entry
 from .training_turn import add_trained, begin, end, finish_update, new_edit_folder, status_only
@@ -35,7 +35,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
     session = ctx.session
 
     @gpu(duration=300)
-    @user_errors
+    @errors_as_text(status_only)  # beside Start, as the Edit tab's messages: no error badge on every panel
     def train(
         prompt: str,
         name: str | None,
@@ -74,7 +74,6 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
             end(visitor)
 
     def _run(entry: EditEntry, visitor: Visitor, progress: gr.Progress):
-        notice = f"⚠️ **{ctx.notice}**\n\n" if ctx.notice else ""
         skip = gr.skip()
         ctx.ensure_models(TRAIN_MODELS, progress)
         settings = entry.training
@@ -90,7 +89,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
                 checkpoint_every=max(200, settings.steps),
             )
             progress((0, settings.steps), desc="First step", unit="steps")
-            yield status_only(f"{notice}Training “{entry.prompt}” ({settings.steps} steps)…")
+            yield status_only(f"Training “{entry.prompt}” ({settings.steps} steps)…")
             last_yield = 0.0
             rate = None
             for s in training.steps(visitor.stop, mask_threshold=threshold):
@@ -101,7 +100,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
                 if p.preview is None and not p.done and now - last_yield < STREAM_EVERY:
                     continue
                 last_yield = now
-                status = progress_status(f"{notice}Training “{entry.prompt}”", report_of(s), "keeps what is learned")
+                status = progress_status(f"Training “{entry.prompt}”", report_of(s), "keeps what is learned")
                 preview = (
                     tensor_to_image(p.preview).resize((PREVIEW_SIDE, PREVIEW_SIDE)) if p.preview is not None else skip
                 )
@@ -113,15 +112,15 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
         result = training.result
         assert result is not None  # the loop ended, so the run recorded how
         if rate is not None and result.steps_done > 1:  # the rate leaves out the first step's warm-up
-            speed.record(rate, f"your last training here, {result.steps_done} steps")
+            speed.record(rate, f"training here, {result.steps_done} steps", by=visitor)
         if result.outcome == "nothing":
             shutil.rmtree(folder, ignore_errors=True)
-            yield status_only(f"{notice}Stopped before the first step finished: nothing was trained.")
+            yield status_only("Stopped before the first step finished: nothing was trained.")
             return
         if not result.usable:  # stopped while the mask was failing
             shutil.rmtree(folder, ignore_errors=True)
             warning = result.health.warning if result.health else ""
-            yield status_only(f"{notice}Stopped at step {result.steps_done}, but the edit is not usable: {warning}")
+            yield status_only(f"Stopped at step {result.steps_done}, but the edit is not usable: {warning}")
             return
         key = user_value(entry.name)
         trained = TrainedEdit(key=key, entry=training.entry, folder=folder, steps_done=result.steps_done)
@@ -129,7 +128,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
         how = "Trained" if result.outcome == "done" else f"Stopped at step {result.steps_done} of {result.total};"
         kept = "saved to your account" if visitor.keep is not None else "for this browser tab only"
         status = (
-            f"{notice}**Done.** {how} “{entry.title}” is ready: it is in your edits on the **Edit** tab as "
+            f"**Done.** {how} “{entry.title}” is ready: it is in your edits on the **Edit** tab as "
             f"“★ {entry.title}” ({kept}). Export its YAML or publish it below."
         )
         if result.health is not None:

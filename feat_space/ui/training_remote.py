@@ -24,7 +24,7 @@ from ..registry.drafts import write_draft
 from ..training.report import ProgressReport, ResultReport
 from .catalogue import user_value
 from .context import AppContext
-from .errors import user_errors
+from .errors import errors_as_text
 from .state import TrainedEdit, Visitor
 from .training_form import training_entry
 from .training_turn import SKIP_PLOTS, add_trained, begin, end, finish_update, new_edit_folder, status_only
@@ -47,7 +47,7 @@ def cancel_job_of(visitor: Visitor) -> bool:
 
 
 def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
-    @user_errors
+    @errors_as_text(status_only)
     def train_on_jobs(
         prompt: str,
         name: str | None,
