@@ -153,8 +153,6 @@ def wire_video_tab(ctx: AppContext, tab: VideoTab) -> None:
             old.unlink(missing_ok=True)  # Gradio serves its own copy; keep the folder small
         titles = ", ".join(f"{choice.title} {strength:g}" for choice, strength in chosen)
         text = f"{titles}: {result.summary().replace(str(out), out.name)} Total {time.perf_counter() - started:.1f} s."
-        if ctx.notice:
-            text += f"\n\n⚠️ {ctx.notice}"
         return str(out), str(out), text
 
     tab.run.click(
@@ -162,6 +160,7 @@ def wire_video_tab(ctx: AppContext, tab: VideoTab) -> None:
         [tab.clip, *[c for pair in zip(tab.edits, tab.strengths, strict=True) for c in pair], tab.steady],
         [tab.result, tab.download, tab.message],
         api_name="edit_video",
+        api_visibility="undocumented",  # the tab's own event (one dropdown and slider per slot), not the API
         concurrency_id=GPU,
         concurrency_limit=ctx.limits.gpu_slots,
     )
