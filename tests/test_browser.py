@@ -218,6 +218,11 @@ def test_after_a_photo_is_prepared_the_edit_button_stays_above_the_fold(page, tm
     box = page.locator("#run-edit").bounding_box()
     screenshot(page, tmp_path, "edit-prepared.png")
     assert box["y"] + box["height"] <= DESKTOP["height"], box
+    # Ticking an edit adds its description and strength slider below the button, not above it.
+    page.locator("#edit-choices").get_by_label(PURPLE).check()
+    expect(page.locator("#edit-descriptions")).to_contain_text("Purple hair")
+    box = page.locator("#run-edit").bounding_box()
+    assert box["y"] + box["height"] <= DESKTOP["height"], box
     # The untrained models are said once on the page, in words a visitor understands.
     assert page.get_by_text(re.compile("UNTRAINED")).count() == 1
     expect(page.locator("#notice")).not_to_contain_text("FEAT_PROFILE")

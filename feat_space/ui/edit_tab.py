@@ -104,8 +104,10 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
                 label="Edits: tick one, or several to combine them",
                 elem_id="edit-choices",
             )
-            descriptions = gr.Markdown("", elem_id="edit-descriptions")
+            # The button comes before the ticked edits' descriptions, so that ticking one never pushes it
+            # below the fold of a desktop screen.
             run = gr.Button("Edit photo", variant="primary", elem_id="run-edit")
+            descriptions = gr.Markdown("", elem_id="edit-descriptions")
             strengths = gr.JSON({}, visible=False, label="strengths")
             strengths_here = gr.Column(elem_id="strengths")  # one slider per ticked edit
             threshold = range_slider(THRESHOLD, label="Mask threshold (higher = smaller area)", elem_id="threshold")
