@@ -14,7 +14,7 @@ from visible_edit import make_edit
 import feat_space
 from feat_space.editing.brush import Brush, apply_brush
 from feat_space.editing.edit import apply_edits
-from feat_space.editing.plan import EditPlan, prefix_layer
+from feat_space.editing.render import EditPlan, prefix_layer
 from feat_space.errors import FeatError
 from feat_space.image_input import load_image
 from feat_space.session import PREVIEW_SIZE, Session

@@ -104,10 +104,11 @@ def test_first_edit_reads_features_and_blend_state_in_one_pass(session):
         for k in range(G.num_layers)
     ]
     try:
-        features, state = session.original_inputs(photo, [3, 5], 7)
+        features, states = session.original_pass(photo, [3, 5], [7])
+        state = states[7]
         assert steps == list(range(8))  # layers 0..7 once; separately, 0..5 would run twice
         steps.clear()
-        session.original_inputs(photo, [3, 5], 7)
+        session.original_pass(photo, [3, 5], [7])
         assert steps == []  # cached
     finally:
         for hook in hooks:
