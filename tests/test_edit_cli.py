@@ -12,12 +12,11 @@ from feat_space.editing.edit import FeatEdit
 from feat_space.editing.evaluation import evaluate_edit
 from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.registry.registry import edits_dir, yaml_files
-from feat_space.session import Session
 
 
 @pytest.fixture(scope="module")
-def session():
-    return Session("tiny", device="cpu")
+def session(tiny_session):
+    return tiny_session
 
 
 def test_edits_check_lints_the_registry(tmp_path, capsys):

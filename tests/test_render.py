@@ -55,10 +55,9 @@ def reference(G, wplus, edits, threshold: float, layer: int) -> torch.Tensor:
 
 
 @pytest.fixture(scope="module")
-def session():
-    from feat_space.session import Session
+def session(tiny_session_fp32):
 
-    return Session("tiny", device="cpu", precision="fp32")  # compared with direct fp32 calls
+    return tiny_session_fp32  # compared with direct fp32 calls
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -13,7 +13,6 @@ import pytest
 import torch
 
 from feat_space.editing.recipe import REGION_PRESETS
-from feat_space.session import Session
 from feat_space.training.losses import unit_gradient
 from feat_space.training.monitor import COLLAPSED, GLOBAL, MaskMonitor
 from feat_space.training.settings import TrainingSettings
@@ -22,8 +21,8 @@ from feat_space.training.trainer import Trainer, TrainingFailed
 
 
 @pytest.fixture(scope="module")
-def models():
-    session = Session("tiny", device="cpu")
+def models(tiny_session):
+    session = tiny_session
     return session.generator, session.arcface
 
 
