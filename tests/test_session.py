@@ -158,6 +158,7 @@ def test_rgb_blend_edits_reuse_the_reconstruction(session):
     assert photo.paste_back(image).size == photo.face.photo.size
 
 
+@pytest.mark.slow  # eight photos prepared and edited in two sessions, one of them from eight threads
 def test_eight_threads_editing_different_photos_get_their_own_results(tiny_root, photos):
     sequential = make_session(tiny_root, cache_size=16)
     G = sequential.generator

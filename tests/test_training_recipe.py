@@ -79,6 +79,7 @@ def test_training_does_not_depend_on_the_guides_scale_or_level(models):
     assert torch.allclose(masks[1], masks[3], atol=1e-4)
 
 
+@pytest.mark.slow  # 120 training steps: the longest test of the suite
 def test_mask_moves_toward_the_region(models):
     t, guide = guided_trainer(models, steps=120)
     held_out = torch.cat([t.sample_wplus(1_000_000 + k) for k in range(2)])
