@@ -168,4 +168,4 @@ def apply_edits(
     if not edits:
         raise ValueError("apply_edits needs at least one edit")
     out = render(G, wplus, edits, threshold=threshold, brush=brush, stages=stages)
-    return EditOutput(image=out.image, mask=out.mask, wplus_edit=out.wplus_edit)
+    return EditOutput(image=out.image.contiguous(), mask=out.mask, wplus_edit=out.wplus_edit)

@@ -207,7 +207,7 @@ def blended_image(
 ) -> torch.Tensor:
     """Blend the edited state into the original at their layer through `mask`, then continue with the
     original styles up to `output_layer`: the RGB there (the image at that layer's resolution)."""
-    return G.continue_to(blend_states(original, edited, mask), wplus, output_layer).skip.contiguous()
+    return G.continue_to(blend_states(original, edited, mask), wplus, output_layer).skip
 
 
 def mix_rgb(mask: torch.Tensor, edited: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
@@ -284,7 +284,7 @@ class OriginalPass:
                     state = self.G.synthesize_until(self.wplus, layer, dtype=self.dtype)
                 else:
                     state = self.G.continue_to(start, self.wplus, layer)
-            self._images[layer] = state.skip.contiguous()
+            self._images[layer] = state.skip
         return self._images[layer]
 
     def latest(self, slot: str, key: Hashable, compute: Callable[[], T]) -> T:
@@ -305,7 +305,7 @@ def weights_version(edit: FeatEdit) -> tuple[int, ...]:
 
 @dataclass
 class Rendered:
-    image: torch.Tensor  # [B, 3, r, r] the RGB after `layer`, about [-1, 1]
+    image: torch.Tensor  # [B, 3, r, r] the RGB after `layer`, about [-1, 1], in the layout synthesis left it
     mask: torch.Tensor  # [B, 1, m, m] the union of the edits' masks (thresholded, brushed)
     masks: list[torch.Tensor]  # each edit's, as it applied
     wplus_edit: torch.Tensor  # the edited latent

@@ -135,7 +135,7 @@ def edit_photo(
     rendered = render(G, photo.wplus, chosen, threshold=threshold, brush=brush, size=size, stages=stages, dtype=dtype)
     union, scale = rendered.mask, size / G.size
     with session.running():
-        image = rendered.image.float()
+        image = rendered.image.contiguous().float()
         if image.shape[-1] != size:
             image = resize_image(image, size)
         weights = paste_mask(
