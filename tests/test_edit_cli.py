@@ -62,6 +62,7 @@ def test_ctrl_c_while_the_models_load_stops_without_a_traceback(tmp_path, capsys
     assert "Stopped (Ctrl-C)." in capsys.readouterr().err
 
 
+@pytest.mark.slow  # 60 training steps through the command line
 def test_train_says_when_the_mask_collapses_and_fails(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("FEAT_PROFILE", "tiny")
     entry = (
