@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,10 +21,10 @@ import yaml
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
+from ports import free_port
 
 from feat_space.registry.registry import load_registry
 from feat_space.registry.schema import EditEntry
-from feat_space.session import Session
 from feat_space.ui import build_app
 from feat_space.ui.context import GPU, AppContext, Limits
 from feat_space.ui.edit_tab import EXAMPLES
@@ -37,15 +36,9 @@ FAST_EDIT = "registry:purple-hair"  # blends the final RGB: the cheapest edit to
 LIMITS = Limits(gpu_slots=2, queue_size=16, trainings=1, max_steps=50)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def context() -> AppContext:
-    return AppContext(Session("tiny", device="cpu"), load_registry(), LIMITS)
+def context(tiny_session) -> AppContext:
+    return AppContext(tiny_session, load_registry(), LIMITS)
 
 
 @pytest.fixture(scope="module")

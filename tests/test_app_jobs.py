@@ -48,8 +48,8 @@ SPACE_COMMIT = "c" * 40
 
 
 @pytest.fixture(scope="module")
-def session() -> Session:
-    return Session("tiny", device="cpu")
+def session(tiny_session) -> Session:
+    return tiny_session
 
 
 def space_hub(scopes: tuple[str, ...], behaviour=None) -> JobsServer:

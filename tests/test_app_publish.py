@@ -32,8 +32,8 @@ OWNER_TOKEN = "hf_space_owner_secret"
 
 
 @pytest.fixture(scope="module")
-def session() -> Session:
-    return Session("tiny", device="cpu")
+def session(tiny_session) -> Session:
+    return tiny_session
 
 
 @pytest.fixture

@@ -13,16 +13,15 @@ from __future__ import annotations
 import io
 import os
 import re
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
+from ports import free_port
 
 from feat_space.registry.registry import load_registry
-from feat_space.session import Session
 from feat_space.ui import build_app, launch_options
 from feat_space.ui.context import AppContext, Limits
 from feat_space.ui.edit_tab import EXAMPLES
@@ -51,12 +50,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def examples_cache(tmp_path_factory) -> Path:
     """This app's example cache: a fresh folder, not the checkout's .gradio/ (which may hold a stale cache)."""
@@ -64,10 +57,10 @@ def examples_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def url(examples_cache):
+def url(examples_cache, tiny_session):
     before = os.environ.get("GRADIO_EXAMPLES_CACHE")
     os.environ["GRADIO_EXAMPLES_CACHE"] = str(examples_cache)
-    context = AppContext(Session("tiny", device="cpu"), load_registry(), Limits(max_steps=50))
+    context = AppContext(tiny_session, load_registry(), Limits(max_steps=50))
     demo = build_app(context=context)
     _, url, _ = demo.launch(
         server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options()

@@ -22,7 +22,6 @@ from feat_space.cli.edit import EditSpec, parse_edit
 from feat_space.editing.storage import save_edit
 from feat_space.registry.demo import demo_edit
 from feat_space.registry.registry import load_registry
-from feat_space.session import Session
 
 DATA = Path(__file__).parent / "data"
 FAST_EDIT = "purple-hair"  # blends the final RGB: the cheapest edit on a CPU
@@ -67,8 +66,8 @@ def test_a_folder_is_edited_and_bad_files_are_reported_and_skipped(tmp_path, cap
     assert "UNTRAINED" in printed.err, "the tiny profile's demo edits say what they are"
 
 
-def test_an_edit_folder_and_strengths_compose(tmp_path, capsys):
-    session = Session("tiny", device="cpu")
+def test_an_edit_folder_and_strengths_compose(tmp_path, capsys, tiny_session):
+    session = tiny_session
     entry = load_registry()["smile"]
     folder = tmp_path / "my-smile"
     save_edit(demo_edit(entry, session.generator), folder)

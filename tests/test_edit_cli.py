@@ -12,12 +12,11 @@ from feat_space.editing.edit import FeatEdit
 from feat_space.editing.evaluation import evaluate_edit
 from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.registry.registry import edits_dir, yaml_files
-from feat_space.session import Session
 
 
 @pytest.fixture(scope="module")
-def session():
-    return Session("tiny", device="cpu")
+def session(tiny_session):
+    return tiny_session
 
 
 def test_edits_check_lints_the_registry(tmp_path, capsys):
@@ -63,6 +62,7 @@ def test_ctrl_c_while_the_models_load_stops_without_a_traceback(tmp_path, capsys
     assert "Stopped (Ctrl-C)." in capsys.readouterr().err
 
 
+@pytest.mark.slow  # 60 training steps through the command line
 def test_train_says_when_the_mask_collapses_and_fails(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("FEAT_PROFILE", "tiny")
     entry = (

@@ -13,7 +13,6 @@ from space_env import api_fn, on_a_space_with_sign_in
 
 from feat_space.errors import FeatError
 from feat_space.registry.registry import load_registry
-from feat_space.session import Session
 from feat_space.ui import build_app, training_view
 from feat_space.ui.context import AppContext, Limits
 from feat_space.ui.train_tab import HERE, ON_JOBS
@@ -23,8 +22,8 @@ from feat_space.ui.training_view import LocalSpeed
 
 
 @pytest.fixture(scope="module")
-def context() -> AppContext:
-    return AppContext(Session("tiny", device="cpu"), load_registry(), Limits(max_steps=2000))
+def context(tiny_session) -> AppContext:
+    return AppContext(tiny_session, load_registry(), Limits(max_steps=2000))
 
 
 def test_the_estimate_is_measured_seconds_per_step_times_steps(context):

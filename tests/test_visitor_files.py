@@ -17,23 +17,15 @@ from types import SimpleNamespace
 
 import pytest
 from gradio_client import Client, handle_file
+from ports import free_port
 
 from feat_space.hosting import visitor_files
-from feat_space.session import Session
 from feat_space.ui.app import build_app
 from feat_space.ui.edit_tab import EXAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
 ASTRONAUT = next(p for p in EXAMPLES if "astronaut" in p)
 FAST_EDIT = "registry:purple-hair"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def files_under(folder: Path) -> list[Path]:
@@ -185,7 +177,7 @@ def test_while_serving_old_files_are_swept_and_all_go_at_the_end(tmp_path, monke
     assert os.environ["GRADIO_TEMP_DIR"] == str(tmp_path / "gradio"), "the setting is given back"
 
 
-def test_the_app_s_gradio_cache_follows_the_retention():
-    demo = build_app(Session("tiny", device="cpu"))
+def test_the_app_s_gradio_cache_follows_the_retention(tiny_session):
+    demo = build_app(tiny_session)
     assert demo.delete_cache == (visitor_files.RETENTION.sweep_every_s, visitor_files.RETENTION.max_age_s)
     assert visitor_files.RETENTION.max_age_s == 6 * 3600, "the README promises 6 hours"

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ..errors import FeatError
 
 if TYPE_CHECKING:
-    from ..editing.plan import EditChoice
+    from ..editing.render import EditChoice
     from ..session import Session
 
 SUFFIX = ".mp4"  # whatever the input's container: H.264 in MP4 plays everywhere

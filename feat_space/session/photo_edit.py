@@ -5,7 +5,7 @@ edit's own mask, widened by the blend margin (the pixels feature blending can st
 feathered, so everything else stays the user's original pixels, not the generator's reconstruction.
 
 What is cached per photo (in the session's photo cache, so bounded by its size), and so what each
-change costs (see `editing.plan` for the stages):
+change costs (the renderer's stages, `editing.render`, kept by `Session.stages`):
 
 - alignment, inversion, and the original latent's pass up to the blend layer (attention features,
   the blend-layer state, the state before the first mapped layer): once per photo;
@@ -32,9 +32,9 @@ from PIL import Image
 
 from ..alignment.paste_back import paste_back
 from ..editing.blending import blend_margin, resize_mask
-from ..editing.brush import Brush, apply_brush
-from ..editing.edit import FeatEdit, edited_latent, threshold_mask, united_masks
-from ..editing.plan import EditChoice, EditPlan, blended_image, edited_state, mix_rgb
+from ..editing.brush import Brush
+from ..editing.edit import FeatEdit
+from ..editing.render import EditChoice, render
 from ..errors import FeatError
 from .photo import MemoKey, PreparedPhoto, resize_image, tensor_to_image
 from .session import Session
@@ -90,12 +90,6 @@ def _gray(weights: torch.Tensor) -> Image.Image:
     return Image.fromarray((weights.cpu().numpy() * 255).round().astype(np.uint8), "L")
 
 
-def _weights_version(edit: FeatEdit) -> tuple[int, ...]:
-    """Changes whenever the edit's weights change in place (an optimiser step, a load): part of the
-    cache key, so a cached edited pass is never reused for other weights."""
-    return tuple(p._version for p in edit.parameters())
-
-
 def check_edit_arguments(edits: Sequence[EditChoice], threshold: float, brush: Any) -> None:
     if not edits:
         raise FeatError("Pick at least one edit.")
@@ -136,48 +130,16 @@ def edit_photo(
         edit.check_generator(G)
     photo = image if isinstance(image, PreparedPhoto) else session.prepare(image, face_index=face_index)
     chosen = [(edit.to(session.device), strength) for edit, strength in edits]
-    plan = EditPlan.of(chosen)
     size = PREVIEW_SIZE if preview else G.size
-    output_layer = plan.output_layer(G, size)
-    features, states = session.original_pass(photo, plan.attention_layers, plan.original_layers)
-    original_image = session.original_image(photo, output_layer) if not plan.features else None
-    key = tuple((edit, _weights_version(edit), strength) for edit, strength in chosen)
+    stages, dtype = session.stages(photo), session.dtype
+    rendered = render(G, photo.wplus, chosen, threshold=threshold, brush=brush, size=size, stages=stages, dtype=dtype)
+    union, scale = rendered.mask, size / G.size
     with session.running():
-        # The attention masks depend on the edits' weights only: a threshold or brush change reuses them.
-        learned = tuple((edit, _weights_version(edit)) for edit, _ in chosen)
-        raw = photo.latest("masks", learned, lambda: [edit.mask(features) for edit, _ in chosen])
-        masks = [apply_brush(threshold_mask(m, threshold), brush) for m in raw]
-        feature_mask, rgb_mask, union = united_masks(chosen, masks)
-        wplus_edit = photo.latest("edited latent", key, lambda: edited_latent(photo.wplus, chosen))
-        prefix = states[plan.prefix] if plan.prefix is not None else None
-        edited: Any = None
-        if plan.features:
-            assert feature_mask is not None and plan.layer != "rgb"
-            blend = int(plan.layer)
-            edited = photo.latest(
-                "edited state", (key, blend), lambda: edited_state(G, plan, wplus_edit, blend, prefix, session.dtype)
-            )
-            image = blended_image(G, photo.wplus, states[blend], edited, feature_mask, output_layer)
-        else:
-            assert original_image is not None
-            image = original_image
-        if plan.rgb:
-            assert rgb_mask is not None
-            start = edited if edited is not None else prefix  # the edited latent's deepest cached state
-
-            def render_edited() -> torch.Tensor:
-                if start is None:
-                    return G.synthesize_until(wplus_edit, output_layer, dtype=session.dtype).skip
-                return G.continue_to(start, wplus_edit, output_layer).skip
-
-            rgb = photo.latest(f"edited image {output_layer}", key, render_edited)
-            image = mix_rgb(rgb_mask, rgb, image)
-        image = image.float()
+        image = rendered.image.contiguous().float()
         if image.shape[-1] != size:
             image = resize_image(image, size)
-        scale = size / G.size
         weights = paste_mask(
-            union, size, math.ceil(blend_margin(G, plan.layer) * scale), max(1, round(FEATHER * scale))
+            union, size, math.ceil(blend_margin(G, rendered.plan.layer) * scale), max(1, round(FEATHER * scale))
         )
     edited_image = tensor_to_image(image)
     if preview:

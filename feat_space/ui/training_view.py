@@ -13,8 +13,8 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from ..editing.edit import threshold_mask
 from ..editing.recipe import FACE_FEATURES, PRESETS
+from ..editing.render import threshold_mask
 from ..training.losses import loss_weights
 from ..training.report import ProgressReport
 from ..training.run import measure_seconds_per_step

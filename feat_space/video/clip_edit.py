@@ -18,7 +18,7 @@ import numpy as np
 
 from ..alignment.ffhq import align_crop
 from ..alignment.paste_back import paste_back
-from ..editing.plan import EditChoice
+from ..editing.render import EditChoice
 from ..errors import FeatError, NoFaceError
 from ..session.photo_edit import check_edit_arguments
 from ..session.session import Session

@@ -5,27 +5,41 @@ layer, one of the edited latents, and the blended synthesis to full size, each b
 synthesis, the inverted W+ goes through a One Euro filter over the frames' times (e4e inverts each
 frame on its own, so its codes tremble where the face does not), and so does each edit's learned mask
 before the threshold (a mask that "breathes" shows as a flickering edge). What does not change between
-frames (the edits on the device, their plan, the output layer, the paste-back margin and feathering) is
-set up once for the clip.
+frames (the edits on the device, their plan, the paste-back margin and feathering) is
+set up once for the clip. The batch is drawn by the one renderer (`editing.render`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 import numpy as np
 import torch
 from PIL import Image
 
 from ..editing.blending import blend_margin
-from ..editing.edit import edited_latent, threshold_mask, united_masks
-from ..editing.plan import EditChoice, EditPlan, blended_image, edited_state, mix_rgb, original_pass
+from ..editing.render import EditChoice, EditPlan, OriginalPass, render
 from ..session.photo import image_to_tensor, tensor_to_image
 from ..session.photo_edit import FEATHER, paste_mask
 from ..session.session import Session
 from .one_euro import OneEuroFilter, Smoothing
+
+T = TypeVar("T")
+
+
+@dataclass
+class _SteadyMasks(OriginalPass):
+    """A batch's stages for the one renderer: the original pass of this call, with the attention masks
+    passed through the clip's temporal filters (`steady`) before they are thresholded and blended."""
+
+    steady: Callable[[list[torch.Tensor]], list[torch.Tensor]] = lambda raw: raw
+
+    def latest(self, slot: str, key: Hashable, compute: Callable[[], T]) -> T:
+        value = compute()
+        return cast(T, self.steady(cast(list, value))) if slot == "masks" else value
 
 
 @dataclass(frozen=True)
@@ -50,7 +64,6 @@ class FrameEditor:
         self.encoder = session.encoder
         self.chosen = [(edit.to(session.device), strength) for edit, strength in edits]
         self.plan = EditPlan.of(self.chosen)
-        self.output_layer = self.plan.output_layer(self.G, self.G.size)
         self.margin = math.ceil(blend_margin(self.G, self.plan.layer))
         self.latent_filter = latent.filter() if latent else None
         self.mask_filters = [mask.filter() if mask else None for _ in self.chosen]
@@ -59,7 +72,7 @@ class FrameEditor:
     def edit(self, crops: Sequence[np.ndarray], times: Sequence[float], tracks: Sequence[object]) -> list[EditedFace]:
         """Edit the encoder-sized aligned faces `crops` (uint8, of consecutive frames at `times`; `tracks`
         says which track each belongs to: a new track starts the filters afresh)."""
-        G, plan, dtype = self.G, self.plan, self.session.dtype
+        G, dtype = self.G, self.session.dtype
         starts = []  # frames that begin a new track: the filters forget the previous one there
         for track in tracks:
             starts.append(track != self.track)
@@ -67,25 +80,14 @@ class FrameEditor:
         x = torch.cat([image_to_tensor(Image.fromarray(c, "RGB")) for c in crops]).to(self.session.device)
         with self.session.running():
             wplus = smooth(self.latent_filter, self.encoder(x), times, starts)
-            features, states = original_pass(G, wplus, plan.attention_layers, plan.original_layers, dtype)
-            raw = [edit.mask(features).float() for edit, _ in self.chosen]
-            raw = [smooth(f, m, times, starts) for f, m in zip(self.mask_filters, raw, strict=True)]
-            masks = [threshold_mask(m, self.threshold) for m in raw]
-            feature_mask, rgb_mask, union = united_masks(self.chosen, masks)
-            wplus_edit = edited_latent(wplus, self.chosen)
-            prefix = states[plan.prefix] if plan.prefix is not None else None
-            edited = None
-            if plan.features:
-                assert feature_mask is not None and plan.layer != "rgb"
-                blend = int(plan.layer)
-                edited = edited_state(G, plan, wplus_edit, blend, prefix, dtype)
-                image = blended_image(G, wplus, states[blend], edited, feature_mask, self.output_layer)
-            else:
-                image = self._render(wplus, prefix)
-            if plan.rgb:
-                assert rgb_mask is not None
-                image = mix_rgb(rgb_mask, self._render(wplus_edit, edited if edited is not None else prefix), image)
-            image = image.float()
+
+            def steady(raw: list[torch.Tensor]) -> list[torch.Tensor]:
+                # The raw masks are smoothed over time before the threshold: a mask must not breathe.
+                return [smooth(f, m.float(), times, starts) for f, m in zip(self.mask_filters, raw, strict=True)]
+
+            stages = _SteadyMasks(G, wplus, dtype, steady=steady)
+            rendered = render(G, wplus, self.chosen, threshold=self.threshold, stages=stages, dtype=dtype)
+            image, union = rendered.image.float(), rendered.mask
         return [
             EditedFace(
                 np.asarray(tensor_to_image(image[i])),
@@ -93,11 +95,6 @@ class FrameEditor:
             )
             for i in range(len(crops))
         ]
-
-    def _render(self, wplus: torch.Tensor, start) -> torch.Tensor:
-        if start is None:
-            return self.G.synthesize_until(wplus, self.output_layer, dtype=self.session.dtype).skip
-        return self.G.continue_to(start, wplus, self.output_layer).skip
 
 
 def smooth(
