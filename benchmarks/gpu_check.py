@@ -42,7 +42,6 @@ import contextlib
 import copy
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -62,15 +61,24 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.random_models import random_encoder  # noqa: E402
+from feat_space.checks.cuda_ops import (  # noqa: E402  (the checks the doctor runs too)
+    OPS_DTYPES,
+    Skipped,
+    check_dispatch,
+    check_environment,
+    check_extension,
+    check_fused_bias_act,
+    check_upfirdn2d,
+    full_fp32,
+    torch_ops_path,
+)
+from feat_space.checks.cuda_ops import short as _short  # noqa: E402
+from feat_space.checks.cuda_ops import sync as _sync  # noqa: E402
 from feat_space.editing.edit import FeatEdit  # noqa: E402
 from feat_space.editing.recipe import REGION_PRESETS  # noqa: E402
 from feat_space.editing.storage import load_edit_folder  # noqa: E402
 from feat_space.image_input import load_image  # noqa: E402
-from feat_space.ops import extension, fused_leaky_relu, fused_leaky_relu_reference, upfirdn2d  # noqa: E402
-from feat_space.ops.fused_act import fused_bias_act_cuda  # noqa: E402
-from feat_space.ops.stand_in import UPFIRDN2D_CASES as UPFIRDN_CASES  # noqa: E402
-from feat_space.ops.stand_in import TorchKernels  # noqa: E402
-from feat_space.ops.upfirdn2d import upfirdn2d_cuda, upfirdn2d_params, upfirdn2d_reference  # noqa: E402
+from feat_space.ops import extension  # noqa: E402
 from feat_space.session import Session  # noqa: E402
 from feat_space.session.photo_edit import edit_photo  # noqa: E402
 from feat_space.training.settings import TrainingSettings  # noqa: E402
@@ -81,23 +89,6 @@ SECTIONS = ("environment", "ops", "paths", "timings")
 PHOTO = ROOT / "tests" / "data" / "astronaut.png"
 WARMUP_PHOTO = ROOT / "tests" / "data" / "grace_hopper.jpg"
 PROMPT = "a face with a big smile"
-
-# (shape, channels_last, with_bias, slope)
-FUSED_CASES = [
-    ((4, 8), False, True, 0.2),
-    ((2, 3, 5, 7), False, True, 0.2),
-    ((2, 3, 5, 7), True, True, 0.2),
-    ((2, 4, 6), False, True, 0.0),
-    ((2, 3, 5, 7), False, False, 0.2),
-    ((3, 5, 4, 4), False, True, -0.5),
-]
-# dtype -> error bound relative to the largest value compared (None: torch's default tolerances)
-OPS_DTYPES = {torch.float32: None, torch.float16: 1e-2}
-
-
-class Skipped(Exception):
-    """A check that cannot run here (the reason is recorded)."""
-
 
 # ------------------------------------------------------------------------------------------------
 # Recording
@@ -227,11 +218,6 @@ class Runner:
         return "\n".join(lines)
 
 
-def _short(text: str, n: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= n else text[: n - 3] + "..."
-
-
 def _summarise(metrics: dict[str, Any]) -> str:
     keys = ("median_s", "per_image_ms", "peak_mib", "max_err", "max_abs_diff", "note")
     parts = []
@@ -240,22 +226,6 @@ def _summarise(metrics: dict[str, Any]) -> str:
             v = metrics[k]
             parts.append(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}")
     return _short(", ".join(parts), 110)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-@contextlib.contextmanager
-def full_fp32() -> Iterator[None]:
-    """TF32 off for the comparisons (torch lets cuDNN convolutions use it by default)."""
-    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 @contextlib.contextmanager
@@ -271,225 +241,8 @@ def env(name: str, value: str) -> Iterator[None]:
             os.environ[name] = saved
 
 
-@contextlib.contextmanager
-def torch_ops_path() -> Iterator[None]:
-    """Make the public ops take their PyTorch path even for CUDA tensors."""
-    saved = extension.available
-    extension.available = lambda: False
-    try:
-        yield
-    finally:
-        extension.available = saved
-
-
 # ------------------------------------------------------------------------------------------------
-# 1. environment
-
-
-def check_environment(setup: Setup) -> dict[str, Any]:
-    m: dict[str, Any] = {
-        "torch": torch.__version__,
-        "torch_cuda": torch.version.cuda,
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "threads": torch.get_num_threads(),
-        "cuda_toolkit": extension.find_cuda_home(),
-        "tf32_defaults": {
-            "cudnn": torch.backends.cudnn.allow_tf32,
-            "matmul": torch.backends.cuda.matmul.allow_tf32,
-        },
-    }
-    try:
-        import spaces  # noqa: F401
-
-        m["spaces_importable"] = True
-    except ImportError:
-        m["spaces_importable"] = False
-    n = 4096 if setup.cuda else 1024
-    a = torch.randn(n, n, device=setup.device)
-    b = torch.randn(n, n, device=setup.device)
-    a @ b
-    _sync(setup.device)
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        a @ b
-        _sync(setup.device)
-        times.append(time.perf_counter() - start)
-    m[f"matmul_{n}_fp32_gflops"] = round(2 * n**3 / statistics.median(times) / 1e9, 1)
-    if setup.cuda:
-        props = torch.cuda.get_device_properties(setup.device)
-        m.update(
-            gpu=props.name,
-            capability=f"{props.major}.{props.minor}",
-            gpu_memory_gib=round(props.total_memory / 2**30, 1),
-            note=props.name,
-        )
-    else:
-        m["note"] = "dry run on the CPU"
-    return m
-
-
-# ------------------------------------------------------------------------------------------------
-# 2. ops: kernels against the PyTorch paths
-
-
-def stand_in_kernels() -> contextlib.AbstractContextManager:
-    return extension.substitute(TorchKernels())
-
-
-def kernels(setup: Setup) -> contextlib.AbstractContextManager:
-    """The compiled kernels on CUDA; their PyTorch stand-ins in a dry run."""
-    return contextlib.nullcontext() if setup.cuda else stand_in_kernels()
-
-
-def _random(shape, seed, dtype=torch.float64, device="cpu") -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(shape, generator=g, dtype=torch.float64).to(device=device, dtype=dtype)
-
-
-def _layout(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
-    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
-
-
-def _forward_and_grads(fn, inputs, seed=99):
-    """fn(*inputs), the gradients of <fn, g> wrt the inputs, and an R1-like second-order gradient."""
-    inputs = [t.detach().requires_grad_(True) if t is not None else None for t in inputs]
-    out = fn(*inputs)
-    g = _random(out.shape, seed, out.dtype, out.device)
-    grads = torch.autograd.grad(out, [t for t in inputs if t is not None], g)
-    w = _random(out.shape, seed + 1, out.dtype, out.device).requires_grad_(True)
-    (grad_x,) = torch.autograd.grad((fn(*inputs) * w).sum(), inputs[0], create_graph=True)
-    (second,) = torch.autograd.grad(grad_x.square().sum(), w)
-    return [out, *grads, second]
-
-
-def _compare(a: list[torch.Tensor], b: list[torch.Tensor], relative_to_max: float | None) -> float:
-    """Max abs error over outputs, gradients and the second order; raises if beyond tolerance."""
-    assert len(a) == len(b), f"{len(a)} tensors against {len(b)}"
-    worst = 0.0
-    for ta, tb in zip(a, b, strict=True):
-        assert ta.shape == tb.shape and ta.dtype == tb.dtype, f"{ta.shape}/{ta.dtype} vs {tb.shape}/{tb.dtype}"
-        worst = max(worst, (ta.double() - tb.double()).abs().max().item())
-        if relative_to_max is None:
-            torch.testing.assert_close(ta, tb)
-        else:
-            atol = relative_to_max * tb.abs().max().item()
-            torch.testing.assert_close(ta.double(), tb.double(), rtol=0, atol=atol)
-    return worst
-
-
-def _cases_result(errors: dict[str, float], failures: list[str], n: int, what: str):
-    """Metrics of a case table: errors[case] = (vs the PyTorch path, vs the reference definition)."""
-    metrics = {
-        "cases": n,
-        "max_err": max((e[0] for e in errors.values()), default=0.0),
-        "max_err_vs_reference": max((e[1] for e in errors.values()), default=0.0),
-        "errors": errors,
-    }
-    if failures:
-        raise AssertionError(f"{len(failures)}/{n} {what} cases differ: " + "; ".join(failures))
-    return metrics
-
-
-def check_extension(setup: Setup) -> dict[str, Any]:
-    if not setup.cuda:
-        raise Skipped(
-            "no CUDA: the kernels are not built in a dry run (CI compiles them with nvcc separately); "
-            "the ops checks below drive the ops' CUDA autograd functions with PyTorch stand-in kernels"
-        )
-    start = time.perf_counter()
-    module = extension.load(force=True)  # raises with the compiler's output if the build fails
-    seconds = time.perf_counter() - start
-    assert extension.available(), "the extension built but available() is False"
-    return {"build_or_load_s": round(seconds, 1), "module": module.__name__, "file": getattr(module, "__file__", None)}
-
-
-def check_upfirdn2d(setup: Setup, dtype: torch.dtype) -> dict[str, Any]:
-    errors, failures = {}, []
-    with kernels(setup):
-        for name, (up, down, pad, kernel_shape) in UPFIRDN_CASES.items():
-            for channels_last in (False, True):
-                case = f"{name}/{'channels_last' if channels_last else 'nchw'}"
-                try:
-                    params = upfirdn2d_params(up, down, pad)
-                    x = _layout(_random((2, 3, 11, 9), 0, dtype, setup.device), channels_last)
-                    kernel = _random(kernel_shape, 1, torch.float32, setup.device)
-                    fast = _forward_and_grads(lambda t, k=kernel, p=params: upfirdn2d_cuda(t, k, *p), [x])
-                    with torch_ops_path():
-                        ref = _forward_and_grads(
-                            lambda t, k=kernel, u=up, d=down, p=pad: upfirdn2d(t, k, up=u, down=d, pad=p), [x]
-                        )
-                    reference = _forward_and_grads(
-                        lambda t, k=kernel, u=up, d=down, p=pad: upfirdn2d_reference(t, k, up=u, down=d, pad=p), [x]
-                    )
-                    tol = OPS_DTYPES[dtype]
-                    errors[case] = (_compare(fast, ref, tol), _compare(fast, reference, tol))
-                    if setup.cuda:  # the compiled kernel keeps the layout (the stand-in need not)
-                        fmt = torch.channels_last if channels_last else torch.contiguous_format
-                        assert fast[0].is_contiguous(memory_format=fmt), "output memory format not kept"
-                except Exception as e:
-                    failures.append(f"{case}: {type(e).__name__}: {_short(str(e), 160)}")
-    return _cases_result(errors, failures, 2 * len(UPFIRDN_CASES), "upfirdn2d")
-
-
-def check_fused_bias_act(setup: Setup, dtype: torch.dtype) -> dict[str, Any]:
-    errors, failures = {}, []
-    with kernels(setup):
-        for shape, channels_last, with_bias, slope in FUSED_CASES:
-            case = f"{'x'.join(map(str, shape))}/{'cl' if channels_last else 'nchw'}/bias={with_bias}/slope={slope}"
-            try:
-                x = _random(shape, 5, torch.float64, setup.device)
-                bias = _random(shape[1], 6, torch.float64, setup.device) if with_bias else None
-                # Away from the kink at 0, where rounding could pick different slopes in half precision.
-                pre = x + (bias.view(1, -1, *[1] * (x.dim() - 2)) if with_bias else 0)
-                x = _layout((x + 0.05 * torch.sign(pre)).to(dtype), channels_last)
-                bias = bias.to(dtype) if with_bias else None
-                fast = _forward_and_grads(lambda t, b=None, s=slope: fused_bias_act_cuda(t, b, s, 2**0.5), [x, bias])
-                with torch_ops_path():
-                    fn = fused_leaky_relu if slope >= 0 else fused_leaky_relu_reference
-                    ref = _forward_and_grads(lambda t, b=None, s=slope, f=fn: f(t, b, s, 2**0.5), [x, bias])
-                reference = _forward_and_grads(
-                    lambda t, b=None, s=slope: fused_leaky_relu_reference(t, b, s, 2**0.5), [x, bias]
-                )
-                tol = OPS_DTYPES[dtype]
-                errors[case] = (_compare(fast, ref, tol), _compare(fast, reference, tol))
-            except Exception as e:
-                failures.append(f"{case}: {type(e).__name__}: {_short(str(e), 160)}")
-    return _cases_result(errors, failures, len(FUSED_CASES), "fused_bias_act")
-
-
-def check_dispatch(setup: Setup) -> dict[str, Any]:
-    """The public ops pick the kernels for CUDA tensors; bf16 and mixed dtypes work there too."""
-    if not setup.cuda:
-        raise Skipped("no CUDA: on the CPU the public ops take their PyTorch path by design")
-    dev = setup.device
-    calls: list[str] = []
-    module = extension.kernels()  # built by the first ops check; raises saying why when it is not
-
-    class Spy:
-        def __getattr__(self, name):
-            calls.append(name)
-            return getattr(module, name)
-
-    x = _random((2, 8, 16, 16), 7, torch.float16, dev)
-    bias = _random(8, 9, torch.float32, dev)
-    k1 = torch.tensor([1.0, 3.0, 3.0, 1.0], device=dev)
-    kernel = k1.outer(k1)
-    kernel = kernel / kernel.sum() * 4  # Upsample's kernel (gain 4), as tests/test_ops.py
-    with extension.substitute(Spy()):
-        out = fused_leaky_relu(x, bias)
-        up = upfirdn2d(x.bfloat16(), kernel, up=2, pad=(2, 1))
-        out_bf16 = fused_leaky_relu(x.bfloat16(), bias.bfloat16())
-    assert {"fused_bias_act", "upfirdn2d"} <= set(calls), f"kernels called: {calls}"
-    expected = fused_leaky_relu_reference(x, bias)
-    assert out.dtype == expected.dtype == torch.float32
-    torch.testing.assert_close(out, expected)
-    torch.testing.assert_close(
-        up.float(), upfirdn2d_reference(x.float(), kernel, up=2, pad=(2, 1)), atol=3e-2, rtol=2e-2
-    )
-    torch.testing.assert_close(out_bf16.float(), fused_leaky_relu_reference(x.float(), bias), atol=5e-2, rtol=2e-2)
-    return {"kernels_called": sorted(set(calls))}
+# 1. environment and 2. ops: kernels against the PyTorch paths, in feat_space.checks.cuda_ops
 
 
 # ------------------------------------------------------------------------------------------------
@@ -906,18 +659,18 @@ def check_train_step_time(setup: Setup, models: Models, batch: int) -> dict[str,
 def plan(runner: Runner) -> None:
     setup = runner.setup
     run = runner.run
-    meta = run("environment", "torch, device, matmul rate", lambda: check_environment(setup))
+    meta = run("environment", "torch, device, matmul rate", lambda: check_environment(setup.device))
     if meta:
         runner.meta["environment"] = meta
 
     with full_fp32():
-        run("ops", "CUDA extension builds and loads", lambda: check_extension(setup))
+        run("ops", "CUDA extension builds and loads", lambda: check_extension(setup.device))
         for dtype in OPS_DTYPES:
             tag = str(dtype).removeprefix("torch.")
             versus = f"kernel vs PyTorch path and reference, {tag}"
-            run("ops", f"upfirdn2d {versus}", lambda d=dtype: check_upfirdn2d(setup, d))
-            run("ops", f"fused_bias_act {versus}", lambda d=dtype: check_fused_bias_act(setup, d))
-        run("ops", "public ops dispatch to the kernels (fp16, bf16, mixed)", lambda: check_dispatch(setup))
+            run("ops", f"upfirdn2d {versus}", lambda d=dtype: check_upfirdn2d(setup.device, d))
+            run("ops", f"fused_bias_act {versus}", lambda d=dtype: check_fused_bias_act(setup.device, d))
+        run("ops", "public ops dispatch to the kernels (fp16, bf16, mixed)", lambda: check_dispatch(setup.device))
 
         state = Paths()
         dev = setup.device.type

@@ -41,6 +41,7 @@ _EXPORTS = {
     "edit_photo": "feat_space.session",
     "get_session": "feat_space.session",
     "get_profile": "feat_space.weights",
+    "edit_video": "feat_space.video",
 }
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from .registry import load_registry
     from .session import Brush, Session, edit_photo, get_session
     from .training import Trainer, TrainingSettings
+    from .video import edit_video
     from .weights import get_profile
 
 
@@ -78,6 +80,7 @@ __all__ = [  # the names of _EXPORTS (a test keeps them equal)
     "align_face",
     "apply_edits",
     "edit_photo",
+    "edit_video",
     "evaluate_edit",
     "get_profile",
     "get_session",

@@ -33,3 +33,15 @@ class FaceTooSmallError(FeatError):
 
 class FaceIndexError(FeatError, IndexError):
     """A face was asked for by an index that the photo does not have."""
+
+
+class VideoReadError(FeatError):
+    """An upload is not a readable video: not a video at all, truncated or corrupt, or sound only."""
+
+
+class VideoTooLongError(FeatError):
+    """A clip is longer than the length allowed here."""
+
+
+class VideoTooLargeError(FeatError):
+    """A clip's frames have more pixels than are accepted."""

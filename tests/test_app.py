@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,10 +21,10 @@ import yaml
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
+from ports import free_port
 
 from feat_space.registry.registry import load_registry
 from feat_space.registry.schema import EditEntry
-from feat_space.session import Session
 from feat_space.ui import build_app
 from feat_space.ui.context import GPU, AppContext, Limits
 from feat_space.ui.edit_tab import EXAMPLES
@@ -37,15 +36,9 @@ FAST_EDIT = "registry:purple-hair"  # blends the final RGB: the cheapest edit to
 LIMITS = Limits(gpu_slots=2, queue_size=16, trainings=1, max_steps=50)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def context() -> AppContext:
-    return AppContext(Session("tiny", device="cpu"), load_registry(), LIMITS)
+def context(tiny_session) -> AppContext:
+    return AppContext(tiny_session, load_registry(), LIMITS)
 
 
 @pytest.fixture(scope="module")
@@ -190,6 +183,61 @@ def test_missing_inputs_say_what_to_do(app, tmp_path):
         edit(client, ASTRONAUT, [FAST_EDIT], restrict=handle_file(tmp_path / "brush.txt"))
 
 
+MALFORMED = [  # (what the client sends to /edit, what the message must say)
+    ({"threshold": "abc"}, r"threshold must be a number .*got 'abc'"),
+    ({"threshold": [0.2]}, r"threshold must be a number .*got \[0\.2\]"),
+    ({"face_index": "x"}, r"face number counts from 0 .*whole number.*got 'x'"),
+    ({"face_index": "NaN"}, r"face number counts from 0 .*got 'NaN'"),
+    ({"face_index": "Infinity"}, r"face number counts from 0 .*got 'Infinity'"),
+    ({"face_index": 1.7}, r"face number counts from 0 .*whole number.*got 1\.7"),
+    ({"edits": [3]}, r"edits must be a list of edit values from /edits .*got \[3\]"),
+    ({"strengths": [1.0]}, r"strengths must be a mapping \{edit value: strength\}.*got \[1\.0\]"),
+    ({"strengths": {FAST_EDIT: "Infinity"}}, r"The strength of registry:purple-hair must be a number, got 'Infinity'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("sent", "said"), MALFORMED, ids=[next(iter(sent)) + repr(v) for sent, _ in MALFORMED for v in sent.values()]
+)
+def test_malformed_api_input_gets_a_clear_message(app, sent, said):
+    inputs = {"photo": handle_file(HOPPER), "edits": [FAST_EDIT], "threshold": 0.3, "face_index": 0, **sent}
+    with pytest.raises(AppError, match=said) as raised:
+        connect(app[1]).predict(**inputs, api_name="/edit")
+    assert "went wrong on our side" not in str(raised.value)
+
+
+def test_json_nan_and_infinity_are_refused_by_name(app):
+    """gradio_client cannot send NaN (Python's json can): a raw call, as another client would make."""
+    for literal in ("NaN", "Infinity", "-Infinity"):
+        photo = json.dumps({"path": HOPPER, "meta": {"_type": "gradio.FileData"}})
+        body = f'{{"data": [{photo}, ["{FAST_EDIT}"], null, 0.3, {literal}, null, null]}}'
+        request = urllib.request.Request(
+            app[1] + "gradio_api/call/edit", body.encode(), {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request) as response:
+            event = json.load(response)["event_id"]
+        with urllib.request.urlopen(f"{app[1]}gradio_api/call/edit/{event}") as response:
+            stream = response.read().decode()
+        assert "event: error" in stream and "face number counts from 0" in stream, stream[-400:]
+
+
+def test_one_edit_as_a_string_is_that_edit_not_its_letters(app):
+    *_, info = edit(connect(app[1]), HOPPER, FAST_EDIT)  # type: ignore[arg-type]
+    assert "Purple hair 1" in info
+
+
+def test_prepare_refuses_a_face_number_it_would_have_to_round(app):
+    with pytest.raises(AppError, match=r"face number counts from 0 .*got 1\.7"):
+        connect(app[1]).predict(photo=handle_file(HOPPER), face_index=1.7, api_name="/prepare")
+
+
+def test_a_mask_that_is_not_an_image_names_no_server_path(app, tmp_path):
+    (tmp_path / "brush.txt").write_text("not a mask")
+    with pytest.raises(AppError, match=r"Could not read the restrict mask \(brush.txt\): it is not an image") as raised:
+        edit(connect(app[1]), HOPPER, [FAST_EDIT], restrict=handle_file(tmp_path / "brush.txt"))
+    assert "/" not in str(raised.value).split("mask (", 1)[1], "no path of the server's in the message"
+
+
 def test_the_api_page_examples_run_as_printed(app, capsys):
     """What "Use via API" shows for each Edit-tab endpoint, executed verbatim."""
     with urllib.request.urlopen(app[1] + "gradio_api/info") as response:
@@ -200,6 +248,17 @@ def test_the_api_page_examples_run_as_printed(app, capsys):
         printed = capsys.readouterr().out
         assert printed.strip(), f"{name} printed nothing"
     assert "grace_hopper" in endpoints["/edit"]["code_snippets"]["python"], "the example photo is a face"
+    assert set(endpoints) == {"/prepare", "/edit", "/edits"}, "the page's own events are not listed"
+    examples = {p["parameter_name"]: p["example_input"] for p in endpoints["/edit"]["parameters"]}
+    (edit_value,) = examples["edits"]
+    assert examples["strengths"] == {edit_value: 1.0} and examples["restrict"] is None, examples
+    # The parameters' own examples, not only the defaults the snippet prints, run too.
+    client = connect(app[1])
+    *_, info = client.predict(
+        **{**examples, "photo": handle_file(HOPPER), "edits": [FAST_EDIT], "strengths": {FAST_EDIT: 1.0}},
+        api_name="/edit",
+    )
+    assert f"mask threshold {examples['threshold']:g}" in info
 
 
 def test_the_readme_api_example_runs(app):
@@ -219,7 +278,7 @@ def test_training_streams_progress_and_the_edit_is_usable_at_once(app):
     statuses = [u[0] for u in updates]
     assert len(updates) >= 3, "progress is streamed, not only the end"
     assert any("step **1/3**" in s for s in statuses) and any("step **3/3**" in s for s in statuses)
-    assert all("UNTRAINED" in s for s in statuses)
+    assert not any("UNTRAINED" in s for s in statuses), "the page says it once, at its top"
     panels = updates[-1][1:7]  # one loss panel per term: total, clip, l2, id, area, tv
     assert all(isinstance(p, dict) and len(p["data"]) == 3 for p in panels), "every term has its own readable panel"
     assert any(isinstance(u[7], str) and Path(u[7]).is_file() for u in updates), "a preview image is shown"
@@ -238,13 +297,13 @@ def test_training_streams_progress_and_the_edit_is_usable_at_once(app):
     with pytest.raises(AppError, match="not among this tab's edits"):
         edit(connect(app[1]), HOPPER, ["user:freckles"])
 
-    code, yaml_file, weights = client.predict("user:freckles", 0.35, api_name="/export_yaml")
+    code, yaml_file, weights, status = client.predict("user:freckles", 0.35, api_name="/export_yaml")
     data = yaml.safe_load(code["value"])
     entry = EditEntry.model_validate(data)
     assert entry.name == "freckles" and entry.prompt == "a face with freckles" and entry.training.steps == 3
     assert data["training"] == {"steps": 3} and data["defaults"] == {"mask_threshold": 0.35}, "only non-defaults"
     assert not entry.published and Path(yaml_file["value"]).read_text().strip() == code["value"].strip()
-    assert Path(weights["value"]).suffix == ".zip"
+    assert Path(weights["value"]).suffix == ".zip" and not status
 
 
 def test_stop_ends_training_early_and_keeps_the_edit(app):
@@ -256,8 +315,8 @@ def test_stop_ends_training_early_and_keeps_the_edit(app):
     assert "Stopping" in client.predict(api_name="/stop_training")
     final = job.result()
     assert "Stopped at step" in final[0] and "of 40" in final[0]
-    assert any(value == "user:a-face-with-a-big-smile" for _, value in final[9]["choices"])
-    code, *_ = client.predict("user:a-face-with-a-big-smile", 0.0, api_name="/export_yaml")
+    assert any(value == "user:big-smile" for _, value in final[9]["choices"]), "named by the prompt's own words"
+    code, *_ = client.predict("user:big-smile", 0.0, api_name="/export_yaml")
     steps = yaml.safe_load(code["value"])["training"]["steps"]
     assert 1 <= steps < 40 and f"Stopped at step {steps} " in final[0], "the YAML has the steps actually trained"
 

@@ -21,13 +21,16 @@ DOC = (ROOT / "docs" / "architecture.md").read_text()
 LAYERS = [
     {"__main__"},
     {"ui", "cli"},
-    {"jobs"},
+    {"jobs", "hosting"},
+    {"checks"},
+    {"video"},
     {"session", "registry"},
     {"training"},
     {"editing", "alignment"},
     {"weights"},
     {"models", "guidance", "image_input"},
     {"ops"},
+    {"env"},
     {"errors"},
 ]
 RANK = {name: i for i, row in enumerate(LAYERS) for name in row}

@@ -13,15 +13,15 @@ from __future__ import annotations
 import io
 import os
 import re
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
+from gradio_client import Client, handle_file
 from PIL import Image
+from ports import free_port
 
 from feat_space.registry.registry import load_registry
-from feat_space.session import Session
 from feat_space.ui import build_app, launch_options
 from feat_space.ui.context import AppContext, Limits
 from feat_space.ui.edit_tab import EXAMPLES
@@ -50,12 +50,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def examples_cache(tmp_path_factory) -> Path:
     """This app's example cache: a fresh folder, not the checkout's .gradio/ (which may hold a stale cache)."""
@@ -63,10 +57,10 @@ def examples_cache(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def url(examples_cache):
+def url(examples_cache, tiny_session):
     before = os.environ.get("GRADIO_EXAMPLES_CACHE")
     os.environ["GRADIO_EXAMPLES_CACHE"] = str(examples_cache)
-    context = AppContext(Session("tiny", device="cpu"), load_registry(), Limits(max_steps=50))
+    context = AppContext(tiny_session, load_registry(), Limits(max_steps=50))
     demo = build_app(context=context)
     _, url, _ = demo.launch(
         server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True, **launch_options()
@@ -139,6 +133,59 @@ def changed(edited: np.ndarray, photo: str) -> float:
     return float((np.abs(edited - original).max(axis=-1) > 8).mean())
 
 
+def drag_strength(page, at: float, by: float):
+    """Grab the first strength slider's thumb (at `at` on [-3, 3]), drag it by `by` of the track in five
+    moves and keep holding it (release with `page.mouse.up()`). Returns the track."""
+    track = page.locator(".feat-strength input[type=range]").first
+    track.scroll_into_view_if_needed()  # the mouse acts only inside the viewport
+    box = track.bounding_box()
+    y = box["y"] + box["height"] / 2
+    x = box["x"] + box["width"] * (at + 3) / 6
+    page.mouse.move(x, y)
+    page.mouse.down()
+    for step in range(1, 6):
+        page.mouse.move(x + step * box["width"] * by / 5, y)
+    return track
+
+
+def compare_handle_stays_on_the_photo_and_moves_by_keyboard(page) -> None:
+    """The before/after handle: keyboard-movable, and never beyond the photo's edges (keys or mouse)."""
+    handle = page.locator("#result [data-testid=slider]")
+    handle.scroll_into_view_if_needed()
+
+    def centre() -> float:
+        box = handle.bounding_box()
+        return box["x"] + box["width"] / 2
+
+    # Where the photo is drawn inside its <img> box (fitted, as `object-fit: contain`).
+    photo = page.locator("#result img").first.evaluate(
+        """(img) => { const b = img.getBoundingClientRect();
+          const k = Math.min(b.width / img.naturalWidth, b.height / img.naturalHeight);
+          const w = img.naturalWidth * k, h = img.naturalHeight * k;
+          return {x: b.left + (b.width - w) / 2, y: b.top + (b.height - h) / 2, width: w, height: h}; }"""
+    )
+    handle.focus()
+    start = centre()
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_timeout(200)
+    assert centre() < start - 1, "an arrow key moves it"
+    page.keyboard.press("End")
+    page.wait_for_timeout(200)
+    assert abs(centre() - (photo["x"] + photo["width"])) <= 2, "End: the photo's right edge"
+    box = page.locator("#result").bounding_box()
+    page.mouse.move(centre(), photo["y"] + photo["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 2, photo["y"] + photo["height"] / 2, steps=5)  # past the photo, to the box's edge
+    page.mouse.up()
+    page.wait_for_timeout(200)
+    assert centre() >= photo["x"] - 2, (centre(), photo)
+    page.keyboard.press("Tab")  # leave it; the split is back at the middle for the tests that follow
+    handle.focus()
+    page.keyboard.press("Home")
+    for _ in range(10):
+        page.keyboard.press("ArrowRight")
+
+
 def upload(page, photo: str) -> None:
     page.locator("#photo input[type=file]").set_input_files(photo)
 
@@ -154,6 +201,24 @@ def test_the_edit_button_is_above_the_fold_on_a_desktop(page):
     # Each edit is listed once on the Edit tab, as a checkbox (click or keyboard).
     assert page.locator("#edit-choices input[type=checkbox]").count() == len(load_registry())
     assert page.locator(".feat-card:visible").count() == 0, "the catalogue's cards are on the About tab"
+
+
+def test_after_a_photo_is_prepared_the_edit_button_stays_above_the_fold(page, tmp_path):
+    upload(page, HOPPER)
+    expect(page.locator("#photo-status")).to_contain_text("Face 0 found", timeout=120_000)
+    expect(page.locator("#photo-status")).to_contain_text("roughly")  # random weights: the hint shows
+    expect(page.locator("#aligned img")).to_be_visible()
+    box = page.locator("#run-edit").bounding_box()
+    screenshot(page, tmp_path, "edit-prepared.png")
+    assert box["y"] + box["height"] <= DESKTOP["height"], box
+    # Ticking an edit adds its description and strength slider below the button, not above it.
+    page.locator("#edit-choices").get_by_label(PURPLE).check()
+    expect(page.locator("#edit-descriptions")).to_contain_text("Purple hair")
+    box = page.locator("#run-edit").bounding_box()
+    assert box["y"] + box["height"] <= DESKTOP["height"], box
+    # The untrained models are said once on the page, in words a visitor understands.
+    assert page.get_by_text(re.compile("UNTRAINED")).count() == 1
+    expect(page.locator("#notice")).not_to_contain_text("FEAT_PROFILE")
 
 
 def test_one_click_on_an_example_shows_a_finished_result(page, tmp_path, examples_cache):
@@ -210,15 +275,7 @@ def test_dragging_a_slider_updates_the_image(page):
     expect(page.locator("#edit-info")).to_contain_text("Edited: Purple hair 2.5", timeout=120_000)
     expect(page.locator("#edit-info")).not_to_contain_text("Red lipstick")
     before, _ = edited_pixels(page)
-    track = page.locator(".feat-strength input[type=range]").first
-    track.scroll_into_view_if_needed()  # the mouse acts only inside the viewport
-    box = track.bounding_box()
-    y = box["y"] + box["height"] / 2
-    x = box["x"] + box["width"] * (2.5 + 3) / 6  # the thumb, at 2.5 on [-3, 3]
-    page.mouse.move(x, y)
-    page.mouse.down()
-    for step in range(1, 6):
-        page.mouse.move(x - step * box["width"] * 0.06, y)
+    drag_strength(page, at=2.5, by=-0.3)
     # Still holding the thumb: the live preview has replaced the picture.
     expect(page.locator("#edit-info")).to_contain_text("Preview", timeout=60_000)
     assert edited_pixels(page)[0] != before
@@ -230,6 +287,35 @@ def test_dragging_a_slider_updates_the_image(page):
     assert pixels.shape[:2] == Image.open(ASTRONAUT).size[::-1], "full size on release"
 
 
+def test_a_strength_set_by_keyboard_ends_in_the_full_photo_and_downloads_what_is_shown(page, url):
+    """Arrow keys on the slider, or a typed value and Enter, end like a drag: in a full-size render, whose
+    download is byte for byte what `/edit` makes of the values on screen (not the previous result)."""
+    number = page.locator(".feat-strength input[type=number]").first
+    number.fill("1.2")
+    number.press("Enter")
+    expect(page.locator("#edit-info")).to_contain_text("Edited: Purple hair 1.2", timeout=120_000)
+    track = page.locator(".feat-strength input[type=range]").first
+    track.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    expect(number).to_have_value("1.4")
+    expect(page.locator("#edit-info")).to_contain_text("Edited: Purple hair 1.4", timeout=120_000)
+    expect(page.locator("#download")).to_be_visible()
+    with page.expect_download() as download:
+        page.locator("#download").click()
+    threshold = float(page.locator("#threshold input[type=number]").input_value())
+    expect(page.locator("#edit-info")).to_contain_text(f"mask threshold {threshold:g}")
+    api, *_ = Client(url, verbose=False).predict(
+        photo=handle_file(ASTRONAUT),
+        edits=["registry:purple-hair"],
+        strengths={"registry:purple-hair": 1.4},
+        threshold=threshold,
+        api_name="/edit",
+    )
+    downloaded = np.asarray(Image.open(download.value.path()).convert("RGB"))
+    assert np.array_equal(downloaded, np.asarray(Image.open(api).convert("RGB"))), "the download is what is shown"
+
+
 def test_the_mask_toggle_overlays_the_mask(page):
     plain, pixels = edited_pixels(page)
     page.get_by_label("Show where the edit applies (mask in red)").check()
@@ -238,6 +324,10 @@ def test_the_mask_toggle_overlays_the_mask(page):
     redder = overlaid[..., 0] - overlaid[..., 1:].mean(-1) > pixels[..., 0] - pixels[..., 1:].mean(-1)
     assert redder.mean() > 0.01, "the edited region is tinted red"
     page.get_by_label("Show where the edit applies (mask in red)").uncheck()
+
+
+def test_the_before_after_handle_stays_on_the_photo_and_moves_by_keyboard(page):
+    compare_handle_stays_on_the_photo_and_moves_by_keyboard(page)
 
 
 def test_the_brush_restricts_the_edit(page):
@@ -298,10 +388,31 @@ def test_train_a_prompt_and_watch_it_progress(page, tmp_path):
     expect(page.get_by_text("is ready")).to_be_visible(timeout=180_000)
     screenshot(page, tmp_path, "train.png")
     page.get_by_role("tab", name="Edit").click()
-    expect(page.locator("#edit-choices")).to_contain_text("★ A face with freckles")
+    expect(page.locator("#edit-choices")).to_contain_text("★ Freckles")  # named by its prompt's own word
 
 
 # -- phone -----------------------------------------------------------------------------------------
+
+
+def test_on_a_phone_the_examples_have_thumbnails_and_no_empty_box_before_them(phone, tmp_path):
+    # Empty, the before/after would stand between the controls and the examples: they come first.
+    assert phone.locator("#examples").bounding_box()["y"] < phone.locator("#result").bounding_box()["y"]
+    thumbnails = phone.locator("#examples img.feat-thumb")
+    expect(thumbnails).to_have_count(3)
+    phone.locator("#examples").scroll_into_view_if_needed()
+    for thumbnail in thumbnails.all():
+        expect(thumbnail).to_be_in_viewport()
+        assert thumbnail.evaluate("(img) => img.complete && img.naturalWidth > 0"), "the example's photo loads"
+    screenshot(phone, tmp_path, "edit-phone-examples.png", top=False)
+    # The brush: its toolbar leaves its label readable, and a vertical swipe on it scrolls the page.
+    phone.get_by_text("Brush: paint where the edit may or must apply").click()
+    brush = phone.locator("#brush")
+    brush.scroll_into_view_if_needed()
+    label = brush.locator("[data-testid=block-label]").bounding_box()
+    toolbar = brush.locator(".top-panel").bounding_box()
+    assert label["x"] + label["width"] <= toolbar["x"] or toolbar["y"] >= label["y"] + label["height"], (label, toolbar)
+    assert brush.locator("canvas").first.evaluate("(c) => getComputedStyle(c).touchAction") == "pan-y"
+    phone.get_by_text("Brush: paint where the edit may or must apply").click()  # closed again
 
 
 def test_on_a_phone_progress_and_result_are_in_view_after_tapping_edit(phone, tmp_path):
@@ -317,6 +428,22 @@ def test_on_a_phone_progress_and_result_are_in_view_after_tapping_edit(phone, tm
     expect(phone.locator("#edit-info")).to_contain_text("Edited: Purple hair", timeout=120_000)
     expect(phone.locator("#result")).to_be_in_viewport(ratio=1)  # the whole before/after, no scrolling
     screenshot(phone, tmp_path, "edit-phone.png", top=False)
+
+
+def test_on_a_phone_the_preview_is_in_view_while_a_strength_is_dragged(phone, tmp_path):
+    track = drag_strength(phone, at=1.0, by=-0.25)
+    expect(phone.locator("#edit-info")).to_contain_text("Preview", timeout=60_000)
+    # The preview is pinned in view, clear of the slider the finger holds.
+    expect(phone.locator("#result")).to_be_in_viewport(ratio=1)
+    pinned, held = phone.locator("#result").bounding_box(), track.bounding_box()
+    assert held["y"] + held["height"] <= pinned["y"] or held["y"] >= pinned["y"] + pinned["height"], (pinned, held)
+    screenshot(phone, tmp_path, "edit-phone-dragging.png", top=False)
+    phone.mouse.up()
+    expect(phone.locator("#edit-info")).to_contain_text("Edited: Purple hair", timeout=120_000)
+
+
+def test_on_a_phone_the_before_after_handle_stays_on_the_photo_and_moves_by_keyboard(phone):
+    compare_handle_stays_on_the_photo_and_moves_by_keyboard(phone)
 
 
 def test_an_error_clears_the_previous_photo_s_outputs(phone, tmp_path):

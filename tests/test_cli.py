@@ -16,7 +16,7 @@ import feat_space.cli
 from feat_space.cli import COMMANDS, build_parser, main
 from feat_space.registry.registry import load_registry
 
-SUPPORT = {"base", "main"}  # the cli package's own plumbing, not command families
+SUPPORT = {"base", "main", "edit_clips"}  # plumbing, and the edit command's clip half: not command families
 
 
 def test_every_command_module_is_registered():
@@ -29,7 +29,8 @@ def test_the_promised_commands_exist(capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["no-such-command"])
     offered = capsys.readouterr().err.split("choose from", 1)[1]
-    assert set(re.findall(r"[a-z]+", offered)) == {"download", "pin", "edits", "edit", "train", "publish", "evaluate"}
+    expected = {"models", "download", "pin", "doctor", "edits", "edit", "train", "publish", "evaluate", "env"}
+    assert set(re.findall(r"[a-z]+", offered)) == expected
     args = parser.parse_args(["--profile", "tiny", "edits", "list"])
     assert args.profile == "tiny" and callable(args.handler)
 

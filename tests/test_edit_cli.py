@@ -12,12 +12,11 @@ from feat_space.editing.edit import FeatEdit
 from feat_space.editing.evaluation import evaluate_edit
 from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.registry.registry import edits_dir, yaml_files
-from feat_space.session import Session
 
 
 @pytest.fixture(scope="module")
-def session():
-    return Session("tiny", device="cpu")
+def session(tiny_session):
+    return tiny_session
 
 
 def test_edits_check_lints_the_registry(tmp_path, capsys):
@@ -46,7 +45,7 @@ def test_train_refuses_a_threshold_or_steps_out_of_range_before_anything_runs(tm
     monkeypatch.setenv("FEAT_PROFILE", "tiny")
     out = tmp_path / "smile"
     assert main(["train", "edits/smile.yaml", "--threshold", "5", "--output", str(out)]) == 1
-    assert "--steps / --threshold: defaults.mask_threshold" in capsys.readouterr().err
+    assert "--threshold must be from 0 to 0.95" in capsys.readouterr().err
     assert main(["train", "edits/smile.yaml", "--steps", "-3", "--output", str(out)]) == 1
     assert "training.steps" in capsys.readouterr().err
     assert not out.exists(), "nothing trained or written"
@@ -63,6 +62,7 @@ def test_ctrl_c_while_the_models_load_stops_without_a_traceback(tmp_path, capsys
     assert "Stopped (Ctrl-C)." in capsys.readouterr().err
 
 
+@pytest.mark.slow  # 60 training steps through the command line
 def test_train_says_when_the_mask_collapses_and_fails(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("FEAT_PROFILE", "tiny")
     entry = (

@@ -14,10 +14,10 @@ from visible_edit import make_edit
 import feat_space
 from feat_space.editing.brush import Brush, apply_brush
 from feat_space.editing.edit import apply_edits
-from feat_space.editing.plan import EditPlan, prefix_layer
+from feat_space.editing.render import EditPlan, prefix_layer
 from feat_space.errors import FeatError
 from feat_space.image_input import load_image
-from feat_space.session import PREVIEW_SIZE, Session
+from feat_space.session import PREVIEW_SIZE
 from feat_space.session.photo_edit import edit_photo
 
 DATA = Path(__file__).parent / "data"
@@ -25,8 +25,8 @@ PHOTO = DATA / "astronaut.png"
 
 
 @pytest.fixture(scope="module")
-def session():
-    return Session("tiny", device="cpu", precision="fp32")  # compared with direct fp32 calls
+def session(tiny_session_fp32):
+    return tiny_session_fp32  # compared with direct fp32 calls
 
 
 class LayerLog:

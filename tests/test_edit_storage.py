@@ -20,14 +20,14 @@ from gradio_client import Client
 
 from feat_space.editing.storage import TRAINING_LOG, save_edit
 from feat_space.errors import FeatError
+from feat_space.hosting import storage as edit_storage
+from feat_space.hosting.storage import DATA_DIR_ENV, EditStorage, storage_root
 from feat_space.registry.demo import demo_edit
 from feat_space.registry.drafts import entry_from_prompt, write_draft
 from feat_space.registry.registry import load_registry
-from feat_space.session import Session
-from feat_space.ui import build_app, edit_storage
+from feat_space.ui import build_app
 from feat_space.ui.catalogue import user_value
 from feat_space.ui.context import AppContext, Limits
-from feat_space.ui.edit_storage import DATA_DIR_ENV, EditStorage, storage_root
 from feat_space.ui.saved_edits import SESSION_ONLY, delete_saved, kept_edits, sign_in, status_text
 from feat_space.ui.state import TrainedEdit
 
@@ -36,8 +36,8 @@ BOB = {"sub": "6512a0c3f1e2d4", "preferred_username": "bob", "name": "Bob"}
 
 
 @pytest.fixture(scope="module")
-def session():
-    return Session("tiny", device="cpu")
+def session(tiny_session):
+    return tiny_session
 
 
 def tab(name: str) -> SimpleNamespace:

@@ -15,21 +15,21 @@ from pydantic import RootModel
 from feat_space.errors import FeatError
 from feat_space.image_input import load_image
 from feat_space.registry.registry import load_registry
-from feat_space.session import Session
 from feat_space.ui import build_app
 from feat_space.ui.context import AppContext, Limits
 from feat_space.ui.edit_api import EXAMPLES_DIR
 from feat_space.ui.edit_events import brush_from_editor, describe
 from feat_space.ui.edit_handlers import EditHandlers, json_value
 from feat_space.ui.edit_images import mask_file, reconstruction_gap, tint
+from feat_space.ui.edit_input import EditInput
 from feat_space.ui.result_guard import GUARD_JS, KEY_PARTS, MAX_FACE, NO_PHOTO, photo_key
 
 PURPLE, LIPSTICK = "registry:purple-hair", "registry:red-lipstick"
 
 
 @pytest.fixture(scope="module")
-def handlers() -> EditHandlers:
-    return EditHandlers(AppContext(Session("tiny", device="cpu"), load_registry(), Limits()))
+def handlers(tiny_session) -> EditHandlers:
+    return EditHandlers(AppContext(tiny_session, load_registry(), Limits()))
 
 
 def layer(painted: tuple[slice, slice] | None, side: int = 64) -> np.ndarray:
@@ -96,7 +96,8 @@ def test_strengths_default_per_edit_and_name_only_chosen_edits(handlers):
     with pytest.raises(FeatError, match="The strength of registry:purple-hair must be a number, got 'x'"):
         handlers.choices([PURPLE], {PURPLE: "x"}, None)
     with pytest.raises(FeatError, match="strengths must be a mapping"):
-        json_value([1, 2])
+        EditInput.parse(edits=[PURPLE], strengths=[1, 2])
+    assert EditInput.parse(edits=PURPLE, strengths=wrapped).strengths == {PURPLE: 0.5}, "one edit; unwrapped"
     with pytest.raises(FeatError, match="Pick at least one edit"):
         handlers.choices([], None, None)
 
@@ -127,10 +128,10 @@ def test_the_mask_overlay_tints_only_the_mask_red():
     assert (tinted[:, 18:] == 128).all(), "unchanged elsewhere"
 
 
-def test_photo_only_examples_prepare_the_photo_they_set():
+def test_photo_only_examples_prepare_the_photo_they_set(tiny_session):
     """Where no example edit can run (e.g. none published yet), the examples are photos: one click prepares it."""
     registry = {name: entry for name, entry in load_registry().items() if name == "beard"}
-    demo = build_app(context=AppContext(Session("tiny", device="cpu"), registry, Limits()))
+    demo = build_app(context=AppContext(tiny_session, registry, Limits()))
     fns = list(demo.fns.values())
     load = next(fn for fn in fns if fn.name == "load_example")
     chain = [load]

@@ -7,8 +7,9 @@ import json
 import pytest
 import torch
 
-from feat_space.editing.blending import blend_margin, blended_synthesis, resize_mask
-from feat_space.editing.edit import EditConfig, FeatEdit, apply_edits, threshold_mask
+from feat_space.editing.blending import blend_margin, resize_mask
+from feat_space.editing.edit import EditConfig, FeatEdit, apply_edits
+from feat_space.editing.render import blended_synthesis, threshold_mask
 from feat_space.editing.storage import load_edit_folder, save_edit
 from feat_space.errors import CheckpointError, FeatError
 from feat_space.models import Generator

@@ -56,6 +56,7 @@ EXPECTED = {
 ALLOWED_SKIPS = {"CUDA extension builds and loads", "public ops dispatch to the kernels (fp16, bf16, mixed)"}
 
 
+@pytest.mark.slow  # every check of the GPU script, on small models on the CPU
 def test_dry_run_passes_every_check_and_writes_every_section(tmp_path):
     out = tmp_path / "gpu_check.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

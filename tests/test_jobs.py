@@ -120,7 +120,8 @@ def test_a_job_is_submitted_followed_and_its_yaml_pinned(hub_env, tmp_path):
     assert ("POST", "/api/jobs/someone") in hub.requests
     assert spec["flavor"] == "t4-small" and spec["dockerImage"].startswith("pytorch/pytorch:")
     assert spec["timeoutSeconds"] == 4 * 3600, "the Hub stops a runaway job"
-    assert CodeSource.parse(CODE).requirement in spec["command"]
+    code = CodeSource.parse(CODE)
+    assert spec["command"][4:6] == [code.url, code.commit]  # cloned at that commit, installed with its pins
     assert argv_of(spec["command"])[:3] == ["train", "--entry-env", ENTRY_ENV]
     assert EditEntry.model_validate(yaml.safe_load(spec["environment"][ENTRY_ENV])) == entry
     assert set(spec["secrets"]) == {"HF_TOKEN"} and "HF_TOKEN" not in spec["environment"]

@@ -7,7 +7,6 @@ their session's download. The tiny profile on 127.0.0.1; about half a minute on 
 
 from __future__ import annotations
 
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,9 +15,9 @@ import numpy as np
 import pytest
 from gradio_client import Client, handle_file
 from PIL import Image, ImageOps
+from ports import free_port
 
 from feat_space.registry.registry import load_registry
-from feat_space.session import Session
 from feat_space.ui import build_app
 from feat_space.ui.context import AppContext, Limits
 
@@ -27,12 +26,6 @@ FAST_EDIT = "registry:purple-hair"  # blends the final RGB: the cheapest edit on
 CLIENTS = 8
 ROUNDS = 3
 BUDGET_S = 120  # a hung request fails the test instead of hanging the suite
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def distinct_photos(folder: Path) -> list[Path]:
@@ -55,8 +48,8 @@ def distinct_photos(folder: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def app():
-    context = AppContext(Session("tiny", device="cpu"), load_registry(), Limits(gpu_slots=2, queue_size=16))
+def app(tiny_session):
+    context = AppContext(tiny_session, load_registry(), Limits(gpu_slots=2, queue_size=16))
     demo = build_app(context=context)
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True)
     try:

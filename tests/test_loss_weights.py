@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from feat_space.editing.recipe import REGION_PRESETS
-from feat_space.session import Session
 from feat_space.training.losses import loss_weights
 from feat_space.training.settings import TrainingSettings
 from feat_space.training.trainer import Trainer
@@ -19,8 +18,8 @@ def test_weights_follow_the_settings():
     assert all(not name.endswith("_weight") for name in weights)
 
 
-def test_the_trainers_losses_are_the_weighted_ones():
-    session = Session("tiny", device="cpu")
+def test_the_trainers_losses_are_the_weighted_ones(tiny_session):
+    session = tiny_session
     G = session.generator
     settings = TrainingSettings(steps=1, batch_size=1, id_weight=0.5)
     config = REGION_PRESETS["hair colour"].config_for(G, "purple hair")

@@ -12,6 +12,10 @@ import warnings
 import pytest
 import torch
 
+from feat_space.checks.cuda_ops import FUSED_CASES, compare
+from feat_space.checks.cuda_ops import forward_and_grads as _forward_and_grads
+from feat_space.checks.cuda_ops import layout as _layout
+from feat_space.checks.cuda_ops import random_tensor as _random
 from feat_space.ops import extension, fused_leaky_relu, fused_leaky_relu_reference, upfirdn2d, upfirdn2d_reference
 from feat_space.ops.fused_act import fused_bias_act_cuda
 from feat_space.ops.stand_in import UPFIRDN2D_CASES as UPFIRDN_CASES
@@ -22,43 +26,9 @@ HAS_CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not HAS_CUDA, reason="no CUDA device: the CUDA kernels cannot run here")
 
 
-def _random(shape, seed, dtype=torch.float64, device="cpu"):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(shape, generator=g, dtype=torch.float64).to(device=device, dtype=dtype)
-
-
-def _layout(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
-    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
-
-
-def _forward_and_grads(fn, inputs, seed=99):
-    """fn(*inputs), the gradients of <fn, g> wrt inputs, and a second-order gradient.
-
-    The second order is that of an R1-like penalty: |d<fn * w, 1>/d inputs[0]|^2 differentiated wrt
-    the weights w, which runs through the backward of the op's backward.
-    """
-    inputs = [t.detach().requires_grad_(True) if t is not None else None for t in inputs]
-    out = fn(*inputs)
-    g = _random(out.shape, seed, out.dtype, out.device)
-    grads = torch.autograd.grad(out, [t for t in inputs if t is not None], g)
-    w = _random(out.shape, seed + 1, out.dtype, out.device).requires_grad_(True)
-    (grad_x,) = torch.autograd.grad((fn(*inputs) * w).sum(), inputs[0], create_graph=True)
-    (second,) = torch.autograd.grad(grad_x.square().sum(), w)
-    return out, grads, second
-
-
 def _assert_all_close(a, b, relative_to_max=None):
     """Default tolerances; or, for half precision, errors up to `relative_to_max` * max |b|."""
-    out_a, grads_a, second_a = a
-    out_b, grads_b, second_b = b
-    assert out_a.shape == out_b.shape and out_a.dtype == out_b.dtype
-    assert len(grads_a) == len(grads_b)
-    for ta, tb in zip([out_a, *grads_a, second_a], [out_b, *grads_b, second_b], strict=True):
-        if relative_to_max is None:
-            torch.testing.assert_close(ta, tb)
-        else:
-            atol = relative_to_max * tb.abs().max().item()
-            torch.testing.assert_close(ta.double(), tb.double(), rtol=0, atol=atol)
+    compare(a, b, relative_to_max)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -238,14 +208,7 @@ def test_upfirdn2d_cuda_bfloat16_and_dispatch(cuda_ext):
 @pytest.mark.parametrize("dtype", CUDA_DTYPES.keys(), ids=["fp32", "fp16"])
 @pytest.mark.parametrize(
     "shape, channels_last, with_bias, slope",
-    [
-        ((4, 8), False, True, 0.2),
-        ((2, 3, 5, 7), False, True, 0.2),
-        ((2, 3, 5, 7), True, True, 0.2),
-        ((2, 4, 6), False, True, 0.0),
-        ((2, 3, 5, 7), False, False, 0.2),
-        ((3, 5, 4, 4), False, True, -0.5),
-    ],
+    FUSED_CASES,  # the doctor's and gpu_check's cases too
 )
 def test_fused_leaky_relu_cuda_matches_torch(cuda_ext, monkeypatch, shape, channels_last, with_bias, slope, dtype):
     x = _random(shape, 5, torch.float64, "cuda")

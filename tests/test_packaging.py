@@ -8,6 +8,7 @@ import pytest
 from packaging.requirements import Requirement
 
 import feat_space
+from feat_space.checks import edit_sheet
 from feat_space.registry import registry
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
@@ -44,7 +45,15 @@ def test_console_script_and_version_have_one_home():
 
 def test_the_wheel_ships_the_registry_where_the_code_looks_for_it():
     mapping = PROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
-    assert mapping == {"edits": "feat_space/edits"}
+    assert mapping == {"edits": "feat_space/edits", "tests/data": "feat_space/sample_photos"}
     packaged = Path(registry.__file__).resolve().parents[1] / "edits"
     assert packaged.relative_to(ROOT).as_posix() == mapping["edits"]
     assert not packaged.exists()  # git holds one copy: the top-level edits/
+
+
+def test_the_wheel_ships_the_sample_photos_where_the_code_looks_for_them():
+    mapping = PROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    packaged = Path(edit_sheet.__file__).resolve().parents[1] / "sample_photos"
+    assert packaged.relative_to(ROOT).as_posix() == mapping["tests/data"]
+    assert not packaged.exists()  # git holds one copy: tests/data
+    assert edit_sheet.sample_photos_dir() == ROOT / "tests" / "data"  # a checkout uses its own

@@ -13,15 +13,14 @@ from visible_edit import make_edit
 from feat_space.editing.storage import load_edit_folder, save_edit
 from feat_space.errors import FeatError, NoFaceError
 from feat_space.image_input import load_image
-from feat_space.session import Session
 from feat_space.session.photo_edit import edit_photo
 
 DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="module")
-def session():
-    return Session("tiny", device="cpu", precision="fp32")  # compared with direct fp32 calls
+def session(tiny_session_fp32):
+    return tiny_session_fp32  # compared with direct fp32 calls
 
 
 def changed_box(before: Image.Image, after: Image.Image):
@@ -104,10 +103,11 @@ def test_first_edit_reads_features_and_blend_state_in_one_pass(session):
         for k in range(G.num_layers)
     ]
     try:
-        features, state = session.original_inputs(photo, [3, 5], 7)
+        features, states = session.original_pass(photo, [3, 5], [7])
+        state = states[7]
         assert steps == list(range(8))  # layers 0..7 once; separately, 0..5 would run twice
         steps.clear()
-        session.original_inputs(photo, [3, 5], 7)
+        session.original_pass(photo, [3, 5], [7])
         assert steps == []  # cached
     finally:
         for hook in hooks:

@@ -15,7 +15,6 @@ from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.editing.storage import load_edit, save_edit
 from feat_space.registry.publishing import PublishError, pin_in_registry, publish_edit
 from feat_space.registry.registry import edits_dir, load_registry
-from feat_space.session import Session
 
 TOKEN = "hf_write_secret"
 
@@ -31,9 +30,9 @@ def hub(monkeypatch, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, tiny_session):
     """A (randomly initialised) edit folder as `train` leaves it."""
-    G = Session("tiny", device="cpu").generator
+    G = tiny_session.generator
     torch.manual_seed(0)
     edit = FeatEdit(REGION_PRESETS["mouth"].config_for(G, "a face with a big smile"))
     folder = save_edit(edit, tmp_path_factory.mktemp("trained") / "smile")

@@ -102,7 +102,7 @@ def test_every_problem_is_listed_with_file_and_field(tmp_path):
         "recipe.blend",
         "defaults.strength: Input should be a valid number",
         "checkpoint.repo: String should match pattern",
-        "checkpoint.revision: String should match pattern",
+        "checkpoint.revision: Value error, 'main' is not a commit hash: pin the full 40-character commit",
         "name: 'Bad Name' must equal the file name",
     ]:
         assert expected in problems, expected

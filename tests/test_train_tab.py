@@ -13,18 +13,17 @@ from space_env import api_fn, on_a_space_with_sign_in
 
 from feat_space.errors import FeatError
 from feat_space.registry.registry import load_registry
-from feat_space.session import Session
 from feat_space.ui import build_app, training_view
 from feat_space.ui.context import AppContext, Limits
 from feat_space.ui.train_tab import HERE, ON_JOBS
-from feat_space.ui.training_form import preset_help, suggested_region, training_entry
+from feat_space.ui.training_form import default_name, preset_help, suggested_region, training_entry
 from feat_space.ui.training_local import make_local_handler
 from feat_space.ui.training_view import LocalSpeed
 
 
 @pytest.fixture(scope="module")
-def context() -> AppContext:
-    return AppContext(Session("tiny", device="cpu"), load_registry(), Limits(max_steps=2000))
+def context(tiny_session) -> AppContext:
+    return AppContext(tiny_session, load_registry(), Limits(max_steps=2000))
 
 
 def test_the_estimate_is_measured_seconds_per_step_times_steps(context):
@@ -98,7 +97,8 @@ def test_a_visitor_s_start_stops_the_speed_probe_instead_of_being_refused(contex
     assert "Stopping this machine's speed measurement" in said[0]
     assert time.monotonic() - started < 30, "the probe stopped at once, not after its minute"
     assert "is ready" in said[-1], said[-1]
-    assert not speed.holds_slot and "your last training here" in speed.source, "the visitor's run timed the steps"
+    assert not speed.holds_slot and speed.by is not None, "the visitor's run timed the steps"
+    assert "your last training here" in speed.text(10, jobs_offered=False, visitor=speed.by)
     assert context.training_slots.acquire(blocking=False), "the slot is free again"
     context.training_slots.release()
 
@@ -153,7 +153,8 @@ def test_the_speed_probe_starts_when_the_train_tab_opens_not_at_page_load(contex
     timer = next(b for b in demo.blocks.values() if isinstance(b, gr.Timer))
     assert timer.active is False, "no timer ticks (and no probe runs) in a page that never opens the Train tab"
     opened = api_fn(demo, "open_train_tab")
-    assert opened().active is (not on_gpu)
+    estimate, timer = opened(10, types.SimpleNamespace(session_hash="opens-the-tab"))
+    assert timer.active is (not on_gpu) and "Training here runs on" in estimate
 
 
 @pytest.mark.parametrize(("on_gpu", "default"), [(True, HERE), (False, ON_JOBS)])
@@ -175,6 +176,40 @@ def test_the_form_keeps_a_hand_picked_preset_and_the_threshold(context):
     assert (entry.region, entry.training.steps, entry.defaults.mask_threshold) == ("hair", 30, 0.25)
     with pytest.raises(FeatError, match="threshold"):
         training_entry(context, "a man with a beard", "", "hair", 30, None, 1.0)
+
+
+def test_every_page_gets_the_current_estimate_and_only_the_trainer_reads_your(context):
+    speed = LocalSpeed(context)
+    demo = build_app(context=context)
+    estimate = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "train-estimate")
+    loads = [fn for fn in demo.fns.values() if ("load" in [t[1] for t in fn.targets]) and estimate in fn.outputs]
+    assert loads, "computed when each page opens, not when the app is built"
+    trainer, other = object(), object()
+    speed.record(0.3, "training here, 5 steps", by=trainer)
+    assert "about 0.3 s** for 1 step (" in speed.text(1, jobs_offered=False), "not 'about 0 s for 1 steps'"
+    assert "measured: your last training here, 5 steps" in speed.text(10, jobs_offered=False, visitor=trainer)
+    assert "measured: the last training here, 5 steps" in speed.text(10, jobs_offered=False, visitor=other)
+    assert "your last" not in speed.text(10, jobs_offered=False), "a page that trained nothing"
+
+
+def test_a_new_edit_is_named_by_its_prompt_s_words_not_the_whole_prompt(context):
+    assert default_name("a face with a big smile") == "Big smile"
+    assert default_name("A photo of a person wearing round glasses and a red hat") == "Round glasses"
+    assert default_name("blond hair") == "Blond hair"
+    entry = training_entry(context, "a face with freckles", "", "colour", 3, None)
+    assert (entry.name, entry.title) == ("freckles", "Freckles")
+    assert training_entry(context, "a face with freckles", "Spots", "colour", 3, None).name == "spots"
+
+
+def test_start_and_export_problems_show_as_text_beside_their_buttons(context):
+    visitor = types.SimpleNamespace(session_hash="presses-start-with-no-prompt")
+    demo = build_app(context=context)
+    train, export = api_fn(demo, "train"), api_fn(demo, "export_yaml")
+    (said, *rest), *more = list(train("", "", "colour", 3, None, 0.0, visitor, lambda *a, **k: None))
+    assert not more and said.startswith("⚠️ Write a prompt first")
+    assert all(isinstance(out, type(gr.skip())) for out in rest), "plots, previews and lists are left as they are"
+    *files, status = export(None, 0.2, visitor)
+    assert status.startswith("⚠️ Train an edit first") and all(isinstance(f, type(gr.skip())) for f in files)
 
 
 def test_a_registry_edit_keeps_its_own_recipe(context):

@@ -10,7 +10,6 @@ import torch
 from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.editing.storage import load_edit_folder
 from feat_space.errors import FeatError
-from feat_space.session import Session
 from feat_space.training.settings import TrainingSettings
 from feat_space.training.trainer import Trainer
 
@@ -18,8 +17,8 @@ PROMPT = "a face with a big smile"
 
 
 @pytest.fixture(scope="module")
-def models():
-    session = Session("tiny", device="cpu")
+def models(tiny_session):
+    session = tiny_session
     return session.generator, session.clip, session.arcface
 
 

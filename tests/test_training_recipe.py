@@ -14,7 +14,6 @@ import torch
 
 from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.models.stylegan2 import Generator
-from feat_space.session import Session
 from feat_space.training.losses import GuideScale, scaled_gradient, unit_gradient
 from feat_space.training.monitor import COLLAPSED, GLOBAL, MaskHealth, MaskMonitor, failure_in_log, floor_for
 from feat_space.training.settings import TrainingSettings
@@ -24,8 +23,8 @@ from feat_space.training.verdict import MIN_JUDGED_STEPS, Effect, Verdict, judge
 
 
 @pytest.fixture(scope="module")
-def models():
-    session = Session("tiny", device="cpu")
+def models(tiny_session):
+    session = tiny_session
     return session.generator, session.arcface
 
 
@@ -82,6 +81,7 @@ def test_training_does_not_depend_on_the_guides_scale_or_level(models):
     assert torch.allclose(masks[1], masks[3], atol=1e-4)
 
 
+@pytest.mark.slow  # 120 training steps: the longest test of the suite
 def test_mask_moves_toward_the_region(models):
     t, guide = guided_trainer(models, steps=120)
     held_out = torch.cat([t.sample_wplus(1_000_000 + k) for k in range(2)])

@@ -14,13 +14,12 @@ from feat_space.editing.storage import load_edit_folder
 from feat_space.registry.drafts import entry_data, entry_from_prompt, entry_yaml, trained_entry
 from feat_space.registry.entry_training import EntryTraining
 from feat_space.registry.schema import EditEntry
-from feat_space.session import Session
 from feat_space.training.run import measure_seconds_per_step
 
 
 @pytest.fixture(scope="module")
-def models():
-    session = Session("tiny", device="cpu")
+def models(tiny_session):
+    session = tiny_session
     return session.generator, session.clip, session.arcface
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from feat_space.registry.registry import load_registry
-from feat_space.session import Session
 from feat_space.ui.context import AppContext, Limits
 from feat_space.ui.state import Renders, TrainedEdit, Visitor, Visitors
 from feat_space.ui.training_local import make_local_handler
@@ -18,10 +17,8 @@ PROMPT = "a face with freckles"
 
 
 @pytest.fixture(scope="module")
-def context() -> AppContext:
-    return AppContext(
-        Session("tiny", device="cpu"), load_registry(), Limits(gpu_slots=2, queue_size=4, trainings=1, max_steps=50)
-    )
+def context(tiny_session) -> AppContext:
+    return AppContext(tiny_session, load_registry(), Limits(gpu_slots=2, queue_size=4, trainings=1, max_steps=50))
 
 
 @pytest.fixture

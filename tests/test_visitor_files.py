@@ -4,10 +4,12 @@ disk. And while it runs, old files are swept (`visitor_files.sweep`)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -15,9 +17,9 @@ from types import SimpleNamespace
 
 import pytest
 from gradio_client import Client, handle_file
+from ports import free_port
 
-from feat_space.session import Session
-from feat_space.ui import visitor_files
+from feat_space.hosting import visitor_files
 from feat_space.ui.app import build_app
 from feat_space.ui.edit_tab import EXAMPLES
 
@@ -26,16 +28,15 @@ ASTRONAUT = next(p for p in EXAMPLES if "astronaut" in p)
 FAST_EDIT = "registry:purple-hair"
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def files_under(folder: Path) -> list[Path]:
     return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+
+
+def hold_open(url: str) -> None:
+    """A visitor's page: a stream the server keeps open until it stops."""
+    with contextlib.suppress(OSError), urllib.request.urlopen(url) as response:
+        while response.read(1):
+            pass
 
 
 def start_app(tmp_path: Path) -> tuple[subprocess.Popen, str, dict[str, Path]]:
@@ -95,12 +96,24 @@ def test_stopping_the_app_removes_every_visitor_file(tmp_path, stop):
         if stop == signal.SIGTERM:
             assert any(p.name == "model.safetensors" for p in files_under(visitor_dirs[0]))
 
+        # Visitors connected: open pages hold heartbeat streams, and one is training (its stream open).
+        for page in ("page-1", "page-2"):
+            threading.Thread(target=hold_open, args=(f"{url}gradio_api/heartbeat/{page}",), daemon=True).start()
+        training = client.submit("a face with a big smile", "", "colour", 2000, 0.0, api_name="/train")
+        deadline = time.monotonic() + 60
+        while not any(p.name.startswith("big-smile") for p in visitor_dirs[0].rglob("*")):
+            assert time.monotonic() < deadline and not training.done(), "the training did not start"
+            time.sleep(0.2)
+
+        stopped = time.monotonic()
         process.send_signal(stop)
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             pytest.fail(f"app.py did not stop within 30 s of {stop.name}")
+        took = time.monotonic() - stopped
         assert process.returncode == 0, process.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
+        assert took < 5, f"{stop.name} with visitors connected took {took:.1f} s (a container runtime kills at 10 s)"
         assert files_under(where["gradio"]) == [], "Gradio's uploads and results are gone"
         assert not list(where["gradio"].glob("feat-space-gradio-*")), "and the app's folder in it"
         assert not visitor_dirs[0].exists(), "the visitors' folders are gone"
@@ -164,7 +177,7 @@ def test_while_serving_old_files_are_swept_and_all_go_at_the_end(tmp_path, monke
     assert os.environ["GRADIO_TEMP_DIR"] == str(tmp_path / "gradio"), "the setting is given back"
 
 
-def test_the_app_s_gradio_cache_follows_the_retention():
-    demo = build_app(Session("tiny", device="cpu"))
+def test_the_app_s_gradio_cache_follows_the_retention(tiny_session):
+    demo = build_app(tiny_session)
     assert demo.delete_cache == (visitor_files.RETENTION.sweep_every_s, visitor_files.RETENTION.max_age_s)
     assert visitor_files.RETENTION.max_age_s == 6 * 3600, "the README promises 6 hours"

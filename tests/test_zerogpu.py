@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import functools
 import inspect
-import socket
 
 import gradio as gr
 import pytest
 from gradio_client import Client, handle_file
 from PIL import Image
+from ports import free_port
 
-import feat_space.session.session as session_module
 import feat_space.ui.app as ui_app
+from feat_space.hosting import spaces as ui_spaces
 from feat_space.registry.registry import load_registry
-from feat_space.session import Session
+from feat_space.session import Session, set_session
 from feat_space.ui import build_app
-from feat_space.ui import spaces as ui_spaces
 from feat_space.ui.context import GPU, AppContext, Limits
 from feat_space.ui.edit_tab import EXAMPLES
 
@@ -62,12 +61,6 @@ class FakeSpaces:
         return decorate if task is None else decorate(task)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def serve():
     """Launch a built app on 127.0.0.1; closed after the test."""
@@ -88,14 +81,15 @@ def edit(url: str, edits: list[str]):
     return client.predict(photo=handle_file(ASTRONAUT), edits=edits, threshold=0.3, api_name="/edit")
 
 
-def test_handlers_that_run_models_are_decorated_and_work_through_the_decorator(monkeypatch, serve):
+def test_handlers_that_run_models_are_decorated_and_work_through_the_decorator(monkeypatch, serve, tiny_session):
     fake = FakeSpaces()
     monkeypatch.setattr(ui_spaces, "_spaces", fake)
-    demo = build_app(context=AppContext(Session("tiny", device="cpu"), load_registry(), LIMITS))
+    demo = build_app(context=AppContext(tiny_session, load_registry(), LIMITS))
     fns = {fn.api_name: fn for fn in demo.fns.values()}
     decorated = {name: fn.fn.zerogpu_duration for name, fn in fns.items() if hasattr(fn.fn, "zerogpu_duration")}
-    public = {name for name, fn in fns.items() if fn.api_visibility == "public"}
-    assert {name: decorated[name] for name in public & set(decorated)} == {"prepare": 60, "edit": 60, "train": 300}
+    public = {name for name, fn in fns.items() if fn.api_visibility != "private"}  # callable by a client
+    expected = {"prepare": 60, "edit": 60, "train": 300, "edit_video": 120}
+    assert {name: decorated[name] for name in public & set(decorated)} == expected
     # Exactly the handlers in the GPU concurrency group (the ones that run models) are decorated, the
     # page's own events (prepare on upload, edit, live previews) included.
     assert {name for name, fn in fns.items() if fn.concurrency_id == GPU} == set(decorated)
@@ -110,9 +104,17 @@ def test_handlers_that_run_models_are_decorated_and_work_through_the_decorator(m
     assert fake.calls.count("edit") == 1 and fake.calls.count("train") == 1
 
 
-def test_on_zero_gpu_launch_places_every_model_before_serving(monkeypatch):
+@pytest.fixture
+def process_session():
+    """A fresh tiny session as the process's (what get_session() returns), unset after the test."""
     session = Session("tiny", device="cpu")
-    monkeypatch.setattr(session_module, "_session", session)  # what get_session() returns
+    set_session(session)
+    yield session
+    set_session(None)
+
+
+def test_on_zero_gpu_launch_places_every_model_before_serving(monkeypatch, process_session):
+    session = process_session
     events: list = []
     real_load = session.load
 
@@ -146,7 +148,7 @@ def test_zero_gpu_is_detected_from_the_package_and_its_setting(monkeypatch):
     assert not ui_spaces.zero_gpu_active()
 
 
-def test_with_the_spaces_package_installed_the_app_starts_and_edits(serve):
+def test_with_the_spaces_package_installed_the_app_starts_and_edits(serve, tiny_session):
     spaces = pytest.importorskip("spaces", reason="the `spaces` package is not installed (requirements-dev.txt)")
     assert ui_spaces._spaces is spaces, "gpu() goes through the real spaces.GPU"
     assert not ui_spaces.zero_gpu_active(), "this machine is not ZeroGPU"
@@ -155,7 +157,7 @@ def test_with_the_spaces_package_installed_the_app_starts_and_edits(serve):
         return "ok"
 
     assert spaces.GPU(duration=60)(handler) is handler, "off ZeroGPU spaces.GPU passes the function through"
-    demo = build_app(context=AppContext(Session("tiny", device="cpu"), load_registry(), LIMITS))
+    demo = build_app(context=AppContext(tiny_session, load_registry(), LIMITS))
     result, *_, info = edit(serve(demo), [FAST_EDIT, "registry:red-lipstick"])
     assert Image.open(result).size == Image.open(ASTRONAUT).size
     assert "Purple hair 1, Red lipstick" in info and "UNTRAINED" in info

@@ -46,13 +46,16 @@ reported with a size estimated from its box (`QUAD_PER_BOX`), if the detector is
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from feat_space.alignment.ffhq import ffhq_quad, quad_size
+from feat_space.alignment.native_logs import native_logs
 
 # Landmark indices of MediaPipe FaceMesh (canonical 468-point topology; 468–477 are the irises).
 RIGHT_EYE_CONTOUR = (33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246)  # image left
@@ -144,6 +147,13 @@ def mediapipe_graphs() -> MediaPipeGraphs:
     return _models
 
 
+@contextlib.contextmanager
+def _graphs() -> Iterator[MediaPipeGraphs]:
+    """The graphs, for one caller at a time, with their C++ logs shown or caught (`native_logs`)."""
+    with _lock, native_logs():
+        yield mediapipe_graphs()
+
+
 class Photo:
     """An RGB uint8 photo with the reduced copies that detection and landmarking read.
 
@@ -199,8 +209,7 @@ def find_faces(photo: np.ndarray | Photo, *, max_faces: int = 8) -> list[FaceLan
     """
     photo = photo if isinstance(photo, Photo) else Photo(photo)
     height, width = photo.rgb.shape[:2]
-    with _lock:
-        models = mediapipe_graphs()
+    with _graphs() as models:
         boxes = _detect(models, photo.small, width, height)
         faces = []
         for box in boxes[: 2 * max_faces]:
@@ -230,8 +239,7 @@ def find_small_faces(photo: np.ndarray | Photo, *, max_faces: int = 8) -> SmallF
         return SmallFaces([], [])  # the whole photo was one tile already
     side = min(side, height, width)
     candidates: list[tuple[float, np.ndarray]] = []
-    with _lock:
-        models = mediapipe_graphs()
+    with _graphs() as models:
         for ty in _tile_starts(height, side):
             for tx in _tile_starts(width, side):
                 tile = np.ascontiguousarray(rgb[ty : ty + side, tx : tx + side])
@@ -336,8 +344,7 @@ def refine_face(photo: np.ndarray | Photo, face: FaceLandmarks) -> FaceLandmarks
     """
     photo = photo if isinstance(photo, Photo) else Photo(photo)
     centre, size = face.quad.mean(axis=0), face.size
-    with _lock:
-        models = mediapipe_graphs()
+    with _graphs() as models:
         meshes = [_mesh_in_crop(models, photo, centre, scale * size) for scale in REFINE_CROPS]
     found = [mesh for mesh in meshes if mesh is not None]
     return face_from_landmarks(np.mean(found, axis=0)) if found else face

@@ -9,6 +9,7 @@ sets `handler=<function(args) -> exit code>`; `COMMANDS` (in `main`) is the regi
     feat-space train edits/smile.yaml     # train: an edit from a YAML or a prompt
     feat-space publish trained/smile --repo you/feat-smile
     feat-space evaluate smile --samples 16
+    feat-space env                        # environment: every FEAT_* variable, its value and meaning
 """
 
 from .main import COMMANDS, build_parser, main

@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 from ..weights.profiles import PROFILE_ENV, PROFILES, Profile, get_profile
 
+INTERRUPTED = 130  # the exit code after Ctrl-C, as a shell gives it
+
 # argparse's sub-parser action is private in typeshed; this is the one thing commands do with it.
 SubParsers = Any
 
@@ -26,6 +28,12 @@ def common_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help=f"model profile (default: ${PROFILE_ENV}, else real); tiny = untrained random models, offline",
     )
+    common.add_argument(
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="also show the libraries' own logs (MediaPipe's C++ warnings, the models' loading)",
+    )
     return common
 
 
@@ -34,4 +42,4 @@ def profile_of(args: argparse.Namespace) -> Profile:
     return get_profile(getattr(args, "profile", None))
 
 
-__all__ = ["CommandFamily", "SubParsers", "common_parser", "profile_of"]
+__all__ = ["INTERRUPTED", "CommandFamily", "SubParsers", "common_parser", "profile_of"]

@@ -1,6 +1,7 @@
-"""`edit`: apply edits to photos, one or whole folders, from the command line.
+"""`edit`: apply edits to photos and clips, one or whole folders, from the command line.
 
 feat-space edit portrait.jpg --edit smile
+feat-space edit clip.mp4 --edit smile=1.2 --out edited/          # a clip: see `cli.edit_clips`
 feat-space edit holiday/ more/ --edit smile=1.5 --edit blond-hair --threshold 0.3 --out edited/
 feat-space edit portrait.jpg --edit trained/freckles          # an edit folder you trained
 
@@ -21,8 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..editing.ranges import STRENGTH, THRESHOLD
 from ..errors import FeatError
 from .base import SubParsers, profile_of
+from .edit_clips import SUFFIX as CLIP_SUFFIX
+from .edit_clips import add_arguments as add_clip_arguments
+from .edit_clips import edit_clips
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -39,9 +44,9 @@ EXTRA_PHOTO_SUFFIXES = {".heic", ".heif", ".avif", ".eps"}
 
 def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     p = subparsers.add_parser(
-        "edit", parents=[common], help="edit photos (files or folders) with registry edits or edit folders"
+        "edit", parents=[common], help="edit photos and clips (files or folders) with registry edits or edit folders"
     )
-    p.add_argument("photos", nargs="+", metavar="PHOTO_OR_FOLDER", help="photos, or folders of photos")
+    p.add_argument("photos", nargs="+", metavar="PHOTO_OR_CLIP", help="photos or clips, or folders of them")
     p.add_argument(
         "--edit",
         dest="edits",
@@ -51,7 +56,10 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
         help="a registry edit (smile, registry:smile) or an edit folder; repeat to compose edits in order",
     )
     p.add_argument(
-        "--threshold", type=float, help="mask threshold in [0, 1) (default: the first registry edit's, else 0)"
+        "--threshold",
+        type=float,
+        help=f"mask threshold from {THRESHOLD.low:g} to {THRESHOLD.high:g} "
+        f"(default: the first registry edit's, else {THRESHOLD.default:g})",
     )
     p.add_argument("--face", type=int, default=0, help="which face, 0 = the largest (default 0)")
     p.add_argument("--out", type=Path, default=OUT_DIR, help=f"output folder (default: {OUT_DIR}/)")
@@ -61,6 +69,7 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
         help="replace results of earlier runs in the output folder (default: a new result gets a number)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar (logs, scripts)")
+    add_clip_arguments(p)
     p.set_defaults(handler=_edit)
 
 
@@ -77,9 +86,11 @@ def parse_edit(text: str) -> EditSpec:
     source, sep, tail = text.rpartition("=")
     if sep:
         try:
-            return EditSpec(source, float(tail))
+            strength = float(tail)
         except ValueError:
             pass  # a '=' inside a folder's name, not a strength
+        else:
+            return EditSpec(source, STRENGTH.check(strength, f"The strength in --edit {text}"))
     if not text.strip():
         raise FeatError("--edit needs an edit name or an edit folder, e.g. --edit smile=1.5.")
     return EditSpec(text, None)
@@ -124,10 +135,13 @@ def load_edit_spec(spec: EditSpec, session: Session) -> LoadedEdit:
 
 
 def photo_files(inputs: list[str]) -> tuple[list[Path], list[str]]:
-    """The photos to edit, in order (a folder's image files sorted by name), and inputs that do not exist."""
+    """The photos and clips to edit, in order (a folder's image and video files sorted by name), and
+    inputs that do not exist."""
     from PIL import Image
 
-    suffixes = set(Image.registered_extensions()) | EXTRA_PHOTO_SUFFIXES
+    from ..video.clip_info import VIDEO_SUFFIXES
+
+    suffixes = set(Image.registered_extensions()) | EXTRA_PHOTO_SUFFIXES | VIDEO_SUFFIXES
     found: list[Path] = []
     missing: list[str] = []
     for name in inputs:
@@ -143,10 +157,12 @@ def photo_files(inputs: list[str]) -> tuple[list[Path], list[str]]:
     return found, missing
 
 
-def output_path(photo: Path, out: Path, taken: set[Path], overwrite: bool = False) -> Path:
-    """``out/<name>-edited.<jpg|png>``: JPEGs stay JPEG, everything else becomes PNG (lossless); a name
-    already written in this run, or (unless `overwrite`) a file already there, gets a number."""
-    suffix = ".jpg" if photo.suffix.lower() in (".jpg", ".jpeg") else ".png"
+def output_path(photo: Path, out: Path, taken: set[Path], overwrite: bool = False, suffix: str | None = None) -> Path:
+    """``out/<name>-edited.<jpg|png>``: JPEGs stay JPEG, everything else becomes PNG (lossless), unless
+    `suffix` says; a name already written in this run, or (unless `overwrite`) a file already there,
+    gets a number."""
+    if suffix is None:
+        suffix = ".jpg" if photo.suffix.lower() in (".jpg", ".jpeg") else ".png"
     candidate = out / f"{photo.stem}{SUFFIX}{suffix}"
     number = 2
     while candidate in taken or (not overwrite and candidate.exists()):
@@ -165,8 +181,7 @@ def save(photo: Image.Image, path: Path) -> None:
 
 
 def check_threshold(threshold: float) -> None:
-    if not 0 <= threshold < 1:
-        raise FeatError(f"--threshold must be in [0, 1), got {threshold}.")
+    THRESHOLD.check(threshold, "--threshold")
 
 
 def _edit(args: argparse.Namespace) -> int:
@@ -181,17 +196,22 @@ def _edit(args: argparse.Namespace) -> int:
     for name in missing:
         print(f"skipped {name}: no such file or folder", file=sys.stderr)
     if not photos:
-        print("No photos to edit: give photo files or folders that hold some.", file=sys.stderr)
+        print("No photos to edit: give photo or clip files, or folders that hold some.", file=sys.stderr)
         return 1
+    from ..video.clip_info import VIDEO_SUFFIXES
+
+    clips = [p for p in photos if p.suffix.lower() in VIDEO_SUFFIXES]
+    photos = [p for p in photos if p.suffix.lower() not in VIDEO_SUFFIXES]
     session = Session(profile_of(args))
     if session.notice:
         print(session.notice, file=sys.stderr)
     loaded = [load_edit_spec(spec, session) for spec in specs]
     threshold = args.threshold
     if threshold is None:
-        threshold = next((e.threshold for e in loaded if e.threshold is not None), 0.0)
+        threshold = next((e.threshold for e in loaded if e.threshold is not None), THRESHOLD.default)
     check_threshold(threshold)
     chosen = [(e.edit, e.strength) for e in loaded]
+    created = not args.out.exists()
     args.out.mkdir(parents=True, exist_ok=True)
     titles = ", ".join(e.title for e in loaded)
 
@@ -199,7 +219,9 @@ def _edit(args: argparse.Namespace) -> int:
     skipped: Counter[str] = Counter()
     taken: set[Path] = set()
     numbered: list[Path] = []  # written under a numbered name: the plain one was taken
-    bar = tqdm(photos, desc=f"Editing ({titles})", unit="photo", disable=args.no_progress, file=sys.stderr)
+    bar = tqdm(
+        photos, desc=f"Editing ({titles})", unit="photo", disable=args.no_progress or not photos, file=sys.stderr
+    )
     for photo in bar:
         try:
             result = edit_photo(session, photo, chosen, threshold=threshold, face_index=args.face)
@@ -220,8 +242,16 @@ def _edit(args: argparse.Namespace) -> int:
             numbered.append(target)
     bar.close()
 
-    total = len(photos) + len(missing)
-    summary = f"Edited {edited} of {total} photo(s) into {args.out}/ ({titles}, mask threshold {threshold:g})."
+    def clip_target(clip: Path) -> Path:
+        return output_path(clip, args.out, taken, args.overwrite, suffix=CLIP_SUFFIX)
+
+    edited += edit_clips(args, clips, session, chosen, threshold, clip_target, skipped)
+    if created and not any(args.out.iterdir()):
+        args.out.rmdir()  # nothing was written: leave nothing behind
+
+    total = len(photos) + len(clips) + len(missing)
+    files = "photo(s)" if not clips else "clip(s)" if not photos else "photo(s) and clip(s)"
+    summary = f"Edited {edited} of {total} {files} into {args.out}/ ({titles}, mask threshold {threshold:g})."
     if numbered:
         summary += (
             f" {len(numbered)} got a numbered name (e.g. {numbered[0].name}) as theirs was taken; "
@@ -242,6 +272,9 @@ _REASONS = {
     "FaceIndexError": "without the face asked for (--face)",
     "ImageReadError": "unreadable",
     "ImageTooLargeError": "too large",
+    "VideoReadError": "unreadable clips",
+    "VideoTooLongError": "clips too long",
+    "VideoTooLargeError": "clips too large",
     "missing": "missing",
     "unsaved": "not saved (could not write the result)",
 }

@@ -15,18 +15,23 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, default=16)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strength", type=float, default=None)
-    p.add_argument("--threshold", type=float, help="mask threshold (default: the edit's own, else 0.2)")
+    p.add_argument("--threshold", type=float, help="mask threshold (default: the edit's own, else the usual default)")
     p.set_defaults(handler=_evaluate)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
     from ..editing.evaluation import evaluate_edit
+    from ..editing.ranges import STRENGTH, THRESHOLD
     from ..editing.storage import load_edit_folder
     from ..registry.drafts import read_draft
     from ..registry.registry import load_published_edit, load_registry
     from ..session import Session
 
-    threshold = 0.2
+    if args.strength is not None:
+        STRENGTH.check(args.strength, "--strength")
+    if args.threshold is not None:
+        THRESHOLD.check(args.threshold, "--threshold")
+    threshold = THRESHOLD.default
     if Path(args.edit).is_dir():
         edit = load_edit_folder(args.edit)
         draft = read_draft(args.edit) or {}

@@ -1,8 +1,10 @@
-"""Model files: `download` (fetch and verify, or build the tiny ones) and `pin` (maintainers).
+"""Model files: `models download` (fetch and verify, or build the tiny ones) and `models pin` (maintainers).
 
-feat-space download                 # pre-fetch every model of the profile (Spaces preload)
-feat-space --profile tiny download  # build the tiny profile's random models instead
-feat-space pin [--verify]           # resolve commits + sha256 for weights/sources.py (needs the Hub)
+feat-space models download                 # pre-fetch every model of the profile (Spaces preload)
+feat-space --profile tiny models download  # build the tiny profile's random models instead
+feat-space models pin [--verify]           # resolve commits + sha256, write them into the pins file (needs the Hub)
+
+`download` and `pin` also work without the `models` prefix (their first names, kept for scripts).
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ from .base import SubParsers, profile_of
 
 
 def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
-    _register_download(subparsers, common)
-    _register_pin(subparsers, common)
+    group = subparsers.add_parser("models", parents=[common], help="model files: download, pin")
+    actions = group.add_subparsers(dest="models_command", metavar="action", required=True)
+    for subs in (actions, subparsers):  # `models download` and the short `download`: one definition
+        _register_download(subs, common)
+        _register_pin(subs, common)
 
 
 # -- download ---------------------------------------------------------------------------------------
@@ -88,31 +93,44 @@ def _register_pin(subparsers: SubParsers, common: argparse.ArgumentParser) -> No
     p = subparsers.add_parser(
         "pin",
         parents=[common],
-        help="resolve commit + sha256 of the model sources (needs the Hub) and print them for sources.py",
+        help="resolve commit + sha256 of the model sources (needs the Hub) and write them into the pins file",
+        description="Resolve each source's commit and sha256 on the Hub and write them into the pins file "
+        "(feat_space/weights/pins.json, or FEAT_PINS_FILE), so the next download and doctor verify them.",
     )
     p.add_argument("names", nargs="*", help="only these sources; default: all")
     p.add_argument("--revision", default=None, help="resolve this branch/tag/commit instead of each source's own")
     p.add_argument("--verify", action="store_true", help="download and hash each file (needed for non-LFS files)")
+    p.add_argument("--print", dest="dry_run", action="store_true", help="print the pins, write nothing")
     p.add_argument("--token", default=None, help="Hub token (default: HF_TOKEN or `hf auth login`)")
     p.set_defaults(handler=_pin)
 
 
 def _pin(args: argparse.Namespace) -> int:
     from ..weights import SOURCES
-    from ..weights.pins import resolve_pin
+    from ..weights.pins import resolve_pin, write_pins
 
     names = args.names or list(SOURCES)
-    failures = 0
+    unknown = [name for name in names if name not in SOURCES]
+    if unknown:
+        print(f"Unknown source(s): {', '.join(unknown)}. Known: {', '.join(SOURCES)}", file=sys.stderr)
+        return 2
+    failures, resolved = 0, []
     for name in names:
-        if name not in SOURCES:
-            print(f"Unknown source {name!r}. Known: {', '.join(SOURCES)}", file=sys.stderr)
-            return 2
         try:
             pin = resolve_pin(SOURCES[name], revision=args.revision, verify=args.verify, token=args.token)
         except FeatError as e:
             failures += 1
             print(f"FAILED {name}: {e}", file=sys.stderr)
             continue
+        resolved.append(pin)
         status = "changes the entry" if pin.differs() else "matches the entry"
         print(f"{pin.entry()}\n# ({status})\n")
+        if pin.sha256 is None:
+            failures += 1
+            print(
+                f"NOT PINNED {name}: the Hub gave no sha256; run again with --verify to hash the file.", file=sys.stderr
+            )
+    if resolved and not args.dry_run:
+        path = write_pins(resolved)
+        print(f"Wrote {sum(p.sha256 is not None for p in resolved)} pin(s) into {path}.")
     return 1 if failures else 0

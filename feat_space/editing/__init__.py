@@ -1,6 +1,7 @@
 """FEAT editing: latent mapper + attention mask + feature blending, composed into edits.
 
-`edit` (one edit: `EditConfig`, `FeatEdit`, `apply_edits`), `mapper`, `attention`, `blending`,
+`edit` (one edit: `EditConfig`, `FeatEdit`, `apply_edits`), `render` (the staged FEAT renderer every
+caller runs), `mapper`, `attention`, `blending`,
 `groups` (StyleCLIP's W+ groups), `recipe` (generator-independent setups, region presets),
 `storage` (an edit's folder: config.json + model.safetensors; from a folder or the Hub) and
 `evaluation` (the paper-style table of one edit).

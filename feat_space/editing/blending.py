@@ -4,11 +4,12 @@ Synthesis runs for the original latent w and the edited w'. At the blend layer L
 the accumulated RGB become `m·f(w') + (1−m)·f(w)`; the layers after L use the *original* styles, so
 outside the mask the image differs only within `blend_margin(G, L)` pixels of it. With L = "rgb" the
 final images are blended, `m·img(w') + (1−m)·img(w)`, and outside the mask nothing changes at all.
+
+This module is the blend itself; `editing.render` runs it between the synthesis passes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Literal
 
 import torch
@@ -36,73 +37,6 @@ def mix(mask: torch.Tensor, edited: torch.Tensor, original: torch.Tensor) -> tor
 
 def blend_states(state: SynthesisState, edited: SynthesisState, mask: torch.Tensor) -> SynthesisState:
     return state.replace(feature=mix(mask, edited.feature, state.feature), skip=mix(mask, edited.skip, state.skip))
-
-
-def blended_synthesis(
-    G: Generator,
-    wplus: torch.Tensor,
-    wplus_edit: torch.Tensor,
-    mask: torch.Tensor,
-    layer: BlendLayer,
-    original: SynthesisState | torch.Tensor | None = None,
-) -> torch.Tensor:
-    """The edited image: w' blended into w at `layer` through `mask` [B, 1, r, r] (any r).
-
-    `original` may pass the already computed original state at `layer` (or the original image for
-    "rgb"), which a cached photo has, to skip recomputing it.
-    """
-    if layer == "rgb":
-        if isinstance(original, SynthesisState):
-            raise TypeError("blending the final RGB needs the original image, not a synthesis state")
-        image = original if original is not None else G.synthesis(wplus)
-        return mix(mask, G.synthesis(wplus_edit), image)
-    if isinstance(original, torch.Tensor):
-        raise TypeError(f"blending at layer {layer} needs the original synthesis state there, not an image")
-    state = original if original is not None else G.synthesize_until(wplus, layer)
-    edited = G.synthesize_until(wplus_edit, layer)
-    return G.synthesize_from(blend_states(state, edited, mask), wplus)
-
-
-def original_pass(
-    G: Generator, wplus: torch.Tensor, layers: Iterable[int], until: int
-) -> tuple[dict[int, torch.Tensor], SynthesisState]:
-    """One synthesis pass of the original latent: the feature maps of `layers` (what the attention
-    network reads) and the state after layer `until` (or after the deepest of `layers`, if later)."""
-    wanted = set(layers)
-    state: SynthesisState | None = None
-    kept: SynthesisState | None = None
-    features: dict[int, torch.Tensor] = {}
-    for k in sorted(wanted | {until}):
-        state = G.synthesize_until(wplus, k) if state is None else G.continue_to(state, wplus, k)
-        if k in wanted:
-            features[k] = state.feature
-        if k == until:
-            kept = state
-    assert kept is not None  # `until` is among the layers run
-    return features, kept
-
-
-def original_inputs(
-    G: Generator,
-    wplus: torch.Tensor,
-    layers: Iterable[int],
-    layer: BlendLayer,
-    features: dict[int, torch.Tensor] | None = None,
-    original: SynthesisState | torch.Tensor | None = None,
-) -> tuple[dict[int, torch.Tensor], SynthesisState | torch.Tensor]:
-    """What an edit reads of the original latent — attention features and the blend-layer state (the
-    image for "rgb") — computing only what was not given, in as few passes as possible."""
-    layers = sorted(set(layers))
-    if features is not None and original is not None:
-        return features, original
-    if features is not None:  # only the original is missing
-        return features, G.synthesis(wplus) if layer == "rgb" else G.synthesize_until(wplus, layer)
-    if original is not None:
-        return G.features(wplus, layers), original
-    if layer == "rgb":
-        features, state = original_pass(G, wplus, layers, max(layers))
-        return features, G.synthesize_from(state, wplus)
-    return original_pass(G, wplus, layers, layer)
 
 
 def blend_margin(G: Generator, layer: BlendLayer) -> int:

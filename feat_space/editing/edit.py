@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
@@ -11,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from torch import nn
 
 from ..errors import FeatError
-from ..models.stylegan2 import Generator, SynthesisState
+from ..models.stylegan2 import Generator
 from .attention import AttentionNetwork
-from .blending import BlendLayer, blended_synthesis, mix, original_inputs, resize_mask
-from .brush import Brush, apply_brush
+from .blending import BlendLayer
+from .brush import Brush
 from .mapper import LatentMapper
+from .render import Stages, render
 
 
 def used_entries(blend_layer: BlendLayer, n_latent: int) -> int:
@@ -103,15 +103,6 @@ class EditOutput:
     wplus_edit: torch.Tensor
 
 
-def threshold_mask(mask: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Zero the mask below `threshold` and rescale the rest to [0, 1], keeping soft edges."""
-    if threshold <= 0:
-        return mask
-    if threshold >= 1:
-        return torch.zeros_like(mask)
-    return ((mask - threshold) / (1 - threshold)).clamp(0, 1)
-
-
 class FeatEdit(nn.Module):
     """Mapper + attention network of one text prompt, for one generator layout."""
 
@@ -148,20 +139,13 @@ class FeatEdit(nn.Module):
         wplus: torch.Tensor,
         strength: float | None = None,
         threshold: float = 0.0,
-        features: dict[int, torch.Tensor] | None = None,
-        original: SynthesisState | torch.Tensor | None = None,
         brush: Brush | None = None,
+        stages: Stages | None = None,
     ) -> EditOutput:
-        """Edit the images of `wplus`. `features` / `original` may pass the original latent's
-        attention features and blend-layer state (or image for "rgb") when already known; `brush`
-        restricts / extends the mask (`editing.brush`)."""
-        features, original = original_inputs(
-            G, wplus, self.config.attention_layers, self.config.blend_layer, features, original
-        )
-        mask = apply_brush(threshold_mask(self.mask(features), threshold), brush)
-        wplus_edit = self.edit_latent(wplus, strength)
-        image = blended_synthesis(G, wplus, wplus_edit, mask, self.config.blend_layer, original)
-        return EditOutput(image=image, mask=mask, wplus_edit=wplus_edit)
+        """Edit the images of `wplus` (`editing.render`). `brush` restricts / extends the mask
+        (`editing.brush`); `stages` may give the original latent's pass when it is kept elsewhere (a
+        prepared photo's, `Session.stages`)."""
+        return apply_edits(G, wplus, [(self, strength)], threshold, brush, stages)
 
 
 def untrained_edit(config: EditConfig, seed: int, gain: float = 1.0) -> FeatEdit:
@@ -174,90 +158,17 @@ def untrained_edit(config: EditConfig, seed: int, gain: float = 1.0) -> FeatEdit
     return edit
 
 
-def combine_masks(masks: list[torch.Tensor], size: int) -> torch.Tensor:
-    """Union of soft masks: 1 − Π(1 − m) (one mask: itself, bit for bit)."""
-    if len(masks) == 1:
-        return resize_mask(masks[0], size)
-    keep = torch.ones_like(resize_mask(masks[0], size))
-    for m in masks:
-        keep = keep * (1 - resize_mask(m, size))
-    return 1 - keep
-
-
-def composite_layer(layers: list[BlendLayer]) -> BlendLayer:
-    """Where several edits blend their features: the latest of their feature layers, so every edit's
-    mapped W+ entries still count ("rgb" when all of them blend the final image)."""
-    numeric = [k for k in layers if k != "rgb"]
-    return max(numeric) if numeric else "rgb"
-
-
-def edit_masks(
-    edits: Sequence[tuple[FeatEdit, float | None]],
-    features: dict[int, torch.Tensor],
-    threshold: float = 0.0,
-    brush: Brush | None = None,
-) -> list[torch.Tensor]:
-    """Each edit's mask read from the original latent's `features`, thresholded, then brushed."""
-    return [apply_brush(threshold_mask(edit.mask(features), threshold), brush) for edit, _ in edits]
-
-
-def edited_latent(wplus: torch.Tensor, edits: Sequence[tuple[FeatEdit, float | None]]) -> torch.Tensor:
-    """Each edit maps the previous edit's latent, at its own strength."""
-    for edit, strength in edits:
-        wplus = edit.edit_latent(wplus, strength)
-    return wplus
-
-
-def united_masks(
-    edits: Sequence[tuple[FeatEdit, float | None]], masks: Sequence[torch.Tensor]
-) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor]:
-    """(union of the feature-blending edits' masks, union of the RGB-blending edits' masks, union of
-    all), at the largest mask resolution; None for a kind no edit is."""
-    size = max(m.shape[-1] for m in masks)
-    kinds: dict[bool, list[torch.Tensor]] = {True: [], False: []}
-    for (edit, _), m in zip(edits, masks, strict=True):
-        kinds[edit.config.blend_layer == "rgb"].append(m)
-    features = combine_masks(kinds[False], size) if kinds[False] else None
-    rgb = combine_masks(kinds[True], size) if kinds[True] else None
-    return features, rgb, combine_masks(list(masks), size)
-
-
 def apply_edits(
     G: Generator,
     wplus: torch.Tensor,
     edits: list[tuple[FeatEdit, float | None]],
     threshold: float = 0.0,
-    features: dict[int, torch.Tensor] | None = None,
-    original: SynthesisState | torch.Tensor | None = None,
     brush: Brush | None = None,
+    stages: Stages | None = None,
 ) -> EditOutput:
-    """Several edits composed in order: each maps the previous edit's latent, and every mask is read
-    from the original latent.
-
-    Feature edits blend together at `composite_layer` through the union of their masks; edits that
-    blend the final RGB are then mixed in through the union of theirs, from the image of the fully
-    edited latent. `features` / `original` may pass the original latent's feature maps and its state
-    at `composite_layer` (its image when that is "rgb"), when already known. `brush` restricts /
-    extends every edit's mask (`editing.brush`).
-    """
+    """Several edits composed in order at the generator's full size, in one call: each maps the
+    previous edit's latent, and every mask is read from the original latent (`editing.render`)."""
     if not edits:
         raise ValueError("apply_edits needs at least one edit")
-    if len(edits) == 1:
-        edit, strength = edits[0]
-        return edit(G, wplus, strength, threshold, features, original, brush)
-    wanted = sorted({k for edit, _ in edits for k in edit.config.attention_layers})
-    layer = composite_layer([edit.config.blend_layer for edit, _ in edits])
-    if features is not None and not set(wanted) <= set(features):
-        features = None
-    features, original = original_inputs(G, wplus, wanted, layer, features, original)
-    masks = edit_masks(edits, features, threshold, brush)
-    wplus_edit = edited_latent(wplus, edits)
-    feature_mask, rgb_mask, union = united_masks(edits, masks)
-    if feature_mask is not None:
-        image = blended_synthesis(G, wplus, wplus_edit, feature_mask, layer, original)
-    else:  # every edit blends the final RGB, so `layer` is "rgb" and `original` the original image
-        assert isinstance(original, torch.Tensor)
-        image = original
-    if rgb_mask is not None:
-        image = mix(rgb_mask, G.synthesis(wplus_edit), image)
-    return EditOutput(image=image, mask=union, wplus_edit=wplus_edit)
+    out = render(G, wplus, edits, threshold=threshold, brush=brush, stages=stages)
+    return EditOutput(image=out.image.contiguous(), mask=out.mask, wplus_edit=out.wplus_edit)

@@ -2,7 +2,7 @@
 
 The table is the documentation: each rule names the words it looks for and the preset they point to;
 rules are tried in order and the first whose words all appear wins, so "red hair" (colour + hair) is
-decided before "hair" alone. A prompt no rule matches gets "face features", saying so.
+decided before "hair" alone. A prompt no rule matches gets `recipe.DEFAULT_PRESET`, saying so.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .recipe import PRESETS
+from .recipe import COLOUR, DEFAULT_PRESET, FACE_FEATURES, HAIR, LOWER_FACE, PRESETS, SMALL_COLOUR
 
 COLOURS = (
     "red|blond|blonde|black|brown|purple|pink|blue|green|grey|gray|white|silver|orange|golden|ginger|auburn|"
@@ -21,22 +21,22 @@ HAIR_COLOURS = r"blond|blonde|brunette|redhead|red-haired|ginger|auburn|platinum
 
 # (pattern groups that must all match, preset). Patterns are whole words (regular expressions).
 RULES: tuple[tuple[tuple[str, ...], str], ...] = (
-    ((r"lips?|lipstick|lip gloss",), "small colour"),
-    ((COLOURS, r"eyes?|iris(es)?"), "small colour"),
-    ((COLOURS, r"hair|haired"), "colour"),
-    ((HAIR_COLOURS,), "colour"),  # "blonde" alone means the hair's colour
+    ((r"lips?|lipstick|lip gloss",), SMALL_COLOUR),
+    ((COLOURS, r"eyes?|iris(es)?"), SMALL_COLOUR),
+    ((COLOURS, r"hair|haired"), COLOUR),
+    ((HAIR_COLOURS,), COLOUR),  # "blonde" alone means the hair's colour
     (
         (r"freckles?|freckled|skin|tan|tanned|sunburn(t|ed)?|make-?up|blush|pale|rosy|wrinkles?|wrinkled|tattoos?",),
-        "colour",
+        COLOUR,
     ),
-    ((r"beard(ed)?|moustache|mustache|stubble|goatee|jaw|chin|cheeks?|chubby",), "lower face"),
-    ((r"hair|haired|bald|curly|curls|bangs|fringe|ponytail|braids?|afro|mohawk|hairstyle",), "hair"),
+    ((r"beard(ed)?|moustache|mustache|stubble|goatee|jaw|chin|cheeks?|chubby",), LOWER_FACE),
+    ((r"hair|haired|bald|curly|curls|bangs|fringe|ponytail|braids?|afro|mohawk|hairstyle",), HAIR),
     (
         (r"smil(e|es|ing)|mouth|teeth|grin|eyes?|eyebrows?|brows?|nose|frown(ing)?|surprised|angry|sad|wink",),
-        "face features",
+        FACE_FEATURES,
     ),
 )
-DEFAULT = "face features"
+DEFAULT = DEFAULT_PRESET
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,10 @@ class Preset:
     suits: str  # the kind of prompt it is for
 
 
+# The presets' names: what the Train tab, the command line and the registry's `region:` say.
+FACE_FEATURES, LOWER_FACE, HAIR, COLOUR, SMALL_COLOUR = "face features", "lower face", "hair", "colour", "small colour"
+DEFAULT_PRESET = FACE_FEATURES  # for a prompt no rule places (`preset_suggestion`), and the Train tab's first choice
+
 # Presets for training a new prompt: shape edits blend features (later layers clean the seam), colour
 # edits blend the final RGB (nothing outside the mask moves at all). Each recipe appears once: the
 # former "mouth" and "eyes" presets were the same recipe and are one preset now, as are "hair colour"
@@ -96,7 +100,7 @@ PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
         Preset(
-            "face features",
+            FACE_FEATURES,
             # Both eyes cover ~0.5 % of an aligned face, lips 0.9-1.7 %.
             Recipe(mapped=("medium",), blend=64, attention=(16, 32, 64), smallest_part=0.005),
             "shape at 64²: maps the medium W+ layers (features and expression) and blends the generator's "
@@ -104,26 +108,26 @@ PRESETS: dict[str, Preset] = {
             "mouth, eyes, nose, eyebrows, expressions (a smile, closed eyes)",
         ),
         Preset(
-            "lower face",
+            LOWER_FACE,
             Recipe(mapped=("coarse", "medium"), blend=32, attention=(16, 32), smallest_part=0.04),
             "larger shape at 32²: also maps the coarse W+ layers (structure), blends at 32²",
             "beard, jaw, chin, cheeks",
         ),
         Preset(
-            "hair",
+            HAIR,
             Recipe(mapped=("medium",), blend=32, attention=(16, 32)),
             "shape at 32²: maps the medium W+ layers, blends at 32², where the hair's outline forms",
             "hairstyle, length, curls, baldness",
         ),
         Preset(
-            "colour",
+            COLOUR,
             Recipe(mapped=("fine",), blend="rgb", attention=(16, 32, 64), mask_resolution=128, smallest_part=0.04),
             "colour only: maps the fine W+ layers (colour and texture, not shape) and blends the final image, "
             "so nothing outside the mask changes at all",
             "hair colour, skin, freckles, make-up, tan",
         ),
         Preset(
-            "small colour",
+            SMALL_COLOUR,
             Recipe(mapped=("fine",), blend="rgb", attention=(32, 64), mask_resolution=128, smallest_part=0.008),
             "colour of a small part: like colour, but the mask reads only the 32² and 64² features, "
             "which resolve small parts",
@@ -134,11 +138,11 @@ PRESETS: dict[str, Preset] = {
 
 # Region words of earlier versions (and of the registry's `region:` labels) → the preset's recipe.
 _REGION_WORDS = {
-    "mouth": "face features",
-    "eyes": "face features",
-    "hair colour": "colour",
-    "skin": "colour",
-    "lips colour": "small colour",
+    "mouth": FACE_FEATURES,
+    "eyes": FACE_FEATURES,
+    "hair colour": COLOUR,
+    "skin": COLOUR,
+    "lips colour": SMALL_COLOUR,
 }
 # `REGION_PRESETS[name].config_for(G, prompt)`: a preset or a region word → its recipe.
 REGION_PRESETS: dict[str, Recipe] = {

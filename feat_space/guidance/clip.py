@@ -37,14 +37,29 @@ class ClipSpec:
 _register_lock = threading.Lock()
 
 
-def load_clip(spec: ClipSpec, device: torch.device | str = "cpu") -> ClipGuide:
-    """Build the CLIP model of `spec` with its weights (frozen, eval mode) and wrap it as a `ClipGuide`."""
+def _register(spec: ClipSpec) -> None:
+    """Make `spec`'s architecture known to open_clip (once), when it comes with its own config."""
     import open_clip
 
     if spec.config is not None:
         with _register_lock:
             if spec.model_name not in open_clip.list_models():
                 open_clip.add_model_config(spec.config)
+
+
+def clip_architecture(spec: ClipSpec) -> nn.Module:
+    """`spec`'s open_clip model without weights (meta tensors): the layout its weights file must have."""
+    import open_clip
+
+    _register(spec)
+    return open_clip.create_model(spec.model_name, device="meta")
+
+
+def load_clip(spec: ClipSpec, device: torch.device | str = "cpu") -> ClipGuide:
+    """Build the CLIP model of `spec` with its weights (frozen, eval mode) and wrap it as a `ClipGuide`."""
+    import open_clip
+
+    _register(spec)
     if not Path(spec.weights).is_file():
         raise CheckpointError(f"CLIP weights not found: {spec.weights}. Download them again.")
     try:
@@ -155,4 +170,4 @@ class ClipGuide:
         return 100 * self.similarity(images, prompt)
 
 
-__all__ = ["ClipGuide", "ClipSpec", "load_clip"]
+__all__ = ["ClipGuide", "ClipSpec", "clip_architecture", "load_clip"]

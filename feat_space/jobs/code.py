@@ -16,16 +16,17 @@ Where the commit comes from, first match wins:
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import env
 from ..errors import FeatError
+from ..weights.sources import COMMIT
 
-CODE_ENV = "FEAT_JOB_CODE"
-_PATTERN = re.compile(r"^git\+(?P<url>\S+)@(?P<commit>[0-9a-f]{40})$")
+CODE_ENV = env.JOB_CODE.name
+_PATTERN = re.compile(rf"^git\+(?P<url>\S+)@(?P<commit>{COMMIT})$")
 _CHECKOUT = Path(__file__).resolve().parents[2]
 
 
@@ -110,7 +111,7 @@ def checkout_source() -> CodeSource:
 
 def code_source(explicit: str | None = None, space: tuple[str, str] | None = None) -> CodeSource:
     """The code a job runs (see the module docstring for the order); `space`: (the Space's git URL, its commit)."""
-    text = explicit or os.environ.get(CODE_ENV)
+    text = explicit or env.JOB_CODE.get()
     if text:
         return CodeSource.parse(text)
     if space is not None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from ..editing.storage import CONFIG_NAME, TRAINING_LOG, WEIGHTS_NAME
 from ..registry.drafts import entry_data, trained_entry, write_draft
 from ..registry.publishing import Published, pin_in_registry
-from ..registry.schema import EditEntry
+from ..registry.schema import EditEntry, default_repo
 from ..weights.download import hub_download
 from ..weights.sources import ModelSource
 from .client import HubJobs, JobEvent, Watch, ended_well
@@ -53,7 +53,7 @@ class RemoteTraining:
         self.publishing = publish is not None
         self.job = TrainingJob(
             entry,
-            repo_id=publish or f"{jobs.namespace}/feat-{entry.name}",
+            repo_id=publish or default_repo(jobs.namespace, entry.name),
             code=code,
             # Not publishing, the upload is only the way back to the user: private whatever they asked.
             private=private or not self.publishing,

@@ -58,28 +58,39 @@ def read_checkpoint(path: PathLike) -> dict:
     return obj
 
 
-def load_state_strict(module: nn.Module, state: Mapping[str, torch.Tensor], path: PathLike, what: str) -> None:
-    """Copy `state` into `module`, refusing missing/unexpected keys and shape mismatches."""
-    expected = module.state_dict()
+def state_problems(expected: Mapping[str, torch.Tensor], state: Mapping[str, object]) -> list[str]:
+    """How `state` differs from the `expected` state dict: missing and unexpected keys, wrong shapes,
+    non-float tensors where floats belong; each kind names its first offending keys. Empty: it fits."""
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
+    present = [(k, v, state[k]) for k, v in expected.items() if k in state]
     wrong = [
-        f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})"
-        for k, v in expected.items()
-        if k in state and (not isinstance(state[k], torch.Tensor) or state[k].shape != v.shape)
+        f"{k} {tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__} (expected {tuple(v.shape)})"
+        for k, v, got in present
+        if not isinstance(got, torch.Tensor) or got.shape != v.shape
+    ]
+    dtypes = [
+        f"{k} {got.dtype} (expected floating point)"
+        for k, v, got in present
+        if isinstance(got, torch.Tensor) and v.is_floating_point() and not got.is_floating_point()
     ]
     problems = []
-    if missing:
-        problems.append(f"missing keys {_few(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys {_few(unexpected)}")
-    if wrong:
-        problems.append(f"wrong shapes {_few(wrong)}")
+    for what, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("wrong shapes", wrong)):
+        if keys:
+            problems.append(f"{what} {_few(keys)}")
+    if dtypes:
+        problems.append(f"wrong dtypes {_few(dtypes)}")
+    return problems
+
+
+def load_state_strict(module: nn.Module, state: Mapping[str, torch.Tensor], path: PathLike, what: str) -> None:
+    """Copy `state` into `module`, refusing missing/unexpected keys, shape and dtype mismatches."""
+    problems = state_problems(module.state_dict(), state)
     if problems:
         raise CheckpointError(
             f"{path} is not a valid {what} checkpoint: " + "; ".join(problems) + ". Use the official file."
         )
-    # Official files are float32; anything else is brought to the module's float32 here.
+    # Official files are float32; other float dtypes are brought to the module's float32 here.
     state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
     module.load_state_dict(state, strict=True, assign=True)
 
@@ -148,9 +159,8 @@ def _latent_avg(value: object, style_dim: int, path: PathLike) -> torch.Tensor |
     return value.float().mean(0) if value.dim() == 2 else value.float()
 
 
-def load_generator(path: PathLike) -> Generator:
-    """StyleGAN2 generator from a rosinality file (`g_ema`) or an e4e file (`decoder.*`), in eval mode."""
-    ckpt = read_checkpoint(path)
+def _generator_parts(ckpt: dict, path: PathLike) -> tuple[Generator, dict[str, torch.Tensor], dict]:
+    """The empty generator a file's shapes call for, and its state; `config` as inferred."""
     if "g_ema" in ckpt:
         state = ckpt["g_ema"]
     elif isinstance(ckpt.get("state_dict"), dict) and any(k.startswith("decoder.") for k in ckpt["state_dict"]):
@@ -161,15 +171,19 @@ def load_generator(path: PathLike) -> Generator:
             f"top-level keys: {_few(sorted(map(str, ckpt)))}."
         )
     config = _generator_config(state, path)
-    G = _empty(lambda: Generator(**config))
+    return _empty(lambda: Generator(**config)), state, config
+
+
+def load_generator(path: PathLike) -> Generator:
+    """StyleGAN2 generator from a rosinality file (`g_ema`) or an e4e file (`decoder.*`), in eval mode."""
+    ckpt = read_checkpoint(path)
+    G, state, config = _generator_parts(ckpt, path)
     load_state_strict(G, state, path, "StyleGAN2 generator")
     G.set_latent_avg(_latent_avg(ckpt.get("latent_avg"), config["style_dim"], path))
     return G.eval().requires_grad_(False)
 
 
-def load_encoder(path: PathLike) -> Encoder4Editing:
-    """e4e encoder from `e4e_ffhq_encode.pt`; its output W+ includes the file's `latent_avg`."""
-    ckpt = read_checkpoint(path)
+def _encoder_parts(ckpt: dict, path: PathLike) -> tuple[Encoder4Editing, dict[str, torch.Tensor]]:
     state = ckpt.get("state_dict")
     if not isinstance(state, dict) or not any(k.startswith("encoder.") for k in state):
         raise CheckpointError(
@@ -177,9 +191,18 @@ def load_encoder(path: PathLike) -> Encoder4Editing:
             f"top-level keys: {_few(sorted(map(str, ckpt)))}."
         )
     state = _strip(state, "encoder.")
-    n_styles = 1 + max(int(m.group(1)) for k in state if (m := re.match(r"styles\.(\d+)\.", k)))
+    heads = [int(m.group(1)) for k in state if (m := re.match(r"styles\.(\d+)\.", k))]
+    if not heads:
+        raise CheckpointError(f"{path} is not an e4e checkpoint: it has no 'encoder.styles.*' heads.")
     stages = _body_stages(state)
-    E = _empty(lambda: Encoder4Editing(n_styles=n_styles, stages=stages))
+    return _empty(lambda: Encoder4Editing(n_styles=1 + max(heads), stages=stages)), state
+
+
+def load_encoder(path: PathLike) -> Encoder4Editing:
+    """e4e encoder from `e4e_ffhq_encode.pt`; its output W+ includes the file's `latent_avg`."""
+    ckpt = read_checkpoint(path)
+    E, state = _encoder_parts(ckpt, path)
+    n_styles = E.n_styles
     load_state_strict(E, state, path, "e4e encoder")
     latent_avg = ckpt.get("latent_avg")
     if latent_avg is None:
@@ -213,13 +236,43 @@ def _body_stages(state: Mapping[str, torch.Tensor]) -> Stages:
     return found
 
 
+def _arcface_parts(state: dict, path: PathLike) -> tuple[IRSE50ArcFace, dict[str, torch.Tensor]]:
+    stages = _body_stages(state)
+    return _empty(lambda: IRSE50ArcFace(stages=stages)), state
+
+
 def load_arcface(path: PathLike) -> IRSE50ArcFace:
     """IR-SE50 ArcFace from `model_ir_se50.pth` (a plain state dict), in eval mode."""
-    state = read_checkpoint(path)
-    stages = _body_stages(state)
-    A = _empty(lambda: IRSE50ArcFace(stages=stages))
+    A, state = _arcface_parts(read_checkpoint(path), path)
     load_state_strict(A, state, path, "IR-SE50 ArcFace")
     return A.eval().requires_grad_(False)
 
 
-__all__ = ["load_arcface", "load_encoder", "load_generator", "load_state_strict", "read_checkpoint"]
+def _parts(kind: str, ckpt: dict, path: PathLike) -> tuple[nn.Module, Mapping[str, torch.Tensor]]:
+    if kind == "generator":
+        G, state, _ = _generator_parts(ckpt, path)
+        return G, state
+    if kind == "encoder":
+        return _encoder_parts(ckpt, path)
+    if kind == "arcface":
+        return _arcface_parts(ckpt, path)
+    raise ValueError(f"unknown checkpoint kind {kind!r}: generator, encoder or arcface")
+
+
+def layout_problems(path: PathLike, kind: str) -> list[str]:
+    """Check a checkpoint's layout against what its loader (`kind`: generator, encoder, arcface) expects,
+    without building the model's weights: keys, shapes and dtypes, each kind of mismatch naming its first
+    keys. Empty when the file would load. A file the loader cannot even read raises `CheckpointError`."""
+    module, state = _parts(kind, read_checkpoint(path), path)
+    return state_problems(module.state_dict(), state)
+
+
+__all__ = [
+    "layout_problems",
+    "load_arcface",
+    "load_encoder",
+    "load_generator",
+    "load_state_strict",
+    "read_checkpoint",
+    "state_problems",
+]

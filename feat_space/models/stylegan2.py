@@ -358,6 +358,11 @@ class Generator(nn.Module):
             raise ValueError(f"the smallest feature resolution is 4, got {resolution}")
         return 2 * (min(int(resolution), self.size).bit_length() - 1) - 4
 
+    def rgb_layer(self, layer: int) -> int:
+        """The first layer from `layer` on whose accumulated RGB is complete: an odd (upsampling) layer
+        has no toRGB, its RGB is still the previous resolution's; the next layer's toRGB completes it."""
+        return layer + layer % 2
+
     def styled_conv(self, layer: int) -> StyledConv:
         """The module of layer `layer` (rosinality's `conv1`, then `convs[layer - 1]`)."""
         return cast(StyledConv, self.conv1 if layer == 0 else self.convs[layer - 1])

@@ -31,6 +31,8 @@ from typing import Any
 
 import torch
 
+from .. import env
+
 SOURCE_DIR = Path(__file__).parent / "cuda"
 SOURCES = [SOURCE_DIR / "ops.cpp", SOURCE_DIR / "fused_bias_act.cu", SOURCE_DIR / "upfirdn2d.cu"]
 NAME = "feat_space_ops"
@@ -189,7 +191,7 @@ def _build() -> ModuleType:
             sources=[str(s) for s in SOURCES],
             extra_cflags=EXTRA_CFLAGS,
             extra_cuda_cflags=EXTRA_CUDA_CFLAGS,
-            verbose=os.environ.get("FEAT_SPACE_OPS_VERBOSE") == "1",
+            verbose=env.OPS_VERBOSE.get() == "1",
         )
 
 

@@ -4,11 +4,12 @@ prompt, and kept as a draft `edit.yaml` beside the edit's weights."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import yaml
 
-from ..editing.recipe import PRESETS, REGION_PRESETS
+from ..editing.recipe import PRESETS, REGION_PRESETS, Recipe
 from ..errors import FeatError
 from ..training.settings import TrainingSettings
 from .registry import dump_entry
@@ -80,15 +81,41 @@ def with_settings(entry: EditEntry, *, steps: int | None = None, mask_threshold:
     return EditEntry.model_validate(data)
 
 
+def retrain_entry(
+    base: EditEntry, *, recipe: Recipe, region: str, steps: int, mask_threshold: float, name: str | None = None
+) -> EditEntry:
+    """A registry edit to train again: `base` with this recipe and region, steps and mask threshold,
+    unpublished, and renamed when `name` is given; validated like a YAML's values."""
+    renamed = {"name": slug(name)} if name and name.strip() else {}
+    unpublished = Unpublished(status="unpublished")
+    entry = base.model_copy(update={"recipe": recipe, "region": region, "checkpoint": unpublished, **renamed})
+    return with_settings(entry, steps=steps, mask_threshold=mask_threshold)
+
+
 def trained_entry(entry: EditEntry, steps_done: int, mask_threshold: float | None = None) -> EditEntry:
     """`entry` as trained: the steps it actually had and, when given, the threshold it was previewed with."""
     return with_settings(entry, steps=max(1, steps_done), mask_threshold=mask_threshold)
 
 
-def write_draft(folder: str | Path, entry: EditEntry) -> Path:
-    path = Path(folder) / DRAFT_NAME
-    path.write_text(entry_yaml(entry), encoding="utf-8")
+def write_entry(path: str | Path, entry: EditEntry | Mapping[str, object]) -> Path:
+    """The one writer of an edit's YAML: a draft beside trained weights, an export, a registry file.
+
+    An `EditEntry` is written as `entry_yaml` (its pull-request form); plain data (a registry file's,
+    updated in place: its keys kept as they are) is validated first, so an invalid entry is never written.
+    """
+    path = Path(path)
+    if isinstance(entry, EditEntry):
+        text = entry_yaml(entry)
+    else:
+        EditEntry.model_validate(entry)
+        text = dump_entry(entry)
+    path.write_text(text, encoding="utf-8")
     return path
+
+
+def write_draft(folder: str | Path, entry: EditEntry) -> Path:
+    """The draft `edit.yaml` beside a trained edit's weights."""
+    return write_entry(Path(folder) / DRAFT_NAME, entry)
 
 
 def read_draft(folder: str | Path) -> dict | None:

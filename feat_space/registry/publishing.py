@@ -21,8 +21,8 @@ from ..editing.storage import CONFIG_NAME, TRAINING_LOG, WEIGHTS_NAME
 from ..errors import FeatError
 from ..training.monitor import failure_in_log
 from ..weights.settings import hub_settings
-from .registry import dump_entry
-from .schema import REPO_ID_PATTERN, EditEntry
+from .drafts import write_entry
+from .schema import REPO_ID_PATTERN
 
 CARD_NAME = "README.md"
 
@@ -128,6 +128,4 @@ def pin_in_registry(yaml_path: str | Path, published: Published, defaults: dict 
     yaml_path = Path(yaml_path)
     data = yaml.safe_load(yaml_path.read_text()) if yaml_path.is_file() else dict(defaults or {})
     data["checkpoint"] = {"status": "published", "repo": published.repo_id, "revision": published.revision}
-    EditEntry.model_validate(data)  # never write an invalid registry entry
-    yaml_path.write_text(dump_entry(data))
-    return yaml_path
+    return write_entry(yaml_path, data)

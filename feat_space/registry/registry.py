@@ -15,20 +15,22 @@ from typing import TYPE_CHECKING
 import yaml
 from pydantic import ValidationError
 
+from .. import env
 from ..errors import FeatError
 from .schema import EditEntry, Published
 
 if TYPE_CHECKING:
     from ..editing.edit import FeatEdit
 
-EDITS_ENV = "FEAT_EDITS_DIR"
+EDITS_ENV = env.EDITS_DIR.name
 _PACKAGE = Path(__file__).resolve().parents[1]  # feat_space/
 
 
 def edits_dir() -> Path:
     """The registry folder: $FEAT_EDITS_DIR, else a source checkout's edits/, else the installed copy."""
-    if os.environ.get(EDITS_ENV):
-        return Path(os.environ[EDITS_ENV]).expanduser()
+    configured = env.EDITS_DIR.get()
+    if configured:
+        return Path(configured).expanduser()
     checkout = _PACKAGE.parent
     if (checkout / "pyproject.toml").is_file() and (checkout / "edits").is_dir():
         return checkout / "edits"

@@ -2,7 +2,7 @@
 editing a user's photo with it (`edit_photo`)."""
 
 from .cache import CacheInfo, ComputeOnceCache
-from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key, resize_image, tensor_to_image
+from .photo import AlignOptions, MemoKey, PreparedPhoto, image_to_tensor, photo_key, resize_image, tensor_to_image
 from .photo_edit import PREVIEW_SIZE, Brush, EditResult, edit_photo
 from .session import DEFAULT_CACHE_SIZE, Session, get_session, pick_device, set_session
 
@@ -14,6 +14,7 @@ __all__ = [
     "CacheInfo",
     "ComputeOnceCache",
     "EditResult",
+    "MemoKey",
     "PreparedPhoto",
     "Session",
     "edit_photo",

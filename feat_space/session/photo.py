@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -57,6 +57,25 @@ def resize_image(image: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(image.float(), size=(size, size), mode="bilinear", align_corners=False, antialias=True)
 
 
+MemoKind = Literal[
+    "features",  # the original latent's feature maps; of: the sorted layers
+    "state",  # the original latent's synthesis state after a layer; of: the layer
+    "image",  # the RGB the original latent has accumulated after a layer; of: the layer
+    "aligned",  # the aligned face at a preview's size; of: the size
+    "preview photo",  # the photo reduced for previews, and the face's quad in it; of: the size
+    "before",  # the photo at a (preview) result's size, shown beside it; of: the size (w, h)
+    "latest",  # the latest value of a live control's stage (`PreparedPhoto.latest`); of: the slot
+]
+
+
+@dataclass(frozen=True)
+class MemoKey:
+    """The name of one value in a photo's memo: what it is (`kind`) and what it is of (`of`)."""
+
+    kind: MemoKind
+    of: Hashable
+
+
 @dataclass
 class PreparedPhoto:
     """The per-photo work an edit starts from: alignment and inversion, plus what edits read of the
@@ -68,38 +87,38 @@ class PreparedPhoto:
     key: str
     face: AlignedFace  # .image (1024² crop), .quad, .photo (upright original), .paste_back(...)
     wplus: torch.Tensor  # [1, n_latent, style_dim] on the session's device, including latent_avg
-    _memo: dict[Any, Any] = field(default_factory=dict, repr=False)
+    _memo: dict[MemoKey, Any] = field(default_factory=dict, repr=False)
     # Re-entrant: a memoised computation may read other memoised values of the same photo.
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
-    def cached(self, key: Any) -> bool:
+    def cached(self, key: MemoKey) -> bool:
         with self._lock:
             return key in self._memo
 
-    def memo(self, key: Any, compute: Callable[[], Any]) -> Any:
+    def memo(self, key: MemoKey, compute: Callable[[], Any]) -> Any:
         """`compute()` once per key for this photo (callers asking meanwhile wait for it)."""
         with self._lock:
             if key not in self._memo:
                 self._memo[key] = compute()
             return self._memo[key]
 
-    def latest(self, slot: str, key: Any, compute: Callable[[], Any]) -> Any:
+    def latest(self, slot: str, key: Hashable, compute: Callable[[], Any]) -> Any:
         """`compute()` for `key`, keeping only the latest key per `slot`: what a slider needs (its
         last value again is free, a new one replaces the old), while memory stays flat however many
         values it moves through."""
         with self._lock:
-            held = self._memo.get(("latest", slot))
+            held = self._memo.get(MemoKey("latest", slot))
             if held is None or held[0] != key:
                 held = (key, compute())
-                self._memo[("latest", slot)] = held
+                self._memo[MemoKey("latest", slot)] = held
             return held[1]
 
-    def remember(self, key: Any, value: Any) -> Any:
+    def remember(self, key: MemoKey, value: Any) -> Any:
         """Keep `value` for `key` unless one is held already (computed elsewhere); the held one."""
         with self._lock:
             return self._memo.setdefault(key, value)
 
-    def memoised(self) -> list[Any]:
+    def memoised(self) -> list[MemoKey]:
         """The keys memoised now (a snapshot)."""
         with self._lock:
             return list(self._memo)
@@ -111,4 +130,13 @@ class PreparedPhoto:
         return self.face.paste_back(edited, **kwargs)
 
 
-__all__ = ["AlignOptions", "PreparedPhoto", "image_to_tensor", "photo_key", "resize_image", "tensor_to_image"]
+__all__ = [
+    "AlignOptions",
+    "MemoKey",
+    "MemoKind",
+    "PreparedPhoto",
+    "image_to_tensor",
+    "photo_key",
+    "resize_image",
+    "tensor_to_image",
+]

@@ -5,7 +5,7 @@ edit's own mask, widened by the blend margin (the pixels feature blending can st
 feathered, so everything else stays the user's original pixels, not the generator's reconstruction.
 
 What is cached per photo (in the session's photo cache, so bounded by its size), and so what each
-change costs (see `editing.plan` for the stages):
+change costs (the renderer's stages, `editing.render`, kept by `Session.stages`):
 
 - alignment, inversion, and the original latent's pass up to the blend layer (attention features,
   the blend-layer state, the state before the first mapped layer): once per photo;
@@ -32,11 +32,11 @@ from PIL import Image
 
 from ..alignment.paste_back import paste_back
 from ..editing.blending import blend_margin, resize_mask
-from ..editing.brush import Brush, apply_brush
-from ..editing.edit import FeatEdit, edited_latent, threshold_mask, united_masks
-from ..editing.plan import EditChoice, EditPlan, blended_image, edited_state, mix_rgb
+from ..editing.brush import Brush
+from ..editing.edit import FeatEdit
+from ..editing.render import EditChoice, render
 from ..errors import FeatError
-from .photo import PreparedPhoto, resize_image, tensor_to_image
+from .photo import MemoKey, PreparedPhoto, resize_image, tensor_to_image
 from .session import Session
 
 FEATHER = 8  # px at the generator's resolution: how softly the pasted region fades out
@@ -90,13 +90,7 @@ def _gray(weights: torch.Tensor) -> Image.Image:
     return Image.fromarray((weights.cpu().numpy() * 255).round().astype(np.uint8), "L")
 
 
-def _weights_version(edit: FeatEdit) -> tuple[int, ...]:
-    """Changes whenever the edit's weights change in place (an optimiser step, a load): part of the
-    cache key, so a cached edited pass is never reused for other weights."""
-    return tuple(p._version for p in edit.parameters())
-
-
-def _check_arguments(edits: Sequence[EditChoice], threshold: float, brush: Any) -> None:
+def check_edit_arguments(edits: Sequence[EditChoice], threshold: float, brush: Any) -> None:
     if not edits:
         raise FeatError("Pick at least one edit.")
     if not 0 <= threshold < 1:
@@ -130,60 +124,30 @@ def edit_photo(
     controls: a `PREVIEW_SIZE` rendering pasted into a reduced photo (see `EditResult`); repeated
     calls on one photo reuse the cached stages (module docstring).
     """
-    _check_arguments(edits, threshold, brush)
+    check_edit_arguments(edits, threshold, brush)
     G = session.generator
     for edit, _ in edits:
         edit.check_generator(G)
     photo = image if isinstance(image, PreparedPhoto) else session.prepare(image, face_index=face_index)
     chosen = [(edit.to(session.device), strength) for edit, strength in edits]
-    plan = EditPlan.of(chosen)
     size = PREVIEW_SIZE if preview else G.size
-    output_layer = plan.output_layer(G, size)
-    features, states = session.original_pass(photo, plan.attention_layers, plan.original_layers)
-    original_image = session.original_image(photo, output_layer) if not plan.features else None
-    key = tuple((edit, _weights_version(edit), strength) for edit, strength in chosen)
+    stages, dtype = session.stages(photo), session.dtype
+    rendered = render(G, photo.wplus, chosen, threshold=threshold, brush=brush, size=size, stages=stages, dtype=dtype)
+    union, scale = rendered.mask, size / G.size
     with session.running():
-        # The attention masks depend on the edits' weights only: a threshold or brush change reuses them.
-        learned = tuple((edit, _weights_version(edit)) for edit, _ in chosen)
-        raw = photo.latest("masks", learned, lambda: [edit.mask(features) for edit, _ in chosen])
-        masks = [apply_brush(threshold_mask(m, threshold), brush) for m in raw]
-        feature_mask, rgb_mask, union = united_masks(chosen, masks)
-        wplus_edit = photo.latest("edited latent", key, lambda: edited_latent(photo.wplus, chosen))
-        prefix = states[plan.prefix] if plan.prefix is not None else None
-        edited: Any = None
-        if plan.features:
-            assert feature_mask is not None and plan.layer != "rgb"
-            blend = int(plan.layer)
-            edited = photo.latest(
-                "edited state", (key, blend), lambda: edited_state(G, plan, wplus_edit, blend, prefix, session.dtype)
-            )
-            image = blended_image(G, photo.wplus, states[blend], edited, feature_mask, output_layer)
-        else:
-            assert original_image is not None
-            image = original_image
-        if plan.rgb:
-            assert rgb_mask is not None
-            start = edited if edited is not None else prefix  # the edited latent's deepest cached state
-
-            def render_edited() -> torch.Tensor:
-                if start is None:
-                    return G.synthesize_until(wplus_edit, output_layer, dtype=session.dtype).skip
-                return G.continue_to(start, wplus_edit, output_layer).skip
-
-            rgb = photo.latest(f"edited image {output_layer}", key, render_edited)
-            image = mix_rgb(rgb_mask, rgb, image)
-        image = image.float()
+        image = rendered.image.contiguous().float()
         if image.shape[-1] != size:
             image = resize_image(image, size)
-        scale = size / G.size
         weights = paste_mask(
-            union, size, math.ceil(blend_margin(G, plan.layer) * scale), max(1, round(FEATHER * scale))
+            union, size, math.ceil(blend_margin(G, rendered.plan.layer) * scale), max(1, round(FEATHER * scale))
         )
     edited_image = tensor_to_image(image)
     if preview:
         small_photo, quad = _preview_photo(photo, size)
         pasted = paste_back(small_photo, edited_image, quad, mask=weights.cpu().numpy())
-        aligned = photo.memo(("aligned", size), lambda: photo.face.image.resize((size, size), Image.Resampling.LANCZOS))
+        aligned = photo.memo(
+            MemoKey("aligned", size), lambda: photo.face.image.resize((size, size), Image.Resampling.LANCZOS)
+        )
     else:
         pasted = photo.paste_back(edited_image, mask=weights.cpu().numpy())
         aligned = photo.face.image
@@ -216,7 +180,7 @@ def _preview_photo(photo: PreparedPhoto, size: int) -> tuple[Image.Image, np.nda
         # Pixel centres: x ↦ (x + 0.5)·s − 0.5 (the quad is in pixel indices, centre of the first at 0).
         return reduced, (photo.face.quad + 0.5) * scale - 0.5
 
-    return photo.memo(("preview photo", size), compute)
+    return photo.memo(MemoKey("preview photo", size), compute)
 
 
 __all__ = [
@@ -226,6 +190,7 @@ __all__ = [
     "Brush",
     "EditChoice",
     "EditResult",
+    "check_edit_arguments",
     "edit_photo",
     "paste_mask",
 ]

@@ -13,17 +13,17 @@ test, not the numerical one.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from .. import env
 from ..errors import FeatError
 
 logger = logging.getLogger(__name__)
-PRECISION_ENV = "FEAT_PRECISION"
+PRECISION_ENV = env.PRECISION.name
 CHOICES = ("auto", "fp32", "bf16", "fp16")
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 MAX_RELATIVE_ERROR = 0.02  # RMS error of the probe image relative to its RMS (bf16 gives ~0.5%)
@@ -120,7 +120,7 @@ _lock = threading.Lock()
 
 def pick_precision(choice: str | None, device: torch.device) -> Precision:
     """`choice`, else FEAT_PRECISION, else auto, resolved for `device` (once per process and device)."""
-    raw = choice if choice is not None else os.environ.get(PRECISION_ENV) or "auto"
+    raw = choice if choice is not None else env.PRECISION.get() or str(env.PRECISION.default)
     name = raw.strip().lower()
     if name not in CHOICES:
         raise FeatError(f"Unknown precision {raw!r} ({PRECISION_ENV} or precision=); use one of {', '.join(CHOICES)}.")

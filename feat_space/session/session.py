@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import torch
 
-from ..editing.blending import BlendLayer
-from ..editing.plan import original_pass
+from .. import env
+from ..editing.render import deepest_before, original_pass
 from ..errors import FeatError
 from ..guidance.clip import ClipGuide, load_clip
 from ..models import Encoder4Editing, Generator, IRSE50ArcFace, load_arcface, load_encoder, load_generator
@@ -34,7 +34,7 @@ from ..models.stylegan2 import SynthesisState
 from ..weights.profiles import Profile, get_profile
 from ..weights.roles import ROLES, ModelRole, model_role
 from .cache import CacheInfo, ComputeOnceCache
-from .photo import AlignOptions, PreparedPhoto, image_to_tensor, photo_key, resize_image
+from .photo import AlignOptions, MemoKey, PreparedPhoto, image_to_tensor, photo_key, resize_image
 from .precision import Precision, pick_precision
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 M = TypeVar("M", bound=torch.nn.Module)
-DEVICE_ENV = "FEAT_DEVICE"
+DEVICE_ENV = env.DEVICE.name
 DEFAULT_CACHE_SIZE = 8  # photos; one holds W+, a few feature maps and states (tens of MB at 1024²)
 # A reconstruction rendered before any edit keeps the original's states up to this resolution: the
 # region presets blend at 64² or lower, so their first edit then finds its original pass done.
@@ -51,7 +51,7 @@ SHARED_RESOLUTION = 64
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
     """`device`, else FEAT_DEVICE, else CUDA when available, else the CPU."""
-    choice = device or os.environ.get(DEVICE_ENV)
+    choice = device or env.DEVICE.get()
     if choice:
         chosen = torch.device(choice)
         if chosen.type == "cuda" and not torch.cuda.is_available():
@@ -214,10 +214,9 @@ class Session:
 
         return self.photos.get(key, compute)
 
-    def original_features(self, photo: PreparedPhoto, layers: Iterable[int]) -> dict[int, torch.Tensor]:
-        """Feature maps of the photo's own latent at `layers` (what FEAT's attention reads), computed once."""
-        features, _ = self.original_pass(photo, layers, ())
-        return features
+    def stages(self, photo: PreparedPhoto) -> PhotoStages:
+        """The renderer's stages for `photo` (`editing.render`): its original pass cached with it."""
+        return PhotoStages(self, photo)
 
     def original_pass(
         self, photo: PreparedPhoto, layers: Iterable[int], keep: Iterable[int]
@@ -226,7 +225,7 @@ class Session:
         `keep`, each computed once per photo: what is missing in one pass, continued from the deepest
         state already cached before it (a reconstruction keeps the low-resolution ones)."""
         layers, keep = tuple(sorted(set(layers))), tuple(sorted(set(keep)))
-        features_key = ("features", layers)
+        features_key = MemoKey("features", layers)
         cached = self._original_states(photo)
         if layers and not photo.cached(features_key) and all(k in cached for k in layers):
             photo.remember(features_key, {k: cached[k].feature for k in layers})
@@ -234,8 +233,7 @@ class Session:
         missing_states = [k for k in keep if k not in cached]
         missing = missing_states + (list(layers) if need_features else [])
         if missing:
-            before = [k for k in cached if k < min(missing)]
-            start = cached[max(before)] if before else None
+            start = deepest_before(cached, min(missing) - 1)
             generator = self.generator
             with self.running():
                 features, states = original_pass(
@@ -244,50 +242,33 @@ class Session:
             if need_features:
                 photo.remember(features_key, features)
             for k, state in states.items():
-                photo.remember(("state", k), state)
+                photo.remember(MemoKey("state", k), state)
         return (
             photo.memo(features_key, lambda: {}) if layers else {},
-            {k: photo.memo(("state", k), lambda: None) for k in keep},
+            {k: photo.memo(MemoKey("state", k), lambda: None) for k in keep},
         )
 
     def _original_states(self, photo: PreparedPhoto) -> dict[int, SynthesisState]:
         """The original latent's synthesis states cached for `photo`, by layer."""
-        keys = [k for k in photo.memoised() if isinstance(k, tuple) and k[0] == "state"]
-        return {k[1]: photo.memo(k, lambda: None) for k in keys}
-
-    def original_state(self, photo: PreparedPhoto, layer: BlendLayer) -> SynthesisState | torch.Tensor:
-        """Synthesis of the photo's own latent at the blend `layer` (state), or its image for "rgb"; computed once."""
-        if layer == "rgb":
-            return self.original_image(photo, self.generator.num_layers - 1)
-        return self.original_pass(photo, (), (int(layer),))[1][int(layer)]
-
-    def original_inputs(
-        self, photo: PreparedPhoto, layers: Iterable[int], layer: BlendLayer
-    ) -> tuple[dict[int, torch.Tensor], SynthesisState | torch.Tensor]:
-        """`original_features` and `original_state` together: one synthesis pass computes both when
-        neither is cached yet (separately, the state would re-run the layers the features ran)."""
-        if layer == "rgb":
-            features = self.original_features(photo, layers)
-            return features, self.original_state(photo, "rgb")
-        features, states = self.original_pass(photo, layers, (int(layer),))
-        return features, states[int(layer)]
+        keys = [k for k in photo.memoised() if k.kind == "state"]
+        return {cast(int, k.of): photo.memo(k, lambda: None) for k in keys}
 
     def original_image(self, photo: PreparedPhoto, layer: int) -> torch.Tensor:
-        """The RGB the photo's own latent has accumulated after `layer` [1, 3, r, r] (r = its resolution;
-        the last layer gives the full image), continued from the deepest state already cached; once."""
+        """The RGB the photo's own latent has accumulated after `layer` (`Generator.rgb_layer` of it)
+        [1, 3, r, r] (r = its resolution; the last layer gives the full image), continued from the
+        deepest state already cached; once."""
         generator = self.generator
-        if layer % 2 and layer != generator.num_layers - 1:
-            layer += 1  # an odd layer's RGB is still at the previous resolution; the next one's toRGB completes it
-
-        key = ("image", layer)
+        layer = generator.rgb_layer(layer)
+        key = MemoKey("image", layer)
         if not photo.cached(key):
             # Computed outside the photo's lock: the order is always the running slot, then the photo.
-            cached = {k: state for k, state in self._original_states(photo).items() if k <= layer}
-            if not cached:  # run the low-resolution layers as an edit's original pass would, and keep them
+            start = deepest_before(self._original_states(photo), layer)
+            if start is None:  # run the low-resolution layers as an edit's original pass would, and keep them
                 shared = min(layer, generator.layer_at(SHARED_RESOLUTION))
-                cached = self.original_pass(photo, (), range(shared + 1))[1]
+                states = self.original_pass(photo, (), range(shared + 1))[1]
+                start = states[max(states)]
             with self.running():
-                state = generator.continue_to(cached[max(cached)], photo.wplus, layer)
+                state = generator.continue_to(start, photo.wplus, layer)
             photo.remember(key, state.skip.contiguous())
         return photo.memo(key, lambda: None)
 
@@ -307,6 +288,30 @@ class Session:
 
     def cache_info(self) -> CacheInfo:
         return self.photos.info()
+
+
+@dataclass(frozen=True)
+class PhotoStages:
+    """The renderer's stages (`editing.render.Stages`) for a prepared photo: the original pass from
+    the session's per-photo cache, each later stage kept as the photo's latest (`PreparedPhoto.latest`),
+    the edit's own stages run in the session's inference slot."""
+
+    session: Session
+    photo: PreparedPhoto
+
+    def original_pass(
+        self, layers: tuple[int, ...], keep: tuple[int, ...]
+    ) -> tuple[dict[int, torch.Tensor], dict[int, SynthesisState]]:
+        return self.session.original_pass(self.photo, layers, keep)
+
+    def original_image(self, layer: int) -> torch.Tensor:
+        return self.session.original_image(self.photo, layer)
+
+    def latest(self, slot: str, key: Hashable, compute: Callable[[], T]) -> T:
+        return self.photo.latest(slot, key, compute)
+
+    def running(self) -> contextlib.AbstractContextManager[None]:
+        return self.session.running()
 
 
 def _frozen(model: M, device: torch.device) -> M:
@@ -334,4 +339,4 @@ def set_session(session: Session | None) -> None:
         _session = session
 
 
-__all__ = ["DEFAULT_CACHE_SIZE", "Session", "get_session", "pick_device", "set_session"]
+__all__ = ["DEFAULT_CACHE_SIZE", "PhotoStages", "Session", "get_session", "pick_device", "set_session"]

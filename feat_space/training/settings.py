@@ -10,11 +10,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+DEFAULT_STEPS = 2000  # a training's steps unless an edit's YAML or a person says otherwise
+
 
 class TrainingSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    steps: int = Field(default=2000, ge=1, le=100_000)
+    steps: int = Field(default=DEFAULT_STEPS, ge=1, le=100_000)
     batch_size: int = Field(default=2, ge=1, le=64)
     # Two speeds: the mapper's EqualLinear layers scale their weights by lr_mul = 0.01, so under Adam
     # (whose step ignores the gradient's size) they need a learning rate ~100x the attention network's.

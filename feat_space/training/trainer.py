@@ -21,8 +21,8 @@ from typing import Protocol, cast
 
 import torch
 
-from ..editing.blending import blend_states, mix, original_pass
 from ..editing.edit import EditConfig, FeatEdit
+from ..editing.render import OriginalPass, render
 from ..editing.storage import TRAINING_LOG, load_edit_folder, save_edit
 from ..errors import CheckpointError, FeatError
 from ..models.arcface import IRSE50ArcFace, face_crop_112
@@ -110,9 +110,6 @@ class Trainer:
         self.output_dir = Path(output_dir) if output_dir is not None else None
         self.preview_every, self.checkpoint_every = preview_every, checkpoint_every
         self.device = next(G.parameters()).device
-        # Synthesis stops at the RGB of `top`; it must not come before the blend layer.
-        top = G.layer_at(settings.resolution)
-        self.top = top if config.blend_layer == "rgb" else max(top, config.blend_layer + config.blend_layer % 2)
         self.step = 0
         self.history: list[dict[str, float]] = []
         self.monitor = MaskMonitor(settings, floor_for(config.smallest_part))
@@ -235,27 +232,23 @@ class Trainer:
         return scaled_gradient(mask, self.mask_scale, self._observing and self.step >= start)
 
     def render(self, wplus: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(edited image, original image, mask, Δ) at the training resolution."""
+        """(edited image, original image, mask, Δ) at the training resolution (`editing.render`, the
+        original pass without gradients: only the edit learns)."""
         G, config = self.G, self.edit.config
-        layer = config.blend_layer
-        with torch.no_grad():
-            stop = self.top if layer == "rgb" else layer
-            features, original = original_pass(G, wplus, config.attention_layers, stop)
-        mask = self.edit.mask(features)
-        # The image losses tell the mask where the edit helps; with their gradient normalised per image
-        # they meet the area term at fixed odds, however strong the guide or the current edit is.
-        shown = self._mask_gradient(mask)
+        original = OriginalPass(G, wplus, frozen=True)
         delta = self.edit.mapper(wplus)
-        wplus_edit = wplus + config.strength * delta
-        if layer == "rgb":
-            edited = mix(shown, G.synthesize_until(wplus_edit, self.top).skip, original.skip)
-            original_image = original.skip
-        else:
-            blended = blend_states(original, G.synthesize_until(wplus_edit, layer), shown)
-            edited = G.continue_to(blended, wplus, self.top).skip
-            with torch.no_grad():
-                original_image = G.continue_to(original, wplus, self.top).skip
-        return edited, original_image, mask, delta
+        # The image losses tell the mask where the edit helps; blending sees the mask through
+        # `_mask_gradient` (their gradient on it scaled as settings.mask_gradient says).
+        out = render(
+            G,
+            wplus,
+            [(self.edit, None)],
+            size=self.settings.resolution,
+            stages=original,
+            wplus_edit=wplus + config.strength * delta,
+            blend_mask=self._mask_gradient,
+        )
+        return out.image, original.original_image(out.layer), out.masks[0], delta
 
     def losses(self, wplus: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.terms(wplus).parts

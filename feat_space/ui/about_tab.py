@@ -22,16 +22,35 @@ photo. Training needs no data set: it samples faces from the generator and balan
 prompt), ArcFace identity, a small latent offset and a small, smooth mask.
 """
 
+# The short form of CONTRIBUTING.md (tests/test_contributing.py keeps the steps and commands the same).
 CONTRIBUTE = """
 ### Contribute an edit
 
-1. Train it: in the **Train** tab (or `python -m feat_space train --prompt "…" --region …` on your machine).
-2. Publish the weights to your own Hugging Face account: **Publish to Hub** in the Train tab (on the Space,
-   after signing in), or `python -m feat_space publish trained/<name> --repo <you>/feat-<name>`. This pins
-   the upload's commit in the edit's YAML.
-3. **Export YAML**, save it as `edits/<name>.yaml` in a fork of the repository, and open a pull request.
-   CI checks it with `python -m feat_space edits check`. Entries without weights yet
-   (`checkpoint: {status: unpublished}`) are welcome too: they appear here as “not trained yet”.
+Edits come in by pull request: one YAML file in `edits/`, the weights on your own Hugging Face account.
+The whole guide is CONTRIBUTING.md in the repository.
+
+1. **Choose the prompt and the preset**: describe the result on a face ("a face with freckles"); the
+   **Train** tab suggests a preset from its words (`feat-space train --help` lists them).
+2. **Train it** with the real models: in the **Train** tab (on a Space, signed in, also on Hugging Face
+   Jobs with your account), on your GPU with `feat-space train --prompt "…" --name <name>`, or on Jobs with
+   `feat-space train edits/<name>.yaml --on hf-jobs --publish <you>/feat-<name>`.
+3. **Publish the weights**: **Publish to Hub** in the Train tab (on the Space, after signing in), or
+   `feat-space publish trained/<name> --repo <you>/feat-<name>`. This pins the upload's commit in the YAML.
+4. **The YAML**: **Export YAML**, saved as `edits/<name>.yaml`; its `checkpoint.revision` is a full
+   40-character commit, never a branch. Entries without weights yet (`status: unpublished`) are welcome
+   too: they appear here as “not trained yet”.
+5. **Check it yourself, then open the pull request**: `feat-space edits check` and
+   `feat-space edits verify <name>`, then a pull request with the YAML only.
+
+**What the checks do**: CI runs the tests and `feat-space edits check`; for a changed edit,
+`feat-space edits verify --changed` downloads the pinned checkpoint, checks its sha256, loads it without
+running code, compares it with the YAML's recipe, runs it on two sample photos at strengths 0.5, 1 and 1.5,
+and comments on the pull request with a contact sheet and the numbers (mask share, change inside and
+outside the mask, identity, time).
+
+**What reviewers look for**: the edit the title promises on both photos; a local change (much more
+inside the mask than outside); the same person at strength 1; 0.5 subtle, 1 clear, 1.5 strong but not
+broken. Once merged, the Space is updated with it.
 """
 
 

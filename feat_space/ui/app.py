@@ -9,21 +9,33 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import sys
 from typing import Any
 
 import gradio as gr
 
+from ..hosting.spaces import place_models_for_zero_gpu
+from ..hosting.visitor_files import RETENTION, removed_on_shutdown
 from ..registry.registry import load_registry
 from ..registry.schema import EditEntry
 from ..session import Session, get_session
 from .about_tab import build_about_tab
 from .context import AppContext, Limits
-from .edit_tab import EDIT_MODELS, build_edit_tab, wire
+from .doctor_panel import build_doctor_panel, wire_doctor_panel
+from .edit_events import (
+    COMPARE_HANDLE,
+    EXAMPLE_THUMBNAILS,
+    KEYBOARD_RELEASE,
+    PIN_WHILE_DRAGGING,
+    wire_edit_tab,
+)
+from .edit_handlers import EDIT_MODELS
+from .edit_tab import build_edit_tab
 from .errors import user_errors
 from .saved_edits import build_saved_edits, wire_saved_edits
-from .spaces import place_models_for_zero_gpu
 from .train_tab import build_train_tab, recipe_label, region_choices, wire_train_tab
-from .visitor_files import RETENTION, removed_on_shutdown
+from .video_tab import build_video_tab, wire_video_tab
 
 log = logging.getLogger("feat_space.ui")
 
@@ -38,6 +50,23 @@ CSS = """
 .feat-ready {background: #dcfce7; color: #166534;}
 .feat-untrained {background: #fee2e2; color: #991b1b;}
 .feat-yours {background: #dbeafe; color: #1e40af;}
+#photo-status p {font-size: 0.9em !important; line-height: 1.35;}  /* a short status: Edit stays above the fold */
+#examples button.gallery-item {display: inline-flex; align-items: center; gap: 8px;}
+#examples img.feat-thumb {width: 56px; height: 56px; object-fit: cover; border-radius: 6px; flex: none;}
+/* The brush canvas lets a vertical swipe scroll the page (a horizontal stroke still paints). */
+#brush canvas {touch-action: pan-y !important;}
+@media (max-width: 640px) {
+  /* On a phone an empty before/after box would stand between the controls and the examples: first the
+     examples, until there is a result. */
+  #results:not(:has(#result img)) > #examples-column {order: -1;}
+  /* While a slider is dragged (PIN_WHILE_DRAGGING): the preview, pinned where the finger is not. */
+  #result[data-feat-pin] {position: fixed !important; left: 8px !important;
+    right: 8px !important; width: auto !important; z-index: 50; height: 42vh !important;
+    background: var(--background-fill-primary); box-shadow: 0 2px 12px rgba(0, 0, 0, 0.3);}
+  #result[data-feat-pin="top"] {top: 8px !important;}
+  #result[data-feat-pin="bottom"] {top: auto !important; bottom: 8px !important;}
+  #result[data-feat-pin] img {max-height: 40vh !important; object-fit: contain;}
+}
 #edit-choices .wrap {display: grid; grid-template-columns: repeat(auto-fill, minmax(210px, 1fr)); gap: 6px;}
 """
 
@@ -62,8 +91,16 @@ const name = () => { for (const [id, alts] of Object.entries(ALT)) {
 new MutationObserver(name).observe(document.documentElement, {subtree: true, childList: true, attributes: true,
   attributeFilter: ["src"]});
 })();</script>"""
+    + KEYBOARD_RELEASE
+    + EXAMPLE_THUMBNAILS
+    + PIN_WHILE_DRAGGING
+    + COMPARE_HANDLE
 )
 
+# The untrained models' notice as a visitor reads it (`Session.notice` says the same to developers).
+PAGE_NOTICE = (
+    "Demo mode: the models here are UNTRAINED stand-ins, so every picture is noise, not an edit of your photo."
+)
 INTRO = """# feat-space
 Text-driven **local** face editing after *FEAT: Face Editing with Attention* (Hou et al., 2022): pick an
 edit and only that part of the face changes. Train new edits from a prompt in the **Train** tab."""
@@ -88,8 +125,8 @@ def build_app(
     # delete_cache: every hour, drop served files older than 6 hours (a Space runs for weeks; see visitor_files).
     with gr.Blocks(title="feat-space: text-driven local face editing", delete_cache=RETENTION.delete_cache) as demo:
         gr.Markdown(INTRO)
-        if ctx.notice:
-            gr.Markdown(f"⚠️ **{ctx.notice}**", elem_classes=["feat-notice"], elem_id="notice")
+        if ctx.notice:  # said once per page (the tabs do not repeat it), for a visitor, not a developer
+            gr.Markdown(f"⚠️ **{PAGE_NOTICE}**", elem_classes=["feat-notice"], elem_id="notice")
         models = gr.Markdown("", elem_id="model-status")
         with gr.Tabs() as tabs:
             with gr.Tab("Edit", id="edit"):
@@ -97,10 +134,15 @@ def build_app(
             with gr.Tab("Train", id="train") as train_shown:
                 train = build_train_tab(ctx)
                 saved = build_saved_edits(ctx)
+            with gr.Tab("Video", id="video"):
+                video = build_video_tab(ctx)
             with gr.Tab("About", id="about"):
                 gallery = build_about_tab(ctx)
-        wire(ctx, edit)
-        trainings = wire_train_tab(ctx, train, edit.edits, gallery, train_shown)
+                doctor = build_doctor_panel(ctx)
+        wire_edit_tab(ctx, edit)
+        wire_doctor_panel(ctx, demo, doctor)
+        wire_video_tab(ctx, video)
+        trainings = wire_train_tab(ctx, train, edit.edits, gallery, train_shown, demo)
         wire_saved_edits(ctx, demo, saved, edit.edits, gallery, trainings)
         _wire_train_this(ctx, edit.trainable, edit.train_this, train, tabs)
 
@@ -161,3 +203,12 @@ def launch(**kwargs: Any) -> None:
         demo = serving(build_app())
         place_models_for_zero_gpu(get_session())
         demo.launch(**{**launch_options(), **kwargs})
+    if serving.signal is None:  # launch() returned by itself (as when a test stands in for it)
+        return
+    # Stopped by a signal, and the visitors' files are gone. A training step may still be running in one
+    # of Gradio's worker threads: letting the interpreter tear down PyTorch under it aborts the process
+    # (SIGABRT, "terminate called without an active exception"), so the process ends here, at once.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

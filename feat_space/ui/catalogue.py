@@ -2,7 +2,7 @@
 
 Values in the UI are strings: "registry:<name>" and "user:<name>". A visitor's own edits live in their
 session (`state.Visitor`); where the Space has persistent storage, a signed-in visitor's are also kept
-under their account (`storage`, see `edit_storage` and `saved_edits`). Published registry edits are
+under their account (`storage`, see `hosting.storage` and `hosting.saved_edits`). Published registry edits are
 downloaded and loaded once per process; unpublished ones have no weights, so in the real profile they
 are offered for training only. In the tiny profile (untrained models, a smoke demo) each registry
 entry gets an explicitly labelled *untrained random edit* built from its recipe with a fixed seed.
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from ..editing.edit import FeatEdit
 from ..editing.storage import load_edit_folder
 from ..errors import FeatError
+from ..hosting.storage import EditStorage
 from ..registry.demo import demo_edit
 from ..registry.registry import load_published_edit
 from ..registry.schema import EditEntry
 from ..session import ComputeOnceCache, Session
-from .edit_storage import EditStorage
 from .state import TrainedEdit, Visitor
 
 REGISTRY = "registry:"

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass, field
 
 import gradio as gr
 
+from .. import env
 from ..registry.schema import EditEntry
 from ..session import Session
+from ..training.settings import DEFAULT_STEPS
 from ..weights.roles import ModelRole, model_role
 from .catalogue import Catalogue
 from .state import Visitors
@@ -17,19 +18,14 @@ from .state import Visitors
 GPU = "gpu"  # the concurrency group of every handler that runs the models (edits and training)
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
-
-
 @dataclass(frozen=True)
 class Limits:
     """Queue and work limits, from the environment (a Space sets them to fit its hardware)."""
 
-    gpu_slots: int = field(default_factory=lambda: _env_int("FEAT_GPU_CONCURRENCY", 2))
-    queue_size: int = field(default_factory=lambda: _env_int("FEAT_QUEUE_SIZE", 16))
-    trainings: int = field(default_factory=lambda: _env_int("FEAT_MAX_TRAININGS", 1))
-    max_steps: int = field(default_factory=lambda: _env_int("FEAT_MAX_TRAIN_STEPS", 2000))
+    gpu_slots: int = field(default_factory=env.GPU_CONCURRENCY.integer)
+    queue_size: int = field(default_factory=env.QUEUE_SIZE.integer)
+    trainings: int = field(default_factory=env.MAX_TRAININGS.integer)
+    max_steps: int = field(default_factory=lambda: env.MAX_TRAIN_STEPS.integer(DEFAULT_STEPS))
 
 
 class AppContext:

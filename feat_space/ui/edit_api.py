@@ -20,12 +20,13 @@ from typing import Any
 import gradio as gr
 from gradio_client import handle_file
 
+from ..hosting.spaces import gpu
 from ..session import Brush
 from .context import GPU, AppContext
 from .edit_handlers import EditHandlers
 from .edit_images import mask_file, small
+from .edit_input import EditInput, face_number
 from .errors import user_errors
-from .spaces import gpu
 
 EXAMPLES_DIR = Path(__file__).parent / "examples"
 API_EXAMPLE_PHOTO = EXAMPLES_DIR / "grace_hopper.jpg"
@@ -57,6 +58,15 @@ def with_face_example(image: gr.Image) -> gr.Image:
     return image
 
 
+def with_example(component: Any, value: Any) -> Any:
+    """`component` (an input), with `value` as the API page's example of it (set on the instance, see
+    `with_face_example`): Gradio's own examples (``{"foo": "bar"}`` for JSON, a bus for an image, 3 for
+    a number) are not values this API takes."""
+    component.example_payload = lambda: value
+    component.example_value = lambda: value
+    return component
+
+
 def wire_api(ctx: AppContext, handlers: EditHandlers) -> None:
     """The public endpoints, on hidden components of their own (names and defaults are the API's)."""
     with gr.Column(visible=False):
@@ -66,10 +76,15 @@ def wire_api(ctx: AppContext, handlers: EditHandlers) -> None:
         edits = gr.Dropdown(
             choices=ctx.catalogue.choices(None), value=None, multiselect=True, allow_custom_value=True, label="edits"
         )
-        strengths = gr.JSON(None, label="strengths")
-        threshold = gr.Number(None, label="threshold")
-        restrict = gr.Image(None, type="filepath", label="restrict")
-        extend = gr.Image(None, type="filepath", label="extend")
+        # The examples are the first edit's (what the API page's example of `edits` is) defaults.
+        first = ctx.catalogue.choices(None)[:1]
+        defaults = ctx.catalogue.defaults(first[0][1], None) if first else None
+        strengths = with_example(
+            gr.JSON(None, label="strengths"), {first[0][1]: defaults[0]} if first and defaults else None
+        )
+        threshold = with_example(gr.Number(None, label="threshold"), defaults[1] if defaults else None)
+        restrict = with_example(gr.Image(None, type="filepath", label="restrict"), None)  # optional: no brush
+        extend = with_example(gr.Image(None, type="filepath", label="extend"), None)
         aligned = gr.Image(format="png", label="aligned")
         reconstruction = gr.Image(format="png", label="reconstruction")
         edited = gr.Image(format="png", label="edited")
@@ -80,7 +95,7 @@ def wire_api(ctx: AppContext, handlers: EditHandlers) -> None:
     @gpu(duration=60)
     @user_errors
     def prepare(photo: Any, face_index: float = 0, progress: gr.Progress = gr.Progress()):  # noqa: B008
-        prepared = handlers.prepare(photo, face_index, progress)
+        prepared = handlers.prepare(photo, face_number(face_index), progress)
         return prepared.aligned, prepared.reconstruction, prepared.message
 
     gr.on(
@@ -112,15 +127,19 @@ def wire_api(ctx: AppContext, handlers: EditHandlers) -> None:
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ):
         started = time.perf_counter()
+        # Every parameter is checked before the photo is read, so a typo costs no model run.
+        checked = EditInput.parse(edits=edits, strengths=strengths, threshold=threshold, face_index=face_index)
         visitor = ctx.visitors.get(request)
-        prepared = handlers.load(photo, face_index, progress)
-        chosen = handlers.choices(edits, strengths, visitor)
+        chosen = handlers.choices(checked.edits, checked.strengths, visitor)
         brush = None
-        painted_restrict = mask_file(_path(restrict), "restrict")
-        painted_extend = mask_file(_path(extend), "extend")
+        painted_restrict = mask_file(restrict, "restrict")
+        painted_extend = mask_file(extend, "extend")
         if painted_restrict is not None or painted_extend is not None:
             brush = Brush(restrict=painted_restrict, extend=painted_extend)
-        result = handlers.edit(prepared, chosen, threshold, brush, preview=False, visitor=visitor, started=started)
+        prepared = handlers.load(photo, checked.face_index, progress)
+        result = handlers.edit(
+            prepared, chosen, checked.threshold, brush, preview=False, visitor=visitor, started=started
+        )
         return result.after, small(result.mask), result.message()
 
     gr.on(
@@ -151,12 +170,6 @@ def wire_api(ctx: AppContext, handlers: EditHandlers) -> None:
         api_description="Every edit: value (for /edit), title, "
         "region, description, status, usable, and its default strength and threshold.",
     )
-
-
-def _path(payload: Any) -> str | None:
-    if payload is None:
-        return None
-    return payload.get("path") if isinstance(payload, dict) else str(payload)
 
 
 __all__ = ["API_EXAMPLE_PHOTO", "api_example_photo", "wire_api", "with_face_example"]

@@ -18,21 +18,22 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 from PIL import Image
-from pydantic import RootModel
 
+from ..editing.ranges import STRENGTH, THRESHOLD
 from ..errors import FeatError
 from ..image_input import load_image
-from ..session import Brush, PreparedPhoto, tensor_to_image
+from ..session import Brush, MemoKey, PreparedPhoto, tensor_to_image
 from ..session.photo_edit import EditResult, edit_photo
 from ..weights.roles import ModelRole
 from .catalogue import Choice, registry_value
 from .context import AppContext
 from .edit_images import POOR_RECONSTRUCTION, PREVIEW_SIDE, photo_path, reconstruction_gap, small, tint
-from .errors import to_gr_error
+from .edit_input import face_number, json_value
+from .errors import error_text
 from .state import Visitor
 
 EDIT_MODELS = (ModelRole.GENERATOR, ModelRole.ENCODER)
@@ -76,16 +77,16 @@ class Edited:
         return f"⚠️ **{self.notice}**\n\n{self.info}" if self.notice else self.info
 
 
-def message(error: BaseException) -> str:
-    """The text a visitor sees for `error` (a FeatError's own message; anything else is logged)."""
-    return f"⚠️ {to_gr_error(error).message}"
+class PhotoFile(NamedTuple):
+    """A photo loaded from a file, as `EditHandlers` keeps it: the same file unchanged, and face."""
+
+    path: str
+    mtime_ns: int
+    size: int
+    face_index: int
 
 
-def face_number(face: float | None) -> int:
-    index = int(face or 0)
-    if index < 0:
-        raise FeatError("The face number counts from 0 (the largest face); use 0 or more.")
-    return index
+message = error_text  # the text a visitor sees for an error, beside the photo or the result
 
 
 class EditHandlers:
@@ -94,19 +95,19 @@ class EditHandlers:
         self.session = ctx.session
         # The photos last loaded, by file: each slider move edits the same one, and reading it again
         # would decode the file and hash its pixels (the session's cache key) every time.
-        self._loaded: OrderedDict[tuple, Loaded] = OrderedDict()
+        self._loaded: OrderedDict[PhotoFile, Loaded] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- the photo ---------------------------------------------------------------------------------
 
-    def load(self, photo: Any, face: float | None, progress: gr.Progress | None = None) -> Loaded:
+    def load(self, photo: Any, face: Any, progress: gr.Progress | None = None) -> Loaded:
         """Read, align and invert the photo (once per file and face; the session caches by content too)."""
         path, name = photo_path(photo)
         face_index = face_number(face)
         self.ctx.ensure_models(EDIT_MODELS, progress)
         try:
             stat = os.stat(path)
-            key: tuple | None = (path, stat.st_mtime_ns, stat.st_size, face_index)
+            key: PhotoFile | None = PhotoFile(path, stat.st_mtime_ns, stat.st_size, face_index)
         except OSError:  # not a file we can name: `load_image` says what is wrong
             key = None
         with self._lock:
@@ -124,7 +125,7 @@ class EditHandlers:
                     self._loaded.popitem(last=False)
         return loaded
 
-    def prepare(self, photo: Any, face: float | None, progress: gr.Progress | None = None) -> Prepared:
+    def prepare(self, photo: Any, face: Any, progress: gr.Progress | None = None) -> Prepared:
         """`load`, and what the page shows of the photo: its aligned face, how the generator renders it."""
         loaded = self.load(photo, face, progress)
         prepared, face_index = loaded.photo, loaded.face_index
@@ -133,11 +134,11 @@ class EditHandlers:
         side = min(PREVIEW_SIDE, self.session.generator_size)
         reconstruction = small(tensor_to_image(self.session.reconstruction(prepared, side)))
         gap = reconstruction_gap(aligned, reconstruction)
-        text = f"Face {face_index} found, aligned and inverted: pick an edit and press **Edit photo**."
-        if gap > POOR_RECONSTRUCTION:
+        text = f"Face {face_index} found and prepared: pick an edit and press **Edit photo**."
+        if gap > POOR_RECONSTRUCTION:  # one short paragraph: on a desktop it must not push Edit below the fold
             text += (
-                f"\n\n⚠️ The generator renders this face only roughly ({gap:.0%} off: compare the aligned "
-                "face with its rendering): edits may change more than you expect. Frontal, evenly lit faces work best."
+                f" ⚠️ The generator renders this face only roughly ({gap:.0%} off, see *Rendered*): edits may "
+                "change more than you expect; frontal, evenly lit faces work best."
             )
         return Prepared(loaded.image, loaded.name, face_index, prepared, aligned, reconstruction, text)
 
@@ -149,7 +150,7 @@ class EditHandlers:
         """The ticked edits with their strengths: the visitor's where set, else each edit's default."""
         if not selected:
             raise FeatError("Pick at least one edit from the list (you can tick several to combine them).")
-        strengths = dict(json_value(strengths) or {})
+        strengths = dict(json_value(strengths) or {})  # the API's are checked (`EditInput`), the page's are a dict
         unknown = sorted(set(strengths) - set(selected))
         if unknown:
             raise FeatError(
@@ -158,12 +159,7 @@ class EditHandlers:
         out = []
         for value in selected:
             choice = self.ctx.catalogue.resolve(value, visitor)
-            strength = strengths.get(value, choice.strength)
-            try:
-                strength = float(strength)
-            except (TypeError, ValueError):
-                raise FeatError(f"The strength of {value} must be a number, got {strength!r}.") from None
-            out.append((choice, strength))
+            out.append((choice, STRENGTH.check(strengths.get(value, choice.strength), f"The strength of {value}")))
         return out
 
     def edit(
@@ -179,6 +175,7 @@ class EditHandlers:
     ) -> Edited:
         if threshold is None:  # the API's default: the first edit's own threshold
             threshold = chosen[0][0].threshold
+        threshold = THRESHOLD.check(threshold)
         result: EditResult = edit_photo(
             self.session,
             prepared.photo,  # already prepared: not read and hashed again
@@ -191,7 +188,7 @@ class EditHandlers:
         after = result.photo
         before = prepared.image
         if before.size != after.size:  # a preview's reduced photo: once per photo and size, not per slider move
-            before = prepared.photo.memo(("before", after.size), lambda: prepared.image.resize(after.size))
+            before = prepared.photo.memo(MemoKey("before", after.size), lambda: prepared.image.resize(after.size))
         download = None
         if not preview and visitor is not None:
             download = self._save(visitor, prepared.name, after)
@@ -252,15 +249,6 @@ class EditHandlers:
                 }
             )
         return out
-
-
-def json_value(value: Any) -> Any:
-    """A gr.JSON input's value. Gradio's cached-example path hands it over still wrapped in its model."""
-    if isinstance(value, RootModel):
-        value = value.root
-    if not isinstance(value, (dict, type(None))):
-        raise FeatError(f"strengths must be a mapping {{edit value: strength}}, got {type(value).__name__}.")
-    return value
 
 
 def result_info(

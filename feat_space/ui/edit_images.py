@@ -82,17 +82,23 @@ def painted(layer: Any) -> np.ndarray | None:
     return alpha if alpha.max() > 0 else None
 
 
-def mask_file(path: str | None, name: str) -> np.ndarray | None:
-    """A brush mask given to the API as an image: white (or opaque, for an image with alpha) = painted."""
+def mask_file(payload: Any, name: str) -> np.ndarray | None:
+    """A brush mask given to the API as an image: white (or opaque, for an image with alpha) = painted.
+
+    `payload` is Gradio's unprocessed file payload ({"path", "orig_name"}) or a path. A message names
+    the file as the client called it: the server's own path never reaches a visitor."""
+    if payload is None:
+        return None
+    path, given = (payload.get("path"), payload.get("orig_name")) if isinstance(payload, dict) else (payload, None)
     if not path:
         return None
     try:
         image = Image.open(path)
         image.load()
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError):
         raise FeatError(
-            f"Could not read the {name} mask ({Path(path).name}): {e}. Give an image the size of the aligned face, "
-            "white where painted and black elsewhere."
+            f"Could not read the {name} mask ({given or Path(path).name}): it is not an image. Give an image the "
+            "size of the aligned face, white where painted and black elsewhere."
         ) from None
     if image.mode in ("RGBA", "LA") or "transparency" in image.info:
         coverage = np.asarray(image.convert("RGBA"), np.float32)[..., 3] / 255

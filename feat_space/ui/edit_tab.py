@@ -2,27 +2,24 @@
 
 On a phone the two columns stack; the results column comes right after the Edit button and the
 button's event scrolls it into view (`scroll_to_output`), so progress and result show without
-scrolling. Events live in `edit_events`, what they do in `edit_handlers`.
+scrolling. This module is the layout only: the events (`edit_events.EditEvents`, which also fills
+the strength sliders' and the examples' places) and what they do (`edit_handlers`) come after it.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 from gradio.helpers import Examples
 
+from ..editing.ranges import THRESHOLD
 from .context import AppContext
-from .edit_api import EXAMPLES_DIR, wire_api
-from .edit_events import example_runner, strength_sliders, wire_edit_tab
-from .edit_handlers import EDIT_MODELS, EditHandlers
+from .edit_api import EXAMPLES_DIR
 from .edit_images import PREVIEW_SIDE
+from .sliders import range_slider
 
 EXAMPLES = sorted(str(p) for p in EXAMPLES_DIR.glob("*.jpg"))
-EXAMPLE_OUTPUTS_VERSION = 2  # bump when what an example returns changes meaning (its cache is then redone)
 RESTRICT, EXTEND = "Restrict: edit only here", "Extend: always edit here"
 
 
@@ -71,9 +68,10 @@ class EditTab:
     download: gr.DownloadButton
     download_box: gr.Column  # shown once there is a result (a button's own visibility cannot be cached)
     result_for: gr.Textbox  # the key of the photo and face the result was made from (hidden; `result_guard`)
-    last: gr.State  # (photo key, `Edited`) of the visitor's latest edit, for the mask toggle
-    examples: Examples | None = None
-    on_slider: Callable[[str, gr.Slider], None] | None = None  # wires a strength slider (`edit_events`)
+    last: gr.State  # (photo key, values, `Edited`) of the visitor's latest edit, for the mask toggle
+    strengths_here: gr.Column  # where the strength sliders render, one per ticked edit (`edit_events`)
+    examples_here: gr.Column  # where the examples go, beside the controls (`edit_events`)
+    examples: Examples | None = None  # set by `edit_events.EditEvents.wire` (they run the tab's handlers)
 
 
 def thumbnail(label: str, elem_id: str) -> gr.Image:
@@ -106,14 +104,13 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
                 label="Edits: tick one, or several to combine them",
                 elem_id="edit-choices",
             )
-            descriptions = gr.Markdown("", elem_id="edit-descriptions")
+            # The button comes before the ticked edits' descriptions, so that ticking one never pushes it
+            # below the fold of a desktop screen.
             run = gr.Button("Edit photo", variant="primary", elem_id="run-edit")
+            descriptions = gr.Markdown("", elem_id="edit-descriptions")
             strengths = gr.JSON({}, visible=False, label="strengths")
-            with gr.Column(elem_id="strengths"):  # one slider per ticked edit
-                strength_sliders(ctx, edits, strengths, lambda: tab)
-            threshold = gr.Slider(
-                0, 0.95, value=0.2, step=0.05, label="Mask threshold (higher = smaller area)", elem_id="threshold"
-            )
+            strengths_here = gr.Column(elem_id="strengths")  # one slider per ticked edit
+            threshold = range_slider(THRESHOLD, label="Mask threshold (higher = smaller area)", elem_id="threshold")
             threshold_set = gr.State(False)
             with gr.Accordion("Brush: paint where the edit may or must apply", open=False, elem_id="brush-panel"):
                 gr.Markdown(
@@ -122,7 +119,8 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
                     "Pick the layer under the layers button, paint, then press **Edit photo** (or move a slider)."
                 )
                 brush = gr.ImageEditor(
-                    label="Brush over your aligned face",
+                    # Short: the editor's toolbar sits at the top right, over a longer label on a phone.
+                    label="Brush",
                     sources=[],
                     type="numpy",
                     image_mode="RGBA",
@@ -154,13 +152,13 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
                     download = gr.DownloadButton("Download the edited photo (PNG)", elem_id="download")
             result_for = gr.Textbox("", visible=False, label="result made from", elem_id="result-for")
             last = gr.State(None)
-            examples_here = gr.Column(elem_id="examples-column")
+            examples_here = gr.Column(elem_id="examples-column")  # beside the controls, above the fold on a desktop
     with gr.Accordion("Not trained yet: train one yourself", open=False), gr.Row(equal_height=True):
         trainable = gr.Dropdown(
             choices=catalogue.trainable(), value=None, label="Edits without trained weights", scale=3
         )
         train_this = gr.Button("Train this edit", scale=1)
-    tab = EditTab(
+    return EditTab(
         photo=photo,
         photo_status=photo_status,
         edits=edits,
@@ -183,53 +181,9 @@ def build_edit_tab(ctx: AppContext) -> EditTab:
         download_box=download_box,
         result_for=result_for,
         last=last,
+        strengths_here=strengths_here,
+        examples_here=examples_here,
     )
-    with examples_here:  # beside the controls, above the fold on a desktop
-        tab.examples = build_examples(ctx, tab)
-    return tab
 
 
-def build_examples(ctx: AppContext, tab: EditTab) -> Examples:
-    """One click: photo, edits and strengths go in, the finished result comes out (computed on the
-    first click of each example, then served from Gradio's cache: nothing is computed at start-up)."""
-    usable = {value for _, value in ctx.catalogue.choices(None)}
-    ready = [e for e in EXAMPLE_EDITS if set(e.edits) <= usable]
-    if not ready:  # no example edit can run here (e.g. none published yet): the photos alone
-        return gr.Examples(examples=[[p] for p in EXAMPLES], inputs=[tab.photo], label="Example photos (public domain)")
-    run, outputs = example_runner(ctx, tab)
-    examples = gr.Examples(
-        # The face number is an input (always 0): the click sets it at once, with the photo.
-        examples=[[e.photo, list(e.edits), dict(zip(e.edits, e.strengths, strict=True)), 0] for e in ready],
-        inputs=[tab.photo, tab.edits, tab.strengths, tab.face],
-        outputs=outputs,
-        fn=run,
-        cache_examples=True,
-        cache_mode="lazy",
-        run_on_click=True,
-        example_labels=[e.label for e in ready],
-        label="Examples: one click shows the edited photo (public-domain photos)",
-        api_visibility="private",
-        elem_id="examples",
-    )
-    versioned_cache(examples, outputs)
-    return examples
-
-
-def versioned_cache(examples: Examples, outputs: list) -> None:
-    """Cache the examples in a folder named after what they return (Gradio reads an older cache of other
-    outputs column by column, and fails or shows the wrong values): a change starts a new cache."""
-    signature = f"v{EXAMPLE_OUTPUTS_VERSION}:" + ",".join(type(o).__name__ for o in outputs)
-    digest = hashlib.sha256(signature.encode()).hexdigest()[:8]
-    folder = Path(examples.cached_folder)
-    examples.cached_folder = folder.with_name(f"{folder.name}-{digest}")
-    examples.cached_file = examples.cached_folder / "log.csv"
-    examples.cached_indices_file = examples.cached_folder / "indices.csv"
-
-
-def wire(ctx: AppContext, tab: EditTab) -> None:
-    """The tab's events and the public API (`edit_api`)."""
-    wire_edit_tab(ctx, tab)
-    wire_api(ctx, EditHandlers(ctx))
-
-
-__all__ = ["EDIT_MODELS", "EXAMPLES", "EXAMPLE_EDITS", "EditTab", "Example", "build_edit_tab", "build_examples", "wire"]
+__all__ = ["EXAMPLES", "EXAMPLE_EDITS", "EXTEND", "RESTRICT", "EditTab", "Example", "build_edit_tab"]

@@ -11,7 +11,7 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import gradio as gr
 
@@ -34,12 +34,17 @@ def to_gr_error(error: BaseException) -> gr.Error:
     )
 
 
-def user_errors(fn: F) -> F:
-    """Convert errors raised by `fn` (a function or a generator function) into `gr.Error`.
+def error_text(error: BaseException) -> str:
+    """The text a page shows for `error` beside the control that caused it (anything not a FeatError is logged)."""
+    return f"⚠️ {to_gr_error(error).message}"
+
+
+def _catching(fn: F, handle: Callable[[Exception], Any]) -> F:
+    """`fn` (a function or a generator function) with its errors given to `handle`, whose value is
+    returned (or yielded last); `handle` may raise instead.
 
     `functools.wraps` keeps the signature and annotations, which Gradio reads to inject `gr.Request`,
-    `gr.Progress` and `gr.OAuthToken`.
-    """
+    `gr.Progress` and `gr.OAuthToken`."""
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
@@ -47,7 +52,7 @@ def user_errors(fn: F) -> F:
             try:
                 yield from fn(*args, **kwargs)
             except Exception as e:
-                raise to_gr_error(e) from None
+                yield handle(e)
 
         return generator  # type: ignore[return-value]
 
@@ -56,6 +61,22 @@ def user_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except Exception as e:
-            raise to_gr_error(e) from None
+            return handle(e)
 
     return function  # type: ignore[return-value]
+
+
+def _raise(error: Exception) -> Any:
+    raise to_gr_error(error) from None
+
+
+def user_errors(fn: F) -> F:
+    """Convert errors raised by `fn` (a function or a generator function) into `gr.Error`."""
+    return _catching(fn, _raise)
+
+
+def errors_as_text(show: Callable[[str], Any]) -> Callable[[F], F]:
+    """Like `user_errors`, but for a page's own event: the message becomes the handler's last update,
+    `show(text)` (returned, or yielded by a generator), e.g. a status line beside the button. Raising
+    would put Gradio's red "Error" badge on every output of the event (plots, previews, lists)."""
+    return lambda fn: _catching(fn, lambda error: show(error_text(error)))

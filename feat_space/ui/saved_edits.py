@@ -1,9 +1,11 @@
 """The "Your saved edits" panel: where a visitor's trained edits are kept, and for how long.
 
-With persistent storage (`edit_storage`) and a signed-in visitor, every edit they train is moved into
+With persistent storage (`hosting.storage`) and a signed-in visitor, every edit they train is moved into
 storage under their account as it finishes (`Visitor.keep`), and when a page opens their saved edits
 are listed here and in the Edit tab's edits, ready to use; they can delete them here. Otherwise the
 panel says that trained edits last for this browser tab's session (and how to keep one: export it).
+What is saved, whose it is and what the panel says of it is `hosting.saved_edits`; this module is the
+panel and its link to the visitor's session.
 """
 
 from __future__ import annotations
@@ -14,23 +16,14 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import FeatError
+from ..hosting import saved_edits as saved_in_storage
+from ..hosting.saved_edits import SESSION_ONLY, SIGN_IN, status_text
+from ..hosting.storage import Account
+from ..hosting.visitor_files import RETENTION
 from .catalogue import user_value
 from .context import AppContext
-from .edit_storage import Account, EditStorage
 from .errors import user_errors
-from .spaces import oauth_enabled
 from .state import TrainedEdit, Visitor
-from .visitor_files import RETENTION
-
-SESSION_ONLY = (
-    "Edits you train here last for this browser tab's session: they are deleted when you close it or the "
-    "app restarts. To keep one, export it (below) or publish it."
-)
-SIGN_IN = (
-    "Edits you train here last for this browser tab's session. **Sign in with Hugging Face** (Train tab) "
-    "to keep them in this Space's storage under your account, across restarts."
-)
 
 # What the panel's handlers return: status, saved-edits dropdown, the Edit tab's edits and gallery.
 PanelUpdate = tuple[str, gr.Dropdown, gr.CheckboxGroup, str]
@@ -62,26 +55,9 @@ def build_saved_edits(ctx: AppContext) -> SavedEditsPanel:
     return SavedEditsPanel(accordion, status, saved, delete)
 
 
-def status_text(
-    storage: EditStorage | None, account: Account | None, saved: list[TrainedEdit], problem: str | None = None
-) -> str:
-    if storage is None:
-        return SESSION_ONLY
-    if account is None:
-        return SIGN_IN if oauth_enabled() else SESSION_ONLY
-    if problem is not None:
-        return f"Signed in as **{account.username}**, but storage failed: {problem}"
-    count = f"{len(saved)} saved edit{'s' if len(saved) != 1 else ''}"
-    return (
-        f"Signed in as **{account.username}**: edits you train are kept in this Space's storage under your "
-        f"account until you delete them ({count})."
-    )
-
-
 def account_of(ctx: AppContext, profile: Mapping[str, object] | None) -> Account | None:
     """The signed-in visitor's account where the Space has storage; None without either."""
-    storage = ctx.catalogue.storage
-    return storage.account(profile) if storage is not None and profile is not None else None
+    return saved_in_storage.account_of(ctx.catalogue.storage, profile)
 
 
 def sign_in(ctx: AppContext, visitor: Visitor, profile: Mapping[str, object] | None) -> Account | None:
@@ -106,19 +82,13 @@ def sign_in(ctx: AppContext, visitor: Visitor, profile: Mapping[str, object] | N
 
 
 def kept_edits(ctx: AppContext, visitor: Visitor) -> list[TrainedEdit]:
-    storage = ctx.catalogue.storage
-    if storage is None:
-        return []
-    return [t for t in visitor.edits() if t.folder.parent.parent == storage.edits]
+    """The visitor's trained edits that are saved in storage."""
+    return [t for t in visitor.edits() if saved_in_storage.is_saved(ctx.catalogue.storage, t.folder)]
 
 
 def delete_saved(ctx: AppContext, visitor: Visitor, account: Account | None, folder_name: str | None) -> None:
-    storage = ctx.catalogue.storage
-    if storage is None or account is None:
-        raise FeatError("Sign in with Hugging Face to manage saved edits (this Space keeps them per account).")
-    if not folder_name:
-        raise FeatError("Choose a saved edit to delete first.")
-    storage.delete(account, folder_name)
+    """Delete a saved edit from storage and from this session's edits."""
+    saved_in_storage.delete_saved(ctx.catalogue.storage, account, folder_name)
     with visitor.lock:  # gone from this session's edits too
         for key, trained in list(visitor.trained.items()):
             if trained.folder.name == folder_name:
@@ -166,8 +136,24 @@ def wire_saved_edits(
         return status, saved  # the edit list and gallery come with the training's own last update
 
     outputs = [panel.status, panel.saved, edit_choices, gallery]
-    demo.load(on_open, None, outputs, api_name="saved_edits", queue=False)
+    demo.load(on_open, None, outputs, api_name="saved_edits", api_visibility="undocumented", queue=False)
     panel.accordion.expand(on_expand, None, outputs, api_visibility="private", queue=False)
-    panel.delete.click(on_delete, [panel.saved], outputs, api_name="delete_saved_edit", queue=False)
+    panel.delete.click(
+        on_delete, [panel.saved], outputs, api_name="delete_saved_edit", api_visibility="undocumented", queue=False
+    )
     for training in trainings:
         training.then(after_training, None, [panel.status, panel.saved], api_visibility="private", queue=False)
+
+
+__all__ = [
+    "SESSION_ONLY",
+    "SIGN_IN",
+    "SavedEditsPanel",
+    "account_of",
+    "build_saved_edits",
+    "delete_saved",
+    "kept_edits",
+    "sign_in",
+    "status_text",
+    "wire_saved_edits",
+]

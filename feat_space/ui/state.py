@@ -21,8 +21,8 @@ import gradio as gr
 
 from ..editing.edit import FeatEdit
 from ..errors import FeatError
+from ..hosting.visitor_files import remove_at_shutdown
 from ..registry.schema import EditEntry
-from .visitor_files import remove_at_shutdown
 
 log = logging.getLogger("feat_space.ui")
 

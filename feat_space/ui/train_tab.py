@@ -12,13 +12,17 @@ from typing import Any
 
 import gradio as gr
 
-from .catalogue import user_value
+from ..editing.ranges import THRESHOLD
+from ..editing.recipe import DEFAULT_PRESET
+from ..hosting.spaces import oauth_enabled
+from ..jobs.spec import DEFAULT_FLAVOR, FLAVORS
+from ..training.settings import DEFAULT_STEPS
 from .context import GPU, AppContext
-from .spaces import oauth_enabled
+from .sliders import range_slider
 from .training_export import make_export_handler, make_publish_handler, make_stop_handler
 from .training_form import preset_help, presets_table, recipe_label, region_choices, suggested_region
 from .training_local import make_local_handler
-from .training_remote import FLAVORS, make_jobs_handler
+from .training_remote import make_jobs_handler
 from .training_view import LOSS_PANELS, LocalSpeed, panel_title
 
 HERE = "Here (this machine)"
@@ -57,6 +61,7 @@ class TrainTab:
     publish: gr.Button | None
     publish_status: gr.Markdown
     speed: LocalSpeed
+    export_status: gr.Markdown
 
 
 def build_train_tab(ctx: AppContext) -> TrainTab:
@@ -74,19 +79,16 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
             prompt = gr.Textbox(label="Prompt", placeholder="a face with freckles", elem_id="train-prompt")
             name = gr.Textbox(label="Name (optional)", placeholder="Freckles")
             region = gr.Dropdown(
-                choices=region_choices(), value="face features", label="Region preset", elem_id="train-region"
+                choices=region_choices(), value=DEFAULT_PRESET, label="Region preset", elem_id="train-region"
             )
             chosen_by_hand = gr.State(False)
-            help_text = gr.Markdown(preset_help("face features", ""), elem_id="train-preset-help")
+            help_text = gr.Markdown(preset_help(DEFAULT_PRESET, ""), elem_id="train-preset-help")
             with gr.Accordion("What the presets do", open=False):
                 gr.Markdown(presets_table())
-            default_steps = min(10 if tiny else 2000, ctx.limits.max_steps)
+            default_steps = min(10 if tiny else DEFAULT_STEPS, ctx.limits.max_steps)
             steps = gr.Slider(1, ctx.limits.max_steps, value=default_steps, step=1, label="Steps")
-            threshold = gr.Slider(
-                0,
-                0.9,
-                value=0.0,
-                step=0.05,
+            threshold = range_slider(
+                THRESHOLD,
                 label="Mask threshold",
                 info="Below it nothing changes; the preview and the exported YAML use it.",
             )
@@ -100,15 +102,16 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
                     info="A job runs on your Hugging Face account, billed to it: sign in first.",
                 )
                 gr.LoginButton()  # one for the job and for publishing below
-                flavor = gr.Dropdown(list(FLAVORS), value="a10g-small", label="GPU for the job", visible=on_cpu)
+                flavor = gr.Dropdown(list(FLAVORS), value=DEFAULT_FLAVOR, label="GPU for the job", visible=on_cpu)
+            # Refreshed when each page opens (`wire_train_tab`), not only as it was when the app was built.
             estimate = gr.Markdown(speed.text(default_steps, jobs), elem_id="train-estimate")
-            with gr.Row():
+            with gr.Row(elem_id="train-buttons"):
                 start = gr.Button("Start training", variant="primary", visible=not (jobs and on_cpu))
                 start_jobs = (
                     gr.Button("Start on Hugging Face Jobs", variant="primary", visible=on_cpu) if jobs else None
                 )
                 stop = gr.Button("Stop", variant="stop")
-            feedback = gr.Markdown(f"⚠️ **{ctx.notice}**" if ctx.notice else "", elem_id="train-feedback")
+            feedback = gr.Markdown("", elem_id="train-feedback")  # the untrained models' notice is the page's
             # Started when the tab is opened (`wire_train_tab`), not at page load: most visitors only edit.
             timer = gr.Timer(2.0, active=False)
         with gr.Column(scale=6, min_width=300):
@@ -130,6 +133,7 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
         mine = gr.Dropdown(choices=[], label="Trained edit", interactive=True)
         with gr.Row():
             export = gr.Button("Export YAML (for a pull request)")
+            export_status = gr.Markdown(elem_id="train-export-status")
             yaml_file = gr.DownloadButton("Download the YAML", visible=False)
             weights_file = gr.DownloadButton("Download the weights (zip)", visible=False)
         yaml_text = gr.Code(label="edits/<name>.yaml", language="yaml", visible=False, interactive=False)
@@ -178,13 +182,20 @@ def build_train_tab(ctx: AppContext) -> TrainTab:
         publish,
         publish_status,
         speed,
+        export_status,
     )
 
 
 def wire_train_tab(
-    ctx: AppContext, tab: TrainTab, edit_choices: gr.CheckboxGroup, gallery: gr.HTML, shown: gr.Tab
+    ctx: AppContext,
+    tab: TrainTab,
+    edit_choices: gr.CheckboxGroup,
+    gallery: gr.HTML,
+    shown: gr.Tab,
+    page: gr.Blocks,
 ) -> list[Any]:
-    """`shown`: the tab holding the Train tab's layout; opening it starts the CPU speed probe.
+    """`shown`: the tab holding the Train tab's layout; opening it starts the CPU speed probe. `page`:
+    the app, whose every page load gets the estimate as it is then.
 
     Returns the training events (here, and on Jobs where offered), for what follows a training."""
     jobs_offered = tab.where is not None
@@ -213,24 +224,30 @@ def wire_train_tab(
         api_visibility="private",
     )
 
-    def estimate(steps: float) -> str:
-        return tab.speed.text(int(steps), jobs_offered)
+    def estimate(steps: float, request: gr.Request) -> str:
+        return tab.speed.text(int(steps), jobs_offered, ctx.visitors.peek(request))
 
     tab.steps.change(estimate, [tab.steps], [tab.estimate], queue=False, api_visibility="private")
 
-    def tick(steps: float):
+    def opened(steps: float, request: gr.Request):
+        # The estimate as it is now (another page's probe or training may have timed steps since), and
+        # the timer that refreshes it while a measurement is due or under way.
+        return estimate(steps, request), gr.Timer(active=tab.speed.measuring)
+
+    def tick(steps: float, request: gr.Request):
         tab.speed.start()
-        return estimate(steps), gr.Timer(active=tab.speed.measuring)
+        return opened(steps, request)
 
     shown.select(
-        lambda: gr.Timer(active=tab.speed.measuring),
-        None,
-        tab.timer,
+        opened,
+        [tab.steps],
+        [tab.estimate, tab.timer],
         queue=False,
         api_name="open_train_tab",
         api_visibility="private",
     )
     tab.timer.tick(tick, [tab.steps], [tab.estimate, tab.timer], api_visibility="private", show_progress="hidden")
+    page.load(estimate, [tab.steps], [tab.estimate], queue=False, api_visibility="private")
 
     trainings: list[Any] = []
     trained_here = tab.start.click(
@@ -238,9 +255,8 @@ def wire_train_tab(
         inputs=form,
         outputs=outputs,
         api_name="train",
-        api_description=(
-            f"Train an edit from a prompt, streaming progress; it is then usable in /edit as {user_value('<name>')}."
-        ),
+        # The page's own event (it updates the tab's plots, previews and lists): not offered to API clients.
+        api_visibility="undocumented",
         concurrency_id=GPU,
         concurrency_limit=ctx.limits.gpu_slots,
     )
@@ -252,6 +268,7 @@ def wire_train_tab(
             inputs=[*form, tab.flavor],
             outputs=outputs,
             api_name="train_on_jobs",
+            api_visibility="undocumented",
             concurrency_limit=8,
         )
         trainings.append(trained_on_jobs)
@@ -266,18 +283,31 @@ def wire_train_tab(
 
     # Not in the GPU group: it must get through while this visitor's training holds a slot. Its answer
     # shows beside the buttons, where the training's own feedback is.
-    tab.stop.click(make_stop_handler(ctx), None, tab.feedback, api_name="stop_training", concurrency_limit=None)
+    tab.stop.click(
+        make_stop_handler(ctx),
+        None,
+        tab.feedback,
+        api_name="stop_training",
+        api_visibility="undocumented",
+        concurrency_limit=None,
+    )
 
     tab.export.click(
         make_export_handler(ctx),
         [tab.mine, tab.threshold],
-        [tab.yaml_text, tab.yaml_file, tab.weights_file],
+        [tab.yaml_text, tab.yaml_file, tab.weights_file, tab.export_status],
         api_name="export_yaml",
+        api_visibility="undocumented",
         concurrency_limit=None,
     )
 
     if tab.publish is not None and tab.repo is not None:
         tab.publish.click(
-            make_publish_handler(ctx), [tab.mine, tab.repo], tab.publish_status, api_name="publish", concurrency_limit=4
+            make_publish_handler(ctx),
+            [tab.mine, tab.repo],
+            tab.publish_status,
+            api_name="publish",
+            api_visibility="undocumented",
+            concurrency_limit=4,
         )
     return trainings

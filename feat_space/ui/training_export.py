@@ -12,11 +12,11 @@ import yaml
 
 from ..editing.storage import CONFIG_NAME, TRAINING_LOG, WEIGHTS_NAME
 from ..errors import FeatError
-from ..registry.drafts import DRAFT_NAME, entry_yaml, trained_entry, write_draft
+from ..registry.drafts import DRAFT_NAME, trained_entry, write_draft, write_entry
 from ..registry.publishing import Published, pin_in_registry, publish_edit
-from ..registry.schema import EditEntry
+from ..registry.schema import EditEntry, default_repo
 from .context import AppContext
-from .errors import user_errors
+from .errors import errors_as_text, user_errors
 from .state import TrainedEdit, Visitor
 from .training_remote import cancel_job_of
 
@@ -37,10 +37,9 @@ def set_threshold(trained: TrainedEdit, threshold: float | None) -> None:
 
 def export_files(trained: TrainedEdit, out: Path) -> tuple[str, Path, Path]:
     """(YAML text, YAML file, zip of the edit folder) written under `out`."""
-    text = entry_yaml(trained.entry)
     out.mkdir(parents=True, exist_ok=True)
-    yaml_path = out / f"{trained.name}.yaml"
-    yaml_path.write_text(text)
+    yaml_path = write_entry(out / f"{trained.name}.yaml", trained.entry)
+    text = yaml_path.read_text(encoding="utf-8")
     archive = out / f"feat-{trained.name}.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
         for file in (CONFIG_NAME, WEIGHTS_NAME, TRAINING_LOG, DRAFT_NAME):
@@ -72,7 +71,8 @@ def make_stop_handler(ctx: AppContext) -> Callable[[gr.Request], str]:
 
 
 def make_export_handler(ctx: AppContext) -> Callable[..., tuple]:
-    @user_errors
+    # A problem shows beside the Export button (the last output); the files shown stay as they are.
+    @errors_as_text(lambda text: (gr.skip(), gr.skip(), gr.skip(), text))
     def export_yaml(key: str | None, threshold: float | None, request: gr.Request) -> tuple:
         visitor = ctx.visitors.peek(request)
         trained = trained_of(key, visitor)
@@ -83,13 +83,14 @@ def make_export_handler(ctx: AppContext) -> Callable[..., tuple]:
             gr.Code(value=text, visible=True, label=f"edits/{trained.name}.yaml"),
             gr.DownloadButton(value=str(yaml_path), visible=True),
             gr.DownloadButton(value=str(archive), visible=True),
+            "",
         )
 
     return export_yaml
 
 
 def make_publish_handler(ctx: AppContext) -> Callable[..., str]:
-    @user_errors
+    @errors_as_text(lambda text: text)  # the answer's own place, below the button
     def publish(
         key: str | None,
         repo: str | None,
@@ -102,7 +103,7 @@ def make_publish_handler(ctx: AppContext) -> Callable[..., str]:
         if oauth_token is None or profile is None:
             raise FeatError("Sign in with Hugging Face first (the button above): the edit goes to your account.")
         trained = trained_of(key, ctx.visitors.peek(request))
-        repo_id = (repo or "").strip() or f"{profile.username}/feat-{trained.name}"
+        repo_id = (repo or "").strip() or default_repo(profile.username, trained.name)
         progress(0.1, desc=f"Uploading to {repo_id}")
         published = publish_trained(trained, repo_id, oauth_token.token)
         return (

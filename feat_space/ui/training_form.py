@@ -6,12 +6,15 @@ and then the suggestion no longer moves the choice. Each preset says what it cha
 
 from __future__ import annotations
 
+import re
+
 from pydantic import ValidationError
 
 from ..editing.preset_suggestion import suggest_preset
+from ..editing.ranges import THRESHOLD
 from ..editing.recipe import PRESETS
 from ..errors import FeatError
-from ..registry.drafts import entry_from_prompt, slug, with_settings
+from ..registry.drafts import entry_from_prompt, retrain_entry, with_settings
 from ..registry.schema import EditEntry
 from .context import AppContext
 
@@ -55,6 +58,29 @@ def suggested_region(prompt: str, region: str, chosen_by_hand: bool) -> str:
     return suggest_preset(prompt).preset if (prompt or "").strip() else region
 
 
+# "a face with", "a photo of a person wearing", ...: words every prompt starts with, which name nothing.
+_PROMPT_LEAD = re.compile(
+    r"^(?:(?:a|an|the)\s+)?(?:(?:photo|picture|portrait)\s+of\s+(?:a|an|the)\s+)?"
+    r"(?:face|person|man|woman|girl|boy|portrait)\s+(?:with|wearing|having|that\s+has)\s+(?:(?:a|an|the|some)\s+)?",
+    re.IGNORECASE,
+)
+_LINKING = {"a", "an", "the", "and", "or", "with", "of", "in", "on"}
+NAME_WORDS = 4  # a default name longer than this reads as a sentence, not a name
+
+
+def default_name(prompt: str) -> str:
+    """The name an edit gets when the visitor gives none: the prompt's distinctive words, not the whole
+    prompt ("a face with a big smile" → "Big smile")."""
+    words = _PROMPT_LEAD.sub("", prompt.strip()).split()
+    if words and words[0].lower() in ("a", "an", "the"):
+        words = words[1:]
+    words = words[:NAME_WORDS]
+    while words and words[-1].lower() in _LINKING:  # "round glasses and a" → "round glasses"
+        words.pop()
+    name = " ".join(words).strip(" .,;:!?") or prompt.strip()
+    return name[:1].upper() + name[1:]
+
+
 def _problems(e: ValidationError) -> str:
     return "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
 
@@ -66,7 +92,7 @@ def training_entry(
     region: str,
     steps: int,
     base_name: str | None,
-    threshold: float = 0.0,
+    threshold: float | None = None,
 ) -> EditEntry:
     """The registry entry a training run produces: the base registry edit's (same prompt), else a new one."""
     prompt = (prompt or "").strip()
@@ -74,11 +100,11 @@ def training_entry(
         raise FeatError("Write a prompt first, e.g. “a face with freckles”: it says what the edit should do.")
     if not 1 <= steps <= ctx.limits.max_steps:
         raise FeatError(f"Steps must be between 1 and {ctx.limits.max_steps} on this hardware.")
-    if not 0 <= threshold < 1:
-        raise FeatError("The mask threshold must be at least 0 and below 1.")
+    threshold = THRESHOLD.check(THRESHOLD.default if threshold is None else threshold)
     base = ctx.registry.get(base_name) if base_name else None
     try:
         if base is None or base.prompt != prompt:
+            name = (name or "").strip() or default_name(prompt)
             entry = entry_from_prompt(prompt, region, name=name, steps=steps, where="the feat-space app")
             return with_settings(entry, mask_threshold=threshold)
         if region == recipe_label(base):
@@ -87,16 +113,6 @@ def training_entry(
             recipe, region_name = PRESETS[region].recipe, region
         else:
             raise FeatError("Choose a region preset from the list.")
-        data = base.model_dump(mode="json")
-        data.update(
-            recipe=recipe.model_dump(mode="json"),
-            region=region_name,
-            defaults={**data["defaults"], "mask_threshold": threshold},
-            training={**data["training"], "steps": steps},
-            checkpoint={"status": "unpublished"},
-        )
-        if name and name.strip():
-            data["name"] = slug(name)
-        return EditEntry.model_validate(data)
+        return retrain_entry(base, recipe=recipe, region=region_name, steps=steps, mask_threshold=threshold, name=name)
     except ValidationError as e:
         raise FeatError(f"This edit cannot be set up: {_problems(e)}. Change the name or prompt.") from None

@@ -1,73 +1,41 @@
 """Training on this machine from the Train tab: the shared entry point (`registry.entry_training`)
 streamed to the page, one visitor at a time per training slot.
 
-Every update is (feedback, *loss panels, preview, mask, edit choices, gallery, trained-edit list);
-`gr.skip()` leaves a component as it is.
+Its updates have the shape `training_turn` describes.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterator
 
 import gradio as gr
 
 from ..errors import FeatError
+from ..hosting.spaces import gpu
 from ..registry.entry_training import EntryTraining
 from ..registry.schema import EditEntry
 from ..session import tensor_to_image
 from ..training.report import report_of
 from .catalogue import user_value
 from .context import AppContext
-from .errors import user_errors
-from .spaces import gpu
+from .errors import errors_as_text
 from .state import TrainedEdit, Visitor
 from .training_form import training_entry
-from .training_view import LOSS_PANELS, TRAIN_MODELS, LocalSpeed, loss_frames, mask_image, progress_status
+from .training_turn import add_trained, begin, end, finish_update, new_edit_folder, status_only
+from .training_view import TRAIN_MODELS, LocalSpeed, loss_frames, mask_image, progress_status
 
 STREAM_EVERY = 0.5  # s: the fastest the status and plots are refreshed (previews and the end always are)
 PREVIEW_SIDE = 256
 PROBE_WAIT_S = 180  # the longest Start waits for the speed probe to end its step (a CPU step of the real models)
-SKIP_PLOTS = len(LOSS_PANELS)
-
-
-def status_only(text: str) -> tuple:
-    """An update that changes the feedback text and nothing else."""
-    return (text, *[gr.skip()] * (SKIP_PLOTS + 5))
-
-
-def finish_update(ctx: AppContext, visitor: Visitor, key: str) -> tuple:
-    """The edit choices, gallery and trained-edit list once `key` joined this visitor's edits."""
-    mine = gr.Dropdown(choices=[(t.entry.title, t.key) for t in visitor.edits()], value=key)
-    return gr.CheckboxGroup(choices=ctx.catalogue.choices(visitor)), ctx.catalogue.gallery_html(visitor), mine
-
-
-def begin(ctx: AppContext, visitor: Visitor) -> None:
-    """Mark `visitor` as training (one training per tab)."""
-    with visitor.lock:
-        if visitor.training:
-            raise FeatError("An edit is already training in this tab. Stop it, or wait for it to finish.")
-        if visitor.closed:
-            raise FeatError("This tab's session has ended: reload the page to train an edit.")
-        visitor.training = True
-        visitor.stop.clear()  # under the lock: a `close` after this point still stops the training
-
-
-def end(visitor: Visitor) -> None:
-    with visitor.lock:
-        visitor.training = False
-        closed = visitor.closed
-    if closed:  # the tab closed (or was dropped) while training: its files were left for us to delete
-        shutil.rmtree(visitor.root, ignore_errors=True)
 
 
 def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iterator[tuple]]:
     session = ctx.session
 
     @gpu(duration=300)
-    @user_errors
+    @errors_as_text(status_only)  # beside Start, as the Edit tab's messages: no error badge on every panel
     def train(
         prompt: str,
         name: str | None,
@@ -78,9 +46,9 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's way to ask for progress
     ):
-        entry = training_entry(ctx, prompt, name, region, int(steps), base, float(threshold or 0))
+        entry = training_entry(ctx, prompt, name, region, int(steps), base, threshold)
         visitor = ctx.visitors.get(request)
-        begin(ctx, visitor)
+        begin(visitor)
         try:
             acquired = ctx.training_slots.acquire(blocking=False)
             if not acquired:  # perhaps the speed probe has the slot: it stops for a visitor's training
@@ -106,13 +74,11 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
             end(visitor)
 
     def _run(entry: EditEntry, visitor: Visitor, progress: gr.Progress):
-        notice = f"⚠️ **{ctx.notice}**\n\n" if ctx.notice else ""
         skip = gr.skip()
         ctx.ensure_models(TRAIN_MODELS, progress)
         settings = entry.training
         threshold = entry.defaults.mask_threshold
-        # A fresh folder each run: retraining an edit keeps the old one, files and all, until this run has a step.
-        folder = visitor.root / "edits" / f"{entry.name}-{uuid.uuid4().hex[:8]}"
+        folder = new_edit_folder(visitor, entry.name)
         try:
             training = EntryTraining(
                 session.generator,
@@ -123,7 +89,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
                 checkpoint_every=max(200, settings.steps),
             )
             progress((0, settings.steps), desc="First step", unit="steps")
-            yield status_only(f"{notice}Training “{entry.prompt}” ({settings.steps} steps)…")
+            yield status_only(f"Training “{entry.prompt}” ({settings.steps} steps)…")
             last_yield = 0.0
             rate = None
             for s in training.steps(visitor.stop, mask_threshold=threshold):
@@ -134,7 +100,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
                 if p.preview is None and not p.done and now - last_yield < STREAM_EVERY:
                     continue
                 last_yield = now
-                status = progress_status(f"{notice}Training “{entry.prompt}”", report_of(s), "keeps what is learned")
+                status = progress_status(f"Training “{entry.prompt}”", report_of(s), "keeps what is learned")
                 preview = (
                     tensor_to_image(p.preview).resize((PREVIEW_SIDE, PREVIEW_SIDE)) if p.preview is not None else skip
                 )
@@ -146,26 +112,23 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
         result = training.result
         assert result is not None  # the loop ended, so the run recorded how
         if rate is not None and result.steps_done > 1:  # the rate leaves out the first step's warm-up
-            speed.record(rate, f"your last training here, {result.steps_done} steps")
+            speed.record(rate, f"training here, {result.steps_done} steps", by=visitor)
         if result.outcome == "nothing":
             shutil.rmtree(folder, ignore_errors=True)
-            yield status_only(f"{notice}Stopped before the first step finished: nothing was trained.")
+            yield status_only("Stopped before the first step finished: nothing was trained.")
             return
         if not result.usable:  # stopped while the mask was failing
             shutil.rmtree(folder, ignore_errors=True)
             warning = result.health.warning if result.health else ""
-            yield status_only(f"{notice}Stopped at step {result.steps_done}, but the edit is not usable: {warning}")
+            yield status_only(f"Stopped at step {result.steps_done}, but the edit is not usable: {warning}")
             return
         key = user_value(entry.name)
         trained = TrainedEdit(key=key, entry=training.entry, folder=folder, steps_done=result.steps_done)
-        # Retrained: the new edit replaces the old one (moving to the end), whose files go only now.
-        old = visitor.add(trained)
-        if old is not None:
-            shutil.rmtree(old.folder, ignore_errors=True)
+        add_trained(visitor, trained)  # retrained: it replaces the old one (moving to the end)
         how = "Trained" if result.outcome == "done" else f"Stopped at step {result.steps_done} of {result.total};"
         kept = "saved to your account" if visitor.keep is not None else "for this browser tab only"
         status = (
-            f"{notice}**Done.** {how} “{entry.title}” is ready: it is in your edits on the **Edit** tab as "
+            f"**Done.** {how} “{entry.title}” is ready: it is in your edits on the **Edit** tab as "
             f"“★ {entry.title}” ({kept}). Export its YAML or publish it below."
         )
         if result.health is not None:

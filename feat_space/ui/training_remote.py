@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 
 import gradio as gr
@@ -20,19 +19,16 @@ from ..errors import FeatError
 from ..jobs.client import HubJobs, LogLine, Stage
 from ..jobs.code import code_source
 from ..jobs.remote import RemoteTraining
-from ..jobs.spec import DEFAULT_FLAVOR
+from ..jobs.spec import DEFAULT_FLAVOR, FLAVORS
 from ..registry.drafts import write_draft
 from ..training.report import ProgressReport, ResultReport
 from .catalogue import user_value
 from .context import AppContext
-from .errors import user_errors
+from .errors import errors_as_text
 from .state import TrainedEdit, Visitor
 from .training_form import training_entry
-from .training_local import SKIP_PLOTS, begin, end, finish_update, status_only
+from .training_turn import SKIP_PLOTS, add_trained, begin, end, finish_update, new_edit_folder, status_only
 from .training_view import loss_frames, progress_status
-
-# GPU flavors offered in the tab (huggingface_hub's JobHardware names), cheapest first.
-FLAVORS = ("t4-small", "l4x1", "a10g-small", "a10g-large", "a100-large")
 
 # The job each visitor is following, so that Stop cancels it at once: a job can be silent for
 # minutes (scheduling, installing), and the handler only looks at the stop request between events.
@@ -51,7 +47,7 @@ def cancel_job_of(visitor: Visitor) -> bool:
 
 
 def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
-    @user_errors
+    @errors_as_text(status_only)
     def train_on_jobs(
         prompt: str,
         name: str | None,
@@ -67,11 +63,11 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
             raise FeatError(
                 "Sign in with Hugging Face first (the button above): the job runs on your account and is billed to it."
             )
-        entry = training_entry(ctx, prompt, name, region, int(steps), base, float(threshold or 0))
+        entry = training_entry(ctx, prompt, name, region, int(steps), base, threshold)
         if (flavor or DEFAULT_FLAVOR) not in FLAVORS:
             raise FeatError(f"Choose a GPU from the list ({', '.join(FLAVORS)}).")
         visitor = ctx.visitors.get(request)
-        begin(ctx, visitor)
+        begin(visitor)
         skip = gr.skip()
         try:
             jobs = HubJobs(token=oauth_token.token, stored_login=False)
@@ -102,7 +98,7 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
                     yield status, *loss_frames(history, entry.training), *[skip] * 5
                 elif isinstance(event, (ResultReport, LogLine)):
                     continue  # the result is read by `finish`; other lines stay in the job's log
-            folder = visitor.root / "edits" / f"{entry.name}-{uuid.uuid4().hex[:8]}"
+            folder = new_edit_folder(visitor, entry.name)
             try:
                 done = remote.finish(download_to=folder)
             except BaseException:
@@ -113,9 +109,7 @@ def make_jobs_handler(ctx: AppContext) -> Callable[..., Iterator[tuple]]:
             # On disk too: a saved edit is restored from its draft after a restart.
             unpinned = done.entry.model_copy(update={"checkpoint": entry.checkpoint})
             write_draft(folder, unpinned)
-            old = visitor.add(TrainedEdit(key=key, entry=unpinned, folder=folder, steps_done=done.steps_done))
-            if old is not None:
-                shutil.rmtree(old.folder, ignore_errors=True)
+            add_trained(visitor, TrainedEdit(key=key, entry=unpinned, folder=folder, steps_done=done.steps_done))
             status = (
                 f"**Done.** {link} trained “{entry.title}” ({done.steps_done} steps): it is in your edits "
                 f"on the **Edit** tab as “★ {entry.title}”. The job uploaded it privately to "

@@ -7,13 +7,14 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 import torch
 from PIL import Image
 
-from ..editing.edit import threshold_mask
-from ..editing.recipe import PRESETS
+from ..editing.recipe import FACE_FEATURES, PRESETS
+from ..editing.render import threshold_mask
 from ..training.losses import loss_weights
 from ..training.report import ProgressReport
 from ..training.run import measure_seconds_per_step
@@ -24,7 +25,7 @@ from .context import AppContext
 TRAIN_MODELS = (ModelRole.GENERATOR, ModelRole.ARCFACE, ModelRole.CLIP)
 LOSS_PANELS = ("total", *loss_weights(TrainingSettings()))
 MAX_PLOT_POINTS = 300  # per loss: long runs are thinned so each update stays small
-PROBE_PRESET = "face features"  # a 64² feature blend: the middle of the presets' costs
+PROBE_PRESET = FACE_FEATURES  # a 64² feature blend: the middle of the presets' costs
 
 log = logging.getLogger("feat_space.ui")
 
@@ -73,6 +74,8 @@ def progress_status(where: str, report: ProgressReport, stop: str) -> str:
 
 
 def duration(seconds: float) -> str:
+    if seconds < 10:  # a tenth of a second at least: "about 0 s" says nothing
+        return f"{max(seconds, 0.1):.1f} s"
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 5400:
@@ -88,6 +91,7 @@ class LocalSpeed:
         self.ctx = ctx
         self.seconds: float | None = None
         self.source = ""
+        self.by: Any = None  # the visitor whose training was timed (None: the probe)
         self.error: str | None = None
         self._started = False
         self._lock = threading.Lock()
@@ -99,9 +103,10 @@ class LocalSpeed:
     def on_gpu(self) -> bool:
         return self.ctx.session.device.type == "cuda"
 
-    def record(self, seconds_per_step: float, source: str) -> None:
+    def record(self, seconds_per_step: float, source: str, *, by: Any = None) -> None:
+        """`by`: the visitor whose training was timed; the estimate calls it theirs only on their page."""
         with self._lock:
-            self.seconds, self.source = seconds_per_step, source
+            self.seconds, self.source, self.by = seconds_per_step, source, by
 
     def start(self) -> None:
         """Measure once, in a background thread (the models load first if they have not). Only on a
@@ -179,8 +184,8 @@ class LocalSpeed:
         """A CPU probe is due or under way (what keeps the Train tab's timer ticking)."""
         return not self.on_gpu and self.seconds is None and self.error is None
 
-    def text(self, steps: int, jobs_offered: bool) -> str:
-        """The estimate shown before Start."""
+    def text(self, steps: int, jobs_offered: bool, visitor: Any = None) -> str:
+        """The estimate shown before Start, on `visitor`'s page (None: a page that trained nothing)."""
         where = "this machine's GPU" if self.on_gpu else "this machine's CPU"
         if self.seconds is None:
             if self.error:
@@ -189,9 +194,12 @@ class LocalSpeed:
                 return f"Training here runs on {where}: the first training here shows how long a step takes."
             return f"Training here runs on {where}. Measuring how long a step takes here…"
         total = self.seconds * steps
+        source = self.source
+        if self.by is not None:
+            source = f"{'your' if self.by is visitor else 'the'} last {source}"
         said = (
-            f"**Training here: about {duration(total)}** for {steps} steps ({self.seconds:.2f} s per step on "
-            f"{where}, measured: {self.source})."
+            f"**Training here: about {duration(total)}** for {steps} step{'s' if steps != 1 else ''} "
+            f"({self.seconds:.2f} s per step on {where}, measured: {source})."
         )
         if not self.on_gpu:
             said += (

@@ -4,7 +4,8 @@ downloads, the profiles that choose between them, and the tiny profile's locally
 - `roles`: `ModelRole`, the models a session needs (generator, encoder, arcface, clip);
 - `sources`: every pretrained file (Hub repo, file, commit, sha256), and which role each serves;
 - `download`: `fetch` (download + sha256 check) and `hub_download`, the one call into huggingface_hub;
-  `pins` resolves commits and digests for maintainers; `errors` says why a file could not be had;
+  `pins` resolves commits and digests and writes them into `pins.json` (`feat-space models pin`); `errors` says
+  why a file could not be had;
 - `settings`: the Hub's settings read at call time, and feat-space's own cache folder;
 - `profiles`: `real` (the Hub) or `tiny` (`tiny`: small random models built here), by `FEAT_PROFILE`.
 """

@@ -35,7 +35,7 @@ from huggingface_hub.errors import (
 from ..errors import first_line
 from .errors import ChecksumError, ModelAccessError, ModelDownloadError, ModelNotFoundError, ModelOfflineError
 from .settings import HubSettings, feat_cache_dir, hub_settings
-from .sources import ModelSource
+from .sources import COMMIT, ModelSource
 
 _TRANSPORT_ERRORS: tuple[type[Exception], ...] = (ConnectionError,)
 try:  # the HTTP client huggingface_hub 2.x is built on
@@ -47,7 +47,7 @@ except ImportError:  # pragma: no cover - other huggingface_hub versions
 
 log = logging.getLogger(__name__)
 
-_SNAPSHOT_COMMIT = re.compile(r"snapshots[/\\]([0-9a-f]{40})[/\\]")
+_SNAPSHOT_COMMIT = re.compile(rf"snapshots[/\\]({COMMIT})[/\\]")
 _CHUNK = 8 << 20
 
 
@@ -59,7 +59,7 @@ def fetch(source: ModelSource, *, token: str | bool | None = None, force: bool =
     """Local path of `source`'s file: from the cache, else downloaded; checked against its sha256.
 
     Unpinned sources are downloaded too, with an `UnpinnedSourceWarning` giving the commit and digest
-    actually obtained, so they can be pinned in `feat_space/weights/sources.py`.
+    actually obtained, so they can be pinned (`feat-space models pin` writes the pins file).
     """
     path = hub_download(source, token=token, force=force)
     actual = file_sha256(path)
@@ -68,15 +68,15 @@ def fetch(source: ModelSource, *, token: str | bool | None = None, force: bool =
             f"{source.filename} from {source.repo_id} (revision {source.revision}) is corrupt or not the pinned file: "
             f"its sha256 is {actual}, expected {source.sha256} ({path}). Download it again with "
             f"`python -m feat_space download --force`; if it fails again, the file changed upstream: check the new "
-            f"one and update its pin in feat_space/weights/sources.py."
+            f"one and pin it again with `feat-space models pin {source.name}`."
         )
     if not source.pinned:
         commit = commit_of(path) or "unknown"
         warnings.warn(
             UnpinnedSourceWarning(
                 f"UNPINNED model file {source.filename} from {source.repo_id}: revision {source.revision!r} "
-                f"resolved to commit {commit}, sha256 {actual}. Its content is not verified; pin it in "
-                "feat_space/weights/sources.py (`python -m feat_space pin` prints the entry)."
+                f"resolved to commit {commit}, sha256 {actual}. Its content is not verified; pin it into "
+                f"the pins file with `feat-space models pin {source.name}`."
             ),
             stacklevel=2,
         )
@@ -140,12 +140,12 @@ def hub_errors(source: ModelSource, settings: HubSettings, revision: str | None 
     except RevisionNotFoundError:
         raise ModelNotFoundError(
             f"Cannot download {where}: the repository has no revision {revision!r}. "
-            "Update the pin in feat_space/weights/sources.py (`python -m feat_space pin` resolves the current one)."
+            f"Pin the current one with `feat-space models pin {source.name} --revision main`."
         ) from None
     except RemoteEntryNotFoundError:
         raise ModelNotFoundError(
             f"Cannot download {where}: the repository has no such file at that revision. "
-            "Fix the filename or revision in feat_space/weights/sources.py."
+            "Fix the filename in feat_space/weights/sources.py, or the revision with `feat-space models pin`."
         ) from None
     except (LocalEntryNotFoundError, OfflineModeIsEnabled) as e:
         if settings.offline:

@@ -1,21 +1,26 @@
-"""Resolving pins (commit + sha256) for model sources, for `python -m feat_space pin`.
+"""Resolving pins (commit + sha256) for model sources and writing them, for `feat-space models pin`.
 
 Run where the Hub is reachable. The commit comes from the file's metadata (`X-Repo-Commit`); for LFS
 files the Hub's ETag is the content's sha256, and `verify=True` downloads the file at that commit and
-hashes it, which also covers non-LFS files.
+hashes it, which also covers non-LFS files. `write_pins` stores resolved pins in the pins file
+(`sources.pins_file()`) and reloads `sources.SOURCES`, so the same process downloads against them.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from huggingface_hub import get_hf_file_metadata, hf_hub_url
 
 from .download import file_sha256, hub_download, hub_errors
 from .errors import ModelOfflineError
 from .settings import hub_settings
-from .sources import ModelSource
+from .sources import ModelSource, PinsFileError, pins_file, read_pins, reload_sources
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -33,12 +38,11 @@ class Pin:
         return (self.commit, self.sha256) != (self.source.revision, self.source.sha256) or not self.source.pinned
 
     def entry(self) -> str:
-        """The fields to write into `feat_space/weights/sources.py` for this source."""
-        sha = f'"{self.sha256}"' if self.sha256 else "None  # TODO: unknown, run `pin --verify`"
-        size = f"{self.size:_}" if self.size is not None else "None"
+        """This pin as its entry in the pins file (what `write_pins` stores), for people to read."""
+        sha = self.sha256 or "unknown: run `feat-space models pin --verify`"
         return (
             f"# {self.source.name}: {self.source.repo_id}/{self.source.filename} (sha256 from {self.how})\n"
-            f'revision="{self.commit}",\nsha256={sha},\npinned={self.sha256 is not None},\nsize={size},'
+            + json.dumps({self.source.name: {"revision": self.commit, "sha256": sha, "size": self.size}})
         )
 
 
@@ -66,4 +70,29 @@ def resolve_pin(
     return Pin(source=source, commit=commit, sha256=sha, size=meta.size, how=how)
 
 
-__all__ = ["Pin", "resolve_pin"]
+def write_pins(pins: Iterable[Pin], path: Path | None = None) -> Path:
+    """Store `pins` (those with a sha256) in the pins file, other entries kept; reload `SOURCES`."""
+    path = path or pins_file()
+    data = read_pins(path)
+    for pin in pins:
+        if pin.sha256 is None:
+            continue  # a commit without a digest verifies nothing: `pin --verify` hashes the file
+        data[pin.source.name] = {
+            "revision": pin.commit,
+            "sha256": pin.sha256,
+            "size": pin.size,
+            "provenance": f"Pinned by `feat-space models pin` from {hub_settings().endpoint} (sha256: {pin.how}).",
+        }
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=1) + "\n")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise PinsFileError(
+            f"Cannot write the model pins {path}: {e}. Make it writable, or set FEAT_PINS_FILE."
+        ) from None
+    reload_sources()
+    return path
+
+
+__all__ = ["Pin", "resolve_pin", "write_pins"]

@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import env
 from ..errors import FeatError
 from ..guidance.clip import ClipSpec
 from .roles import ROLES, ModelRole, model_role
 
 if TYPE_CHECKING:
+    from .sources import ModelSource
     from .tiny import TinyFiles
 
-PROFILE_ENV = "FEAT_PROFILE"
+PROFILE_ENV = env.PROFILE.name
 
 
 class ProfileError(FeatError):
@@ -54,16 +56,26 @@ class Profile:
 
 @dataclass(frozen=True)
 class RealProfile(Profile):
+    # The open_clip architecture of the CLIP file (default: sources.CLIP_MODEL_NAME) and, for one open_clip
+    # does not ship, its config: a stand-in Hub serving small models in place of the real ones (tests).
+    clip_model: str | None = None
+    clip_config: Path | None = None
+
     def model_file(self, role: ModelRole | str) -> Path:
         from .download import fetch
+
+        return fetch(self.source(role))
+
+    def source(self, role: ModelRole | str) -> ModelSource:
+        """Where `role`'s file comes from (`sources.SOURCES`, with the pins as they are now)."""
         from .sources import REAL_PROFILE, SOURCES
 
-        return fetch(SOURCES[REAL_PROFILE[model_role(role)]])
+        return SOURCES[REAL_PROFILE[model_role(role)]]
 
     def clip_spec(self) -> ClipSpec:
         from .sources import CLIP_MODEL_NAME
 
-        return ClipSpec(CLIP_MODEL_NAME, self.model_file(ModelRole.CLIP))
+        return ClipSpec(self.clip_model or CLIP_MODEL_NAME, self.model_file(ModelRole.CLIP), self.clip_config)
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,7 @@ def _tiny_notice() -> str:
 
 def get_profile(name: str | None = None, *, tiny_root: str | os.PathLike | None = None) -> Profile:
     """The profile called `name`, else the one `FEAT_PROFILE` names, else `real`."""
-    name = (name or os.environ.get(PROFILE_ENV) or "real").strip().lower()
+    name = (name or env.PROFILE.get() or str(env.PROFILE.default)).strip().lower()
     if name == "real":
         return RealProfile(
             name="real",

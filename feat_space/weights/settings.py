@@ -13,6 +13,8 @@ from pathlib import Path
 
 from huggingface_hub import constants
 
+from .. import env
+
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -40,8 +42,9 @@ def hub_settings() -> HubSettings:
 def feat_cache_dir() -> Path:
     """feat-space's own cache (verified digests, tiny-profile weights): FEAT_CACHE, else
     $XDG_CACHE_HOME/feat_space, else ~/.cache/feat_space."""
-    if os.environ.get("FEAT_CACHE"):
-        return Path(os.environ["FEAT_CACHE"]).expanduser()
+    configured = env.CACHE.get()
+    if configured:
+        return Path(configured).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base).expanduser() / "feat_space"
 

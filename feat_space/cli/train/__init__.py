@@ -24,7 +24,7 @@ def register(subparsers: SubParsers, common: argparse.ArgumentParser) -> None:
     from ...jobs.spec import DEFAULT_FLAVOR, DEFAULT_IMAGE, DEFAULT_TIMEOUT
 
     p = subparsers.add_parser("train", parents=[common], help="train an edit from a registry YAML or a prompt")
-    p.add_argument("yaml", nargs="?", help="an edit YAML (its prompt, recipe and training settings)")
+    p.add_argument("yaml", nargs="?", type=Path, help="an edit YAML (its prompt, recipe and training settings)")
     p.add_argument("--prompt", help="train a new edit for this text instead of a YAML")
     p.add_argument("--all", action="store_true", help="train every unpublished edit of the registry")
     p.add_argument(
@@ -81,24 +81,35 @@ def _preset(name: str) -> str:
 
 def _train(args: argparse.Namespace) -> int:
     from ...errors import FeatError
+    from .options import Target, TrainOptions
 
-    sources = sum(map(bool, (args.yaml, args.prompt, args.all, args.entry_env)))
-    if sources != 1:
+    options = TrainOptions.from_args(args)
+    if options.sources != 1:
         print("Give one of: an edit YAML, --prompt, or --all.", file=sys.stderr)
         return 2
-    if args.all:
+    if options.all:
         from .all_edits import train_all
 
-        return train_all(args)
-    if args.publish and "/" not in args.publish:
-        raise FeatError(f"--publish takes a repo, owner/name (got {args.publish!r}); only --all takes an owner.")
+        return train_all(options)
+    if options.publish and "/" not in options.publish:
+        raise FeatError(f"--publish takes a repo, owner/name (got {options.publish!r}); only --all takes an owner.")
     from .local import entry_of, probe_here, train_here
 
-    entry = entry_of(args)
-    if args.probe is not None:
-        return probe_here(args, entry)
-    if args.on == "hf-jobs":
+    entry = entry_of(options)
+    if options.probe is not None:
+        return probe_here(options, entry)
+    if options.on == "hf-jobs":
         from .on_jobs import train_on_jobs
 
-        return train_on_jobs(args, entry)
-    return train_here(args, entry, args.output or TRAINED_DIR / entry.name)
+        return train_on_jobs(options, entry)
+    # A job uploads only; its client pins the YAML. Here a published edit is pinned in its YAML.
+    pin = None if options.entry_env else options.yaml or edits_yaml(entry.name)
+    target = Target(entry, options.output or TRAINED_DIR / entry.name, options.publish, pin)
+    return train_here(options, target)
+
+
+def edits_yaml(name: str) -> Path:
+    """The registry YAML of the edit `name`."""
+    from ...registry.registry import edits_dir
+
+    return edits_dir() / f"{name}.yaml"

@@ -3,7 +3,6 @@ Jobs side by side (one job each), ending with a summary table."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 import threading
 from dataclasses import dataclass
@@ -12,8 +11,10 @@ from typing import TYPE_CHECKING
 
 from ...errors import FeatError, first_line
 from ...registry.registry import edits_dir, load_registry, yaml_files
-from . import TRAINED_DIR
-from .local import INTERRUPTED
+from ...registry.schema import default_repo
+from ..base import INTERRUPTED
+from . import TRAINED_DIR, edits_yaml
+from .options import Target, TrainOptions
 
 if TYPE_CHECKING:
     from ...jobs.remote import RemoteTraining
@@ -37,42 +38,46 @@ def summary_table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def _unpublished(args: argparse.Namespace) -> tuple[list[EditEntry], dict[str, Path]]:
+def _unpublished(options: TrainOptions) -> tuple[list[EditEntry], dict[str, Path]]:
     from .local import with_overrides
 
     files = {path.stem: path for path in yaml_files([edits_dir()])}
-    entries = [with_overrides(e, args) for e in load_registry(files.values()).values() if not e.published]
+    entries = [with_overrides(e, options) for e in load_registry(files.values()).values() if not e.published]
     return entries, files
 
 
-def train_all(args: argparse.Namespace) -> int:
-    if args.publish and "/" in args.publish:
+def train_all(options: TrainOptions) -> int:
+    if options.publish and "/" in options.publish:
         raise FeatError(
-            f"With --all, --publish takes an owner (each edit goes to <owner>/feat-<name>), not {args.publish!r}."
+            f"With --all, --publish takes an owner (each edit goes to {default_repo('<owner>', '<name>')}), "
+            f"not {options.publish!r}."
         )
-    entries, files = _unpublished(args)
+    entries, files = _unpublished(options)
     if not entries:
         print(f"Every edit in {edits_dir()} is published: nothing to train.")
         return 0
     names = ", ".join(e.name for e in entries)
     print(f"{len(entries)} unpublished edit(s): {names}")
-    rows, interrupted = _on_jobs(args, entries, files) if args.on == "hf-jobs" else _here(args, entries)
+    rows, interrupted = _on_jobs(options, entries, files) if options.on == "hf-jobs" else _here(options, entries)
     print("\n" + summary_table(rows))
     if interrupted:
         return INTERRUPTED  # as a single `train` stopped by Ctrl-C
     return 0 if all(r.outcome in ("published", "downloaded", "trained") for r in rows) else 1
 
 
-def _here(args: argparse.Namespace, entries: list[EditEntry]) -> tuple[list[Row], bool]:
+def _repo(options: TrainOptions, entry: EditEntry) -> str | None:
+    """Where --all publishes `entry`: <owner>/feat-<name> (None: not publishing)."""
+    return default_repo(options.publish, entry.name) if options.publish else None
+
+
+def _here(options: TrainOptions, entries: list[EditEntry]) -> tuple[list[Row], bool]:
     from .local import train_here
 
     rows = [Row(entry.name, f"{TRAINED_DIR / entry.name}/") for entry in entries]
     for entry, row in zip(entries, rows, strict=True):
-        folder = TRAINED_DIR / entry.name
-        publish = f"{args.publish}/feat-{entry.name}" if args.publish else None
-        one = argparse.Namespace(**{**vars(args), "publish": publish, "yaml": str(edits_dir() / f"{entry.name}.yaml")})
+        publish = _repo(options, entry)
         try:
-            code = train_here(one, entry, folder)
+            code = train_here(options, Target(entry, TRAINED_DIR / entry.name, publish, edits_yaml(entry.name)))
         except FeatError as e:
             row.outcome, row.detail = "failed", first_line(e)
             continue
@@ -86,7 +91,7 @@ def _here(args: argparse.Namespace, entries: list[EditEntry]) -> tuple[list[Row]
     return rows, False
 
 
-def _on_jobs(args: argparse.Namespace, entries: list[EditEntry], files: dict[str, Path]) -> tuple[list[Row], bool]:
+def _on_jobs(options: TrainOptions, entries: list[EditEntry], files: dict[str, Path]) -> tuple[list[Row], bool]:
     from ...jobs.client import HubJobs, JobFailed
     from .on_jobs import ask_to_cancel, describe, remote_for
 
@@ -94,8 +99,7 @@ def _on_jobs(args: argparse.Namespace, entries: list[EditEntry], files: dict[str
     remotes: list[tuple[RemoteTraining, Row]] = []
     rows: list[Row] = []
     for entry in entries:
-        publish = f"{args.publish}/feat-{entry.name}" if args.publish else None
-        remote = remote_for(args, jobs, entry, publish)
+        remote = remote_for(options, jobs, entry, _repo(options, entry))
         row = Row(entry.name, "")
         try:
             job_id = remote.start()
@@ -115,8 +119,8 @@ def _on_jobs(args: argparse.Namespace, entries: list[EditEntry], files: dict[str
                 if line:
                     with print_lock:
                         print(line, flush=True)
-            if args.publish:
-                done = remote.finish(yaml_path=files.get(row.name, edits_dir() / f"{row.name}.yaml"))
+            if options.publish:
+                done = remote.finish(yaml_path=files.get(row.name, edits_yaml(row.name)))
                 row.outcome, row.detail = "published", f"{done.published.repo_id}@{done.published.revision[:12]}"
             else:
                 folder = TRAINED_DIR / row.name

@@ -3,22 +3,19 @@ environment) and the training itself, which is also what a Hugging Face Job runs
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..base import profile_of
+from ..base import INTERRUPTED
+from .options import Target, TrainOptions
 
 if TYPE_CHECKING:
     from ...registry.schema import EditEntry
 
-INTERRUPTED = 130  # the shell's code for Ctrl-C
 
-
-def entry_of(args: argparse.Namespace) -> EditEntry:
+def entry_of(options: TrainOptions) -> EditEntry:
     """The registry entry to train, from the YAML, the prompt, or (in a job) the environment."""
     import yaml
     from pydantic import ValidationError
@@ -29,69 +26,74 @@ def entry_of(args: argparse.Namespace) -> EditEntry:
     from ...registry.registry import load_registry
     from ...registry.schema import EditEntry
 
-    if args.yaml:
-        entry = next(iter(load_registry([args.yaml]).values()))
-    elif args.entry_env:
+    if options.yaml:
+        entry = next(iter(load_registry([options.yaml]).values()))
+    elif options.entry_env:
         try:
-            entry = EditEntry.model_validate(yaml.safe_load(os.environ[args.entry_env]))
+            entry = EditEntry.model_validate(yaml.safe_load(os.environ[options.entry_env]))
         except (KeyError, yaml.YAMLError, ValidationError) as e:
-            raise FeatError(f"The job's edit entry (${args.entry_env}) is missing or invalid: {e}") from None
+            raise FeatError(f"The job's edit entry (${options.entry_env}) is missing or invalid: {e}") from None
     else:
-        region = args.region
+        assert options.prompt is not None  # one source was given (`TrainOptions.sources`)
+        region = options.region
         if region is None:
-            suggestion = suggest_preset(args.prompt)
+            suggestion = suggest_preset(options.prompt)
             region = suggestion.preset
             print(f"Preset “{region}” ({suggestion.reason}); choose another with --region.")
-        entry = entry_from_prompt(args.prompt, region, name=args.name, where="feat-space (command line)")
-    return with_overrides(entry, args)
+        entry = entry_from_prompt(options.prompt, region, name=options.name, where="feat-space (command line)")
+    return with_overrides(entry, options)
 
 
-def with_overrides(entry: EditEntry, args: argparse.Namespace) -> EditEntry:
+def with_overrides(entry: EditEntry, options: TrainOptions) -> EditEntry:
     """`entry` with --steps / --threshold, checked like a YAML's values."""
     from pydantic import ValidationError
 
+    from ...editing.ranges import THRESHOLD
     from ...errors import FeatError
     from ...registry.drafts import with_settings
 
+    if options.threshold is not None:  # said in the words of the command line, not the schema's
+        THRESHOLD.check(options.threshold, "--threshold")
     try:
-        return with_settings(entry, steps=args.steps or None, mask_threshold=args.threshold)
+        return with_settings(entry, steps=options.steps or None, mask_threshold=options.threshold)
     except ValidationError as e:
         problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
         raise FeatError(f"--steps / --threshold: {problems}") from None
 
 
-def probe_here(args: argparse.Namespace, entry: EditEntry) -> int:
+def probe_here(options: TrainOptions, entry: EditEntry) -> int:
     """`train --probe`: the balance of the loss terms of this entry's training (training.balance), nothing saved."""
     from ...errors import FeatError
     from ...session import Session
     from ...training.balance import balance_probe
 
-    if args.probe < 1:
-        raise FeatError(f"--probe takes a number of steps of at least 1 (got {args.probe}).")
-    session = Session(profile_of(args))
+    steps = options.probe
+    if steps is None or steps < 1:
+        raise FeatError(f"--probe takes a number of steps of at least 1 (got {steps}).")
+    session = Session(options.profile)
     if session.notice:
         print(session.notice)
     G = session.generator
     config = entry.recipe.config_for(G, entry.prompt, strength=entry.defaults.strength)
-    print(f"Probing the loss balance of “{entry.prompt}” over {args.probe} steps (nothing is saved)…", flush=True)
-    report = balance_probe(G, session.clip, session.arcface, config, entry.training, steps=args.probe)
+    print(f"Probing the loss balance of “{entry.prompt}” over {steps} steps (nothing is saved)…", flush=True)
+    report = balance_probe(G, session.clip, session.arcface, config, entry.training, steps=steps)
     print("\n".join(report.lines()))
     return 0
 
 
-def train_here(args: argparse.Namespace, entry: EditEntry, output: Path) -> int:
-    """Train `entry` on this machine into `output` (the same code a job runs); publish if asked."""
+def train_here(options: TrainOptions, target: Target) -> int:
+    """Train `target` on this machine (the same code a job runs); publish it if it names a repo."""
     from ...registry.entry_training import EntryTraining
     from ...session import Session
     from ...training.report import progress_text, report_line, report_of, result_line
     from ...training.trainer import TrainingFailed
 
-    lines = args.progress_lines
-    session = Session(profile_of(args))
+    entry, output, lines = target.entry, target.output, options.progress_lines
+    session = Session(options.profile)
     if session.notice:
         print(session.notice)
     training = EntryTraining(
-        session.generator, session.clip, session.arcface, entry, output, resume=args.resume, checkpoint_every=200
+        session.generator, session.clip, session.arcface, entry, output, resume=options.resume, checkpoint_every=200
     )
     settings = entry.training
     print(
@@ -105,7 +107,7 @@ def train_here(args: argparse.Namespace, entry: EditEntry, output: Path) -> int:
             if health is not None and health.warning and health.status != warned:
                 print(f"warning at step {s.step}: {health.warning}", file=sys.stderr, flush=True)
             warned = health.status if health is not None and health.warning else None
-            if s.step % args.every == 0 or s.progress.done:
+            if s.step % options.every == 0 or s.progress.done:
                 report = report_of(s)
                 # Here, a warning is printed once when it appears (above), not on every line.
                 print(report_line(report) if lines else progress_text(replace(report, warning=None)), flush=True)
@@ -127,14 +129,17 @@ def train_here(args: argparse.Namespace, entry: EditEntry, output: Path) -> int:
         if lines:
             print(result_line("failed", training.trainer.step), flush=True)
         return INTERRUPTED if interrupted else 1
-    if not args.publish:
-        print(f"Saved {output}/. Publish: python -m feat_space publish {output} --repo <you>/feat-{entry.name}")
+    if not target.publish:
+        from ...registry.schema import default_repo
+
+        repo = default_repo("<you>", entry.name)
+        print(f"Saved {output}/. Publish: python -m feat_space publish {output} --repo {repo}")
         return INTERRUPTED if interrupted else 0
     from huggingface_hub import get_token
 
     from ...registry.publishing import publish_edit
 
-    published = publish_edit(output, args.publish, get_token(), name=entry.name, private=args.private)
+    published = publish_edit(output, target.publish, get_token(), name=entry.name, private=options.private)
     print(f"Uploaded to {published.url} (commit {published.revision})", flush=True)
     if lines:
         print(
@@ -147,12 +152,10 @@ def train_here(args: argparse.Namespace, entry: EditEntry, output: Path) -> int:
             ),
             flush=True,
         )
-    elif not args.entry_env:
+    elif target.pin is not None:
         from ...registry.drafts import entry_data
         from ...registry.publishing import pin_in_registry
-        from ...registry.registry import edits_dir
 
-        yaml_path = Path(args.yaml) if args.yaml else edits_dir() / f"{entry.name}.yaml"
-        pin_in_registry(yaml_path, published, defaults=entry_data(training.entry))
-        print(f"Pinned {yaml_path} to {published.repo_id}@{published.revision}.")
+        pin_in_registry(target.pin, published, defaults=entry_data(training.entry))
+        print(f"Pinned {target.pin} to {published.repo_id}@{published.revision}.")
     return INTERRUPTED if interrupted else 0

@@ -3,39 +3,37 @@ published (its YAML pinned) or downloaded. Ctrl-C asks whether to cancel the job
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
 from ...jobs.client import HubJobs, JobEvent, JobFailed, LogLine, Stage
 from ...jobs.code import code_source
 from ...jobs.remote import RemoteTraining
-from ...registry.registry import edits_dir
-from ...registry.schema import EditEntry
+from ...registry.schema import EditEntry, default_repo
 from ...training.report import ProgressReport, ResultReport, progress_text
-from . import TRAINED_DIR
+from ..base import INTERRUPTED
+from . import TRAINED_DIR, edits_yaml
+from .options import TrainOptions
 
 
-def remote_for(args: argparse.Namespace, jobs: HubJobs, entry: EditEntry, publish: str | None) -> RemoteTraining:
+def remote_for(options: TrainOptions, jobs: HubJobs, entry: EditEntry, publish: str | None) -> RemoteTraining:
     return RemoteTraining(
         jobs,
         entry,
-        code_source(args.code),
+        code_source(options.code),
         publish=publish,
-        private=args.private,
-        flavor=args.flavor,
-        image=args.image,
-        timeout=args.timeout,
-        env=job_env(args),
+        private=options.private,
+        flavor=options.flavor,
+        image=options.image,
+        timeout=options.timeout,
+        env=job_env(options),
     )
 
 
-def job_env(args: argparse.Namespace) -> dict[str, str]:
+def job_env(options: TrainOptions) -> dict[str, str]:
     """The model profile travels to the job (tiny runs offline, for trying the pipeline out cheaply)."""
     from ...weights.profiles import PROFILE_ENV
-    from ..base import profile_of
 
-    return {PROFILE_ENV: profile_of(args).name}
+    return {PROFILE_ENV: options.profile.name}
 
 
 def describe(event: JobEvent, prefix: str = "") -> str | None:
@@ -59,9 +57,9 @@ def ask_to_cancel(what: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def train_on_jobs(args: argparse.Namespace, entry: EditEntry) -> int:
+def train_on_jobs(options: TrainOptions, entry: EditEntry) -> int:
     jobs = HubJobs()
-    remote = remote_for(args, jobs, entry, args.publish)
+    remote = remote_for(options, jobs, entry, options.publish)
     job_id = remote.start()
     print(f"Started job {job_id} ({remote.job.describe()})")
     print(f"Follow it at {jobs.url(job_id)} (Ctrl-C asks whether to cancel).")
@@ -74,20 +72,20 @@ def train_on_jobs(args: argparse.Namespace, entry: EditEntry) -> int:
         if ask_to_cancel(f"job {job_id}"):
             remote.cancel()
             print(f"Canceled job {job_id}.")
-            return 130
+            return INTERRUPTED
         print(f"Job {job_id} keeps running: {jobs.url(job_id)} (`hf jobs logs {job_id}` follows it).")
-        return 130
+        return INTERRUPTED
     try:
-        if args.publish:
-            yaml_path = Path(args.yaml) if args.yaml else edits_dir() / f"{entry.name}.yaml"
+        if options.publish:
+            yaml_path = options.yaml or edits_yaml(entry.name)
             done = remote.finish(yaml_path=yaml_path)
             print(f"Published to {done.published.url} (commit {done.published.revision}); pinned {yaml_path}.")
         else:
-            folder = args.output or TRAINED_DIR / entry.name
+            folder = options.output or TRAINED_DIR / entry.name
             done = remote.finish(download_to=folder)
             print(
                 f"Downloaded the edit into {folder}/ (uploaded privately to {done.published.repo_id} by the job). "
-                f"Publish: python -m feat_space publish {folder} --repo <you>/feat-{entry.name}"
+                f"Publish: python -m feat_space publish {folder} --repo {default_repo('<you>', entry.name)}"
             )
     except JobFailed as e:
         print(f"error: {e}", file=sys.stderr)

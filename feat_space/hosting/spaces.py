@@ -68,7 +68,7 @@ def place_models_for_zero_gpu(session: Session) -> bool:
     if not zero_gpu_active():
         return False
     if session.device.type != "cuda":
-        logging.getLogger("feat_space.ui").warning(
+        logging.getLogger("feat_space.hosting").warning(
             "ZeroGPU hardware, but the models run on %s (FEAT_DEVICE?): the GPU will not be used.", session.device
         )
     session.load()
@@ -104,7 +104,7 @@ def oauth_enabled() -> bool:
         return False
     missing = [m for m in ("authlib", "itsdangerous") if importlib.util.find_spec(m) is None]
     if missing:  # the login would crash the app at start-up: publish through the CLI instead
-        logging.getLogger("feat_space.ui").warning(
+        logging.getLogger("feat_space.hosting").warning(
             "Sign in with Hugging Face is off: %s not installed (requirements: gradio[oauth]).", ", ".join(missing)
         )
         return False

@@ -7,11 +7,11 @@ of these numbers; the README's "Visitors' data" section says the same to people)
   ``GRADIO_TEMP_DIR``): those older than `Retention.max_age_s` are deleted every
   `Retention.sweep_every_s`, by Gradio (the Blocks' ``delete_cache``, for the files it tracks) and by
   `sweep_gradio_folder` (for the ones it does not: PIL results, streamed previews).
-- The app's visitor folders (`state.Visitors`: edited photos offered as downloads, exported edits,
+- The app's visitor folders (`ui.state.Visitors`: edited photos offered as downloads, exported edits,
   trained edits not kept in storage): removed when the browser tab closes (``demo.unload``); files in
   them older than `Retention.max_age_s` go with the same hourly sweep (`sweep`), trained edits
   excepted (they last for the tab's session).
-- Trained edits kept in persistent storage (`edit_storage`) are the visitor's until they delete them.
+- Trained edits kept in persistent storage (`storage`) are the visitor's until they delete them.
 
 When the process stops, by SIGTERM (what a Space restart and ``docker stop`` send), SIGINT (Ctrl-C)
 or a normal exit, `removed_on_shutdown` deletes Gradio's private folder for this process (everything
@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-log = logging.getLogger("feat_space.ui")
+log = logging.getLogger("feat_space.hosting")
 
 
 @dataclass(frozen=True)
@@ -117,13 +117,51 @@ def _sweep_folder(root: Path, cutoff: float, skip: Callable[[Path, Path], bool])
     return removed
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+CLOSE_WAIT_S = 2.0  # the longest a stop waits for Gradio's server thread before deleting the files
+
+
+class Stopped(BaseException):
+    """SIGTERM or SIGINT arrived: raised in the main thread, where Gradio's launch() waits.
+
+    Not a KeyboardInterrupt: Gradio catches that one and closes its server itself, waiting up to 5 s
+    for the server's thread, and `Blocks.close` waits as long again."""
+
+
 def _stop(signum: int, _frame: object) -> None:
-    # Raised in the main thread, where Gradio's launch() waits: it closes the server as on Ctrl-C.
-    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+    raise Stopped(f"stopped by {signal.Signals(signum).name}")
+
+
+def _close_quickly(demo: Any) -> None:
+    """Close a served app without waiting for what a stop cannot wait for.
+
+    `Blocks.close` stops the queue and the visitors' streams, then joins the server's thread for up to
+    5 s; that thread ends only after every event under way has returned, e.g. a training step, which
+    takes a minute on a CPU with the real models, and Gradio cannot cancel it. The close runs in a
+    thread of its own, waited for `CLOSE_WAIT_S`: by then the server accepts nothing new (uvicorn's
+    `force_exit`: it does not wait for open connections either), and the process ends soon after."""
+    server = getattr(demo, "server", None)
+    if server is not None:
+        server.force_exit = True
+    closing = threading.Thread(target=demo.close, kwargs={"verbose": False}, name="feat-close", daemon=True)
+    closing.start()
+    closing.join(CLOSE_WAIT_S)
+
+
+class Serving:
+    """What `removed_on_shutdown` yields: call it with the app to serve; `signal` says what stopped it."""
+
+    def __init__(self) -> None:
+        self.served: list[Any] = []
+        self.signal: str | None = None  # "stopped by SIGTERM" / "... SIGINT" once a signal stopped the app
+
+    def __call__(self, demo: T) -> T:
+        self.served.append(demo)
+        return demo
 
 
 @contextlib.contextmanager
-def removed_on_shutdown() -> Iterator[Callable[[T], T]]:
+def removed_on_shutdown() -> Iterator[Serving]:
     """Serve inside this: on SIGTERM, SIGINT or a normal exit, every visitor's file is deleted.
 
     Gradio gets a folder of its own for this process (``GRADIO_TEMP_DIR`` is pointed at a fresh
@@ -131,35 +169,34 @@ def removed_on_shutdown() -> Iterator[Callable[[T], T]]:
     results, streamed previews), so only deleting the whole folder leaves nothing behind, and another
     app's files in a shared ``GRADIO_TEMP_DIR`` are never touched. Build the app inside, and pass it to
     the function this yields (it is closed before the files go). SIGTERM is handled like SIGINT (an
-    orderly stop); an hourly `sweep` of the visitor folders runs meanwhile. Enter in the main thread.
+    orderly stop) and both stop within seconds with visitors connected (`_close_quickly`); an hourly
+    `sweep` of the visitor folders runs meanwhile. Enter in the main thread.
     """
     configured = os.environ.get(GRADIO_TEMP_DIR)
     if configured:
         Path(configured).mkdir(parents=True, exist_ok=True)
     private = Path(tempfile.mkdtemp(prefix="feat-space-gradio-", dir=configured or None))
     os.environ[GRADIO_TEMP_DIR] = str(private)
-    served: list[Any] = []
+    serving = Serving()
+    served = serving.served
 
-    def serving(demo: T) -> T:
-        served.append(demo)
-        return demo
-
-    previous = signal.signal(signal.SIGTERM, _stop)
+    previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
     stopped = threading.Event()
     sweeper = threading.Thread(target=_sweep_until, args=(stopped, private, served), name="feat-sweep", daemon=True)
     sweeper.start()
     try:
         yield serving
-    except KeyboardInterrupt:
-        pass  # the stop asked for: not an error (exit status 0, like Gradio's own Ctrl-C)
+    except (Stopped, KeyboardInterrupt) as stop:
+        serving.signal = str(stop)  # the stop asked for: not an error (exit status 0, like Gradio's own Ctrl-C)
     finally:
         stopped.set()
         for demo in served:
             with contextlib.suppress(Exception):
-                demo.close(verbose=False)  # no request writes new files while they are deleted
+                _close_quickly(demo)  # no new request writes files while they are deleted
         shutil.rmtree(private, ignore_errors=True)
         _remove_folders()
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         if configured:
             os.environ[GRADIO_TEMP_DIR] = configured
         else:
@@ -177,4 +214,12 @@ def _sweep_until(stopped: threading.Event, gradio_folder: Path, served: list[Any
             log.exception("Sweeping old visitor files failed")
 
 
-__all__ = ["RETENTION", "Retention", "remove_at_shutdown", "removed_on_shutdown", "sweep", "sweep_gradio_folder"]
+__all__ = [
+    "RETENTION",
+    "Retention",
+    "Serving",
+    "remove_at_shutdown",
+    "removed_on_shutdown",
+    "sweep",
+    "sweep_gradio_folder",
+]

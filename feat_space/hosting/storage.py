@@ -31,13 +31,14 @@ from pathlib import Path
 
 import yaml
 
+from .. import env
 from ..editing.storage import TRAINING_LOG
 from ..errors import FeatError
 from ..registry.drafts import read_draft
 from ..registry.schema import EditEntry
 
-DATA_DIR_ENV = "FEAT_DATA_DIR"
-SECRET_ENV = "FEAT_STORAGE_SECRET"
+DATA_DIR_ENV = env.DATA_DIR.name
+SECRET_ENV = env.STORAGE_SECRET.name
 SPACE_STORAGE = Path("/data")  # where a Space's persistent storage is mounted
 APP_FOLDER = "feat-space"
 
@@ -61,9 +62,9 @@ class StoredEdit:
 
 def storage_root() -> Path | None:
     """The persistent folder: ``FEAT_DATA_DIR`` (empty: none), else ``/data`` if writable, else None."""
-    configured = os.environ.get(DATA_DIR_ENV)
-    if configured is not None:
-        return Path(configured) if configured.strip() else None
+    if env.DATA_DIR.is_set():
+        configured = env.DATA_DIR.get()
+        return Path(configured) if configured else None
     if SPACE_STORAGE.is_dir() and os.access(SPACE_STORAGE, os.W_OK):
         return SPACE_STORAGE
     return None
@@ -173,7 +174,7 @@ class EditStorage:
 
 
 def _secret_from_environment() -> bytes | None:
-    value = os.environ.get(SECRET_ENV, "").strip()
+    value = env.STORAGE_SECRET.get()
     return value.encode() if value else None
 
 
