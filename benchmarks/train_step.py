@@ -59,7 +59,7 @@ def main() -> None:
     # What the recipe's gradient normalisations cost (docs/training.md): the default step
     # against the same step without them (the rest, standardised attention inputs and the mask monitor,
     # is small next to synthesis).
-    plain = TrainingSettings(batch_size=2, normalize_guidance=False, normalize_mask_gradient=False)
+    plain = TrainingSettings(batch_size=2, normalize_guidance=False, mask_gradient="raw")
     trainers["256², no normalisation"] = Trainer(G, guide, arcface, config, plain)
     for trainer in trainers.values():
         trainer.train_step()  # warm-up

@@ -13,11 +13,13 @@ import pytest
 import torch
 
 from feat_space.editing.recipe import REGION_PRESETS
-from feat_space.training.losses import unit_gradient
-from feat_space.training.monitor import COLLAPSED, GLOBAL, MaskMonitor
+from feat_space.models.stylegan2 import Generator
+from feat_space.training.losses import GuideScale, scaled_gradient, unit_gradient
+from feat_space.training.monitor import COLLAPSED, GLOBAL, MaskHealth, MaskMonitor, failure_in_log, floor_for
 from feat_space.training.settings import TrainingSettings
-from feat_space.training.synthetic import FeatureRegion, RegionGuide, measure
-from feat_space.training.trainer import Trainer, TrainingFailed
+from feat_space.training.synthetic import FeatureRegion, RegionGuide, SaturatingGuide, measure
+from feat_space.training.trainer import ATTENTION_TUNED_WIDTH, Trainer, TrainingFailed
+from feat_space.training.verdict import MIN_JUDGED_STEPS, Effect, Verdict, judge
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +119,9 @@ def test_monitor_warns_and_corrects_a_closing_and_an_all_covering_mask():
 
 
 def test_a_collapsed_edit_is_reported_and_not_passed_as_finished(models, tmp_path):
-    t, _ = guided_trainer(models, steps=40, area_weight=1e4, area_warmup=0.0, attention_learning_rate=0.2)
+    t, _ = guided_trainer(
+        models, preset="hair", steps=40, area_weight=1e4, area_warmup=0.0, attention_learning_rate=0.2
+    )
     t.output_dir = tmp_path
     seen = []
     with pytest.raises(TrainingFailed, match="mask closed"):
@@ -137,3 +141,96 @@ def test_style_mixed_training_latents_differ_across_entries_and_repeat_per_step(
     assert torch.equal(m[:, 0], w[:, 0])  # the same first latent, then a second one after the crossover
     assert not torch.equal(m, m[:, :1].expand_as(m))
     assert torch.equal(m, mixed.sample_wplus(7))
+
+
+def test_a_met_guide_pulls_less_than_one_rescaled_every_step(models):
+    """A guide that saturates (flat once the region's colour moved by 0.5, as CLIP's similarity once a
+    prompt holds): divided by its measured scale it lets go once met; rescaled every step (the old
+    recipe: calibrating over every step is the same thing) it keeps pulling the edit further."""
+    G, arcface = models
+    changes = {}
+    for calibration in (10, 60):
+        guide = SaturatingGuide(G, "redder", region=FeatureRegion(G, area=0.2, seed=1))
+        torch.manual_seed(0)
+        config = REGION_PRESETS["colour"].config_for(G, "a synthetic edit")
+        settings = TrainingSettings(steps=60, guide_calibration=calibration)
+        t = Trainer(G, guide, arcface, config, settings, preview_every=10**9)
+        guide.bind_to_trainer(t)
+        for _ in range(60):
+            t.train_step()
+        effect = t.effect()
+        assert effect.guide_gain > 0
+        changes[calibration] = effect.change_inside
+    assert changes[10] < 0.8 * changes[60], changes
+
+
+def test_the_guides_scale_is_measured_once_then_fixed():
+    scale = GuideScale(calibration_steps=2)
+    x = torch.randn(2, 3, 4, 4, requires_grad=True)
+    grads = []
+    for size in (1.0, 3.0, 100.0, 0.0):
+        (g,) = torch.autograd.grad((scaled_gradient(x, scale, observe=True) * size).sum(), x)
+        grads.append(g)
+    assert scale.value == pytest.approx(2.0)  # the mean of the first two steps' sizes, then fixed
+    # While calibrating: each step's own size (a unit direction); after: divided by the measured size,
+    # so a 100x pull is 50x the unit one and a met guide (no gradient) pulls not at all.
+    assert torch.allclose(grads[1], grads[0])
+    assert torch.allclose(grads[2], 50 * grads[0])
+    assert torch.equal(grads[3], torch.zeros_like(x))
+
+
+def test_a_run_that_does_nothing_fails_and_says_why(models, tmp_path):
+    t, _ = guided_trainer(models, preset="colour", steps=MIN_JUDGED_STEPS, id_weight=1e4)
+    t.output_dir = tmp_path
+    with pytest.raises(TrainingFailed) as failure:
+        list(t.run())
+    # Held back by the identity term, the edit does nothing: said as such, or as a mask that closed.
+    status = failure.value.verdict.status
+    assert status in ("no effect", "closed"), failure.value
+    assert ("id_weight" if status == "no effect" else "area_weight") in str(failure.value)
+    log = json.loads((tmp_path / "training.json").read_text())
+    assert log["verdict"]["status"] == status
+    assert failure_in_log(log) == failure.value.verdict.message  # and publish refuses it
+
+
+def test_verdicts_say_what_went_wrong_and_what_to_change():
+    health = MaskHealth("ok", 0.2, 1.0)
+    ran_away = judge(health, Effect(guide_gain=0.5, change_inside=1.6, change_outside=0.1), steps=500)
+    assert ran_away.status == "runaway" and "l2_weight" in ran_away.message
+    nothing = judge(health, Effect(guide_gain=-0.01, change_inside=0.3, change_outside=0.01), steps=500)
+    assert nothing.status == "no effect" and "not better met" in nothing.message
+    good = judge(health, Effect(guide_gain=0.5, change_inside=0.5, change_outside=0.05), steps=500)
+    assert good.ok and good.message == ""
+    short = judge(health, Effect(guide_gain=0.0, change_inside=0.0, change_outside=0.0), steps=3)
+    assert short.ok and "not judged" in short.message
+    closed = judge(MaskHealth("collapsing", 0.001, 0.5, floor=0.002), None, steps=500)
+    assert not closed.ok and "area_weight" in closed.message
+    assert Verdict.from_dict(ran_away.to_dict()) == ran_away
+
+
+def test_small_part_presets_are_not_called_closed_at_a_lips_sized_mask(models):
+    G, _ = models
+    lips = 0.012  # a correct lips mask: 0.9-1.7 % of an aligned face
+    for preset, healthy in (("small colour", True), ("face features", True), ("hair", False)):
+        floor = floor_for(REGION_PRESETS[preset].config_for(G, "x").smallest_part)
+        monitor = MaskMonitor(TrainingSettings(steps=100, area_warmup=0.0), floor)
+        for step in range(1, 40):
+            health = monitor.update(step, lips)
+        assert health.ok is healthy, preset
+        for step in range(40, 100):
+            health = monitor.update(step, floor / 10)
+        assert health.status == "collapsing", preset  # a mask that really closes is still caught
+
+
+def test_the_attentions_learning_rate_follows_its_input_width(models):
+    G, arcface = models
+    wide = Generator(64, 512, 2, channels={4: 512, 8: 512, 16: 512, 32: 512, 64: 512})
+    wide.set_latent_avg(torch.zeros(512))
+    for generator in (G, wide):
+        config = REGION_PRESETS["hair"].config_for(generator, "x")
+        t = Trainer(generator, RegionGuide(generator), arcface, config, TrainingSettings(steps=1))
+        lr = TrainingSettings().attention_learning_rate
+        rates = [group["lr"] for group in t.optimizer.param_groups[1:]]
+        expected = [lr * min(1, ATTENTION_TUNED_WIDTH / c) for c in config.attention_in_channels] + [lr]
+        assert rates == pytest.approx(expected)
+    assert rates[0] == pytest.approx(lr / 16)  # 512 input channels: 1/16 of the rate tuned at 32

@@ -59,7 +59,13 @@ def test_the_yaml_holds_only_what_differs_from_the_defaults():
     data = yaml.safe_load(entry_yaml(trained_entry(entry, 120, mask_threshold=0.3)))
     assert data["training"] == {"steps": 120, "area_weight": 0.25}, "steps trained, and the one changed setting"
     assert data["defaults"] == {"mask_threshold": 0.3}, "strength is the default: left out"
-    assert data["recipe"] == {"mapped": ["fine"], "blend": "rgb", "attention": [16, 32, 64], "mask_resolution": 128}
+    assert data["recipe"] == {
+        "mapped": ["fine"],
+        "blend": "rgb",
+        "attention": [16, 32, 64],
+        "mask_resolution": 128,
+        "smallest_part": 0.04,
+    }
     assert EditEntry.model_validate(data) == trained_entry(entry, 120, 0.3), "nothing is lost"
     assert entry_data(entry)["training"] == {"steps": 2000, "area_weight": 0.25}
 

@@ -43,6 +43,9 @@ class EditConfig(BaseModel):
     mask_resolution: int = Field(default=64, ge=4)
     mapper_depth: int = Field(default=4, ge=1)
     strength: float = 1.0  # default α
+    # The smallest part the edit is for, as a share of the image (lips ~0.01): a trained mask much
+    # smaller than this has closed (training.monitor.floor_for).
+    smallest_part: float = Field(default=0.12, gt=0, le=1)
 
     @field_validator("mapped_layers")
     @classmethod

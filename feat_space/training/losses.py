@@ -67,3 +67,62 @@ def unit_gradient(images: torch.Tensor) -> torch.Tensor:
     makes training invariant to the guide's scale and level by construction.
     """
     return _UnitGradient.apply(images)
+
+
+class GuideScale:
+    """The guide's gradient size, *measured*: the mean per-image RMS of its gradient on the edited images
+    over the first `calibration_steps` training steps, then fixed.
+
+    Why not rescale every step (`unit_gradient`): a guide that is met (its loss flat, as CLIP's similarity
+    once the prompt holds) has a small gradient, and a per-step rescale blows it back up to full size, so
+    the edit never stops. Divided by a fixed, measured scale the guide keeps its scale-freedom (a guide
+    times s > 0 trains identically) and a met guide lets go: the L2 and identity terms then hold the edit.
+    """
+
+    def __init__(self, calibration_steps: int):
+        self.calibration_steps = max(1, calibration_steps)
+        self.total = 0.0
+        self.count = 0
+
+    @property
+    def value(self) -> float | None:
+        """The calibrated scale once measured (None while calibrating)."""
+        return self.total / self.count if self.count >= self.calibration_steps else None
+
+    def observe(self, rms: float) -> None:
+        if self.value is None:
+            self.total += rms
+            self.count += 1
+
+    def state_dict(self) -> dict:
+        return {"total": self.total, "count": self.count}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.total, self.count = float(state["total"]), int(state["count"])
+
+
+class _ScaledGradient(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, images: torch.Tensor, scale: GuideScale, observe: bool) -> torch.Tensor:
+        ctx.scale, ctx.observe = scale, observe
+        return images.view_as(images)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        batch, per_image = grad.shape[0], grad[0].numel()
+        rms = grad.pow(2).flatten(1).mean(1).sqrt().view(-1, *[1] * (grad.dim() - 1))
+        scale: GuideScale = ctx.scale
+        measured = scale.value
+        if ctx.observe:
+            scale.observe(rms.mean().item())
+        # While calibrating, each image's own size (as `unit_gradient`); then the measured one for all.
+        size = rms if measured is None else torch.full_like(rms, measured)
+        factor = torch.where(size > 0, 1 / (size * per_image * batch), torch.zeros_like(size))
+        return grad * factor, None, None
+
+
+def scaled_gradient(images: torch.Tensor, scale: GuideScale, observe: bool = False) -> torch.Tensor:
+    """Identity forward; backward divides the gradient by the guide's measured scale (`GuideScale`), to
+    the size `unit_gradient` gives an unmet guide. `observe`: this backward is a training step's, and
+    counts toward the calibration."""
+    return _ScaledGradient.apply(images, scale, observe)

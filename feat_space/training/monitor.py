@@ -15,7 +15,7 @@ from typing import Literal
 
 from .settings import TrainingSettings
 
-COLLAPSED = 0.03  # mask mean below this: the edit has vanished
+COLLAPSED = 0.03  # mask mean below this: the edit has vanished (for parts of ~12 % and more; see `floor_for`)
 GLOBAL = 0.85  # above this: the edit is no longer local
 _EMA = 0.9
 _ADAPT_STEP = 1.05  # per step outside the band: ~x2.7 in 20 steps
@@ -25,11 +25,18 @@ Status = Literal["warming up", "ok", "collapsing", "global"]
 FAILED: tuple[Status, ...] = ("collapsing", "global")
 
 
+def floor_for(smallest_part: float) -> float:
+    """The mask mean below which the mask has closed, for an edit whose smallest intended part covers
+    `smallest_part` of the image: a quarter of it (lips ~1 % → 0.0025), never above COLLAPSED."""
+    return min(COLLAPSED, smallest_part / 4)
+
+
 @dataclass(frozen=True)
 class MaskHealth:
     status: Status
     mask_mean: float  # moving average of the batch mask mean
     area_scale: float  # current correction of the area weight (1 = as configured)
+    floor: float = COLLAPSED  # below this mean the mask has closed (it follows what the edit is for)
 
     @property
     def ok(self) -> bool:
@@ -39,7 +46,7 @@ class MaskHealth:
     def warning(self) -> str | None:
         if self.status == "collapsing":
             return (
-                f"The mask is closing (mean {self.mask_mean:.3f} < {COLLAPSED}): the edit is vanishing. The area "
+                f"The mask is closing (mean {self.mask_mean:.4f} < {self.floor:.4f}): the edit is vanishing. The area "
                 f"weight is being lowered automatically (now x{self.area_scale:.2g}); if this persists, lower "
                 "area_weight or try another region preset."
             )
@@ -53,7 +60,8 @@ class MaskHealth:
 
 
 class MaskMonitor:
-    def __init__(self, settings: TrainingSettings):
+    def __init__(self, settings: TrainingSettings, floor: float = COLLAPSED):
+        self.floor = floor
         self.warmup = round(settings.area_warmup * settings.steps)
         self.mean: float | None = None
         self.adapt = 1.0
@@ -72,13 +80,13 @@ class MaskMonitor:
         status: Status = "ok"
         if step <= self.warmup:
             status = "warming up"
-        elif self.mean < COLLAPSED:
+        elif self.mean < self.floor:
             status = "collapsing"
             self.adapt = max(_ADAPT_RANGE[0], self.adapt / _ADAPT_STEP)
         elif self.mean > GLOBAL:
             status = "global"
             self.adapt = min(_ADAPT_RANGE[1], self.adapt * _ADAPT_STEP)
-        self.health = MaskHealth(status, self.mean, self.adapt)
+        self.health = MaskHealth(status, self.mean, self.adapt, self.floor)
         return self.health
 
     def summary(self) -> dict:
@@ -87,6 +95,7 @@ class MaskMonitor:
             "status": h.status if h else "untrained",
             "mask_mean": h.mask_mean if h else None,
             "area_scale": self.adapt,
+            "floor": self.floor,
         }
 
     def state_dict(self) -> dict:
@@ -99,7 +108,15 @@ class MaskMonitor:
 
 def failure_in_log(log: dict | None) -> str | None:
     """Why a trained edit's `training.json` (as a dict) says it is not usable, or None."""
-    mask = (log or {}).get("mask") or {}
+    from .verdict import Verdict
+
+    log = log or {}
+    if log.get("verdict"):
+        verdict = Verdict.from_dict(log["verdict"])
+        return None if verdict.ok else verdict.message
+    mask = log.get("mask") or {}
     if mask.get("status") not in FAILED:
         return None
-    return MaskHealth(mask["status"], float(mask["mask_mean"]), float(mask["area_scale"])).warning
+    return MaskHealth(
+        mask["status"], float(mask["mask_mean"]), float(mask["area_scale"]), float(mask.get("floor", COLLAPSED))
+    ).warning

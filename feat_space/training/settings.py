@@ -6,6 +6,8 @@ come from `benchmarks/training_oracle.py`.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_STEPS = 2000  # a training's steps unless an edit's YAML or a person says otherwise
@@ -24,10 +26,14 @@ class TrainingSettings(BaseModel):
     style_mixing: float = Field(
         default=0.0, ge=0, le=1, description="share of training latents whose W+ entries come from two latents"
     )
-    # Guidance gradients are normalised per image before they reach the edit (see `unit_gradient`), so
+    # Guidance gradients are normalised before they reach the edit (see `scaled_gradient`), so
     # `clip_weight` sets the guide's pull relative to the other terms whatever the guide's own scale.
     normalize_guidance: bool = True
-    normalize_mask_gradient: bool = True
+    # ... by a scale measured over the first steps, then fixed, so that a met guide lets go (`GuideScale`).
+    guide_calibration: int = Field(default=10, ge=1, le=10_000)
+    # How the image losses' gradient on the mask is normalised: "measured" (by its size over the last
+    # steps of the area warm-up, then fixed), "per step" (each image's own size every step), "raw".
+    mask_gradient: Literal["measured", "per step", "raw"] = "measured"
     clip_weight: float = Field(default=1.0, ge=0)
     l2_weight: float = Field(default=0.8, ge=0)
     id_weight: float = Field(default=0.1, ge=0)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -61,22 +62,39 @@ EFFECTS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
 }
 
 
-class FeatureRegion:
-    """Per-latent region: a seeded random projection of layer `layer`'s features, the top `area` share."""
+RegionKind = Literal["linear", "two-sided", "product"]
 
-    def __init__(self, G: Generator, layer: int = 6, area: float = 0.2, seed: int = 0):
+
+class FeatureRegion:
+    """Per-latent region: a seeded random projection of layer `layer`'s features, the top `area` share.
+
+    `kind` says how the score is read from the features. "linear": the projection itself (what a 1x1
+    conv of those features can express exactly). The others are *not* a linear read of any feature map,
+    as real parts are not: "two-sided" scores |projection − its median| (both extremes, often two
+    separate parts), "product" multiplies two projections' positive parts (where both are high).
+    """
+
+    def __init__(self, G: Generator, layer: int = 6, area: float = 0.2, seed: int = 0, kind: RegionKind = "linear"):
         if not 0 < area < 1:
             raise ValueError("area must lie in (0, 1)")
-        self.G, self.layer, self.area = G, layer, area
+        self.G, self.layer, self.area, self.kind = G, layer, area, kind
         g = torch.Generator().manual_seed(seed)
         channels = G.channels[G.resolution(layer)]
-        self.direction = torch.randn(channels, generator=g).to(G.input.input.device)
+        self.direction = torch.randn(2, channels, generator=g).to(G.input.input.device)
 
     @torch.no_grad()
     def __call__(self, wplus: torch.Tensor, size: int) -> torch.Tensor:
         """Boolean region [B, 1, size, size] of each latent."""
         feature = self.G.features(wplus, [self.layer])[self.layer].float()
-        score = torch.einsum("bchw,c->bhw", feature, self.direction).unsqueeze(1)
+        projections = torch.einsum("bchw,kc->bkhw", feature, self.direction)
+        projections = (projections - projections.mean((2, 3), keepdim=True)) / projections.std((2, 3), keepdim=True)
+        first = projections[:, :1]
+        if self.kind == "two-sided":
+            score = (first - first.flatten(1).median(1).values.view(-1, 1, 1, 1)).abs()
+        elif self.kind == "product":
+            score = first.clamp_min(0) * projections[:, 1:].clamp_min(0) + 1e-3 * first
+        else:
+            score = first
         score = F.interpolate(score, size=(size, size), mode="bilinear", align_corners=False)
         cut = torch.quantile(score.flatten(1), 1 - self.area, dim=1).view(-1, 1, 1, 1)
         return score >= cut
@@ -103,8 +121,14 @@ class RegionGuide:
         self.latents: Callable[[], torch.Tensor] | None = None  # the original latents of the images scored
 
     def bind_to_trainer(self, trainer: Trainer) -> RegionGuide:
-        """Score each training step against the latents that step samples (deterministic per step)."""
-        self.latents = lambda: trainer.sample_wplus(trainer.step)
+        """Score the images the trainer renders against their own latents (`trainer.latents_in_use`)."""
+
+        def latents() -> torch.Tensor:
+            if trainer.latents_in_use is None:
+                raise RuntimeError("the trainer has not rendered anything yet")
+            return trainer.latents_in_use
+
+        self.latents = latents
         return self
 
     def region_of(self, size: int) -> torch.Tensor:
@@ -114,9 +138,101 @@ class RegionGuide:
 
     def loss(self, images: torch.Tensor, prompt: str) -> torch.Tensor:
         region = self.region_of(images.shape[-1]).to(images.dtype)
+        return self.scale * self.region_loss(images, region) + self.offset
+
+    def region_loss(self, images: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+        """The unscaled loss per image [B] of `images` given their float region [B, 1, H, W]."""
         energy = EFFECTS[self.effect](images)
-        per_image = (energy * region).sum((1, 2, 3)) / region.sum((1, 2, 3)).clamp_min(1)
-        return self.scale * per_image + self.offset
+        return (energy * region).sum((1, 2, 3)) / region.sum((1, 2, 3)).clamp_min(1)
+
+
+# Colour directions of the saturating guide: s = mean over channels of d_c · (x_c − x0_c), so a shift s
+# moves each channel by about s (images live in [-1, 1]).
+SHIFTS: dict[str, tuple[float, float, float]] = {
+    "brighter": (1.0, 1.0, 1.0),
+    "darker": (-1.0, -1.0, -1.0),
+    "redder": (1.0, -1.0, -1.0),
+    "bluer": (-1.0, -1.0, 1.0),
+}
+Saturation = Literal["hinge", "tanh"]
+
+
+class SaturatingGuide(RegionGuide):
+    """A guide that is *met*: a saturating function of the region's mean colour shift from the original.
+
+    As CLIP's similarity once a prompt holds, the loss goes flat when the shift reaches about `met`
+    (0.5): "hinge" is a softened hinge (slope 1 below `met`, ~0 above), "tanh" is 1 − tanh(s / (met/2)),
+    whose slope at s = met is 1/14 of its slope at 0. The original image comes from the latents.
+    A recipe that lets a met guide stop keeps |change| inside near `met`; one that keeps pulling runs away.
+    """
+
+    def __init__(
+        self,
+        G: Generator,
+        effect: str = "redder",
+        scale: float = 1.0,
+        offset: float = 0.0,
+        region: FeatureRegion | None = None,
+        saturation: Saturation = "hinge",
+        met: float = 0.5,
+    ):
+        if effect not in SHIFTS:
+            raise ValueError(f"unknown shift {effect!r}; one of {sorted(SHIFTS)}")
+        super().__init__(G, "brighter", scale, offset, region)
+        self.effect, self.saturation, self.met = effect, saturation, met
+        self._original: tuple[tuple, torch.Tensor] | None = None
+
+    @torch.no_grad()
+    def original(self, size: int) -> torch.Tensor:
+        """The unedited images of the current latents at `size`² (kept for the latents seen last)."""
+        assert self.latents is not None
+        wplus = self.latents()
+        key = (size, tuple(wplus.shape), float(wplus.double().sum()), float(wplus[:, -1].double().abs().sum()))
+        if self._original is None or self._original[0] != key:
+            image = self.G.synthesize_until(wplus, self.G.layer_at(size)).skip
+            self._original = (key, image)
+        return self._original[1]
+
+    def region_loss(self, images: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+        direction = torch.tensor(SHIFTS[self.effect]).view(1, 3, 1, 1).to(images)
+        change = ((images - self.original(images.shape[-1])) * direction).mean(1, keepdim=True)
+        shift = (change * region).sum((1, 2, 3)) / region.sum((1, 2, 3)).clamp_min(1)
+        if self.saturation == "tanh":
+            return 1 - torch.tanh(shift / (self.met / 2))
+        return 0.1 * F.softplus((self.met - shift) / 0.1)
+
+
+class GlobalPull:
+    """A local guide plus a pull on the *whole* image (`weight` × a per-pixel energy's mean): a prompt
+    that also likes a global change (lighting, overall colour), as CLIP's often does."""
+
+    def __init__(self, local: RegionGuide, effect: str = "brighter", weight: float = 0.3):
+        if effect not in EFFECTS:
+            raise ValueError(f"unknown effect {effect!r}; one of {sorted(EFFECTS)}")
+        self.local, self.effect, self.weight = local, effect, weight
+
+    @property
+    def scale(self) -> float:
+        return self.local.scale
+
+    def bind_to_trainer(self, trainer: Trainer) -> GlobalPull:
+        self.local.bind_to_trainer(trainer)
+        return self
+
+    @property
+    def latents(self) -> Callable[[], torch.Tensor] | None:
+        return self.local.latents
+
+    @latents.setter
+    def latents(self, value: Callable[[], torch.Tensor] | None) -> None:
+        self.local.latents = value
+
+    def region_of(self, size: int) -> torch.Tensor:
+        return self.local.region_of(size)
+
+    def loss(self, images: torch.Tensor, prompt: str) -> torch.Tensor:
+        everywhere = EFFECTS[self.effect](images).mean((1, 2, 3))
+        return self.local.loss(images, prompt) + self.scale * self.weight * everywhere
 
 
 @dataclass
@@ -153,7 +269,7 @@ def iou(mask: torch.Tensor, region: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def measure(trainer: Trainer, guide: RegionGuide, wplus: torch.Tensor) -> Measurement:
+def measure(trainer: Trainer, guide: RegionGuide | GlobalPull, wplus: torch.Tensor) -> Measurement:
     """The edit of `trainer` on held-out latents `wplus`, judged against `guide`'s region."""
     was_training = trainer.edit.training
     trainer.edit.eval()

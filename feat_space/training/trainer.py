@@ -28,28 +28,36 @@ from ..errors import CheckpointError, FeatError
 from ..models.arcface import IRSE50ArcFace, face_crop_112
 from ..models.loading import read_checkpoint
 from ..models.stylegan2 import Generator
-from .losses import identity_loss, latent_l2, loss_weights, mask_area, total_variation, unit_gradient
-from .monitor import MaskHealth, MaskMonitor
+from .losses import (
+    GuideScale,
+    identity_loss,
+    latent_l2,
+    loss_weights,
+    mask_area,
+    scaled_gradient,
+    total_variation,
+    unit_gradient,
+)
+from .monitor import MaskHealth, MaskMonitor, floor_for
 from .settings import TrainingSettings
+from .verdict import Effect, Verdict, judge
 
 STATE_NAME = "trainer_state.pt"
+HELD_OUT_STEP = 10**9  # latents of steps from here on are never trained on: the final verdict's
+ATTENTION_TUNED_WIDTH = 32  # input channels of the attention's reduce convs where its learning rate was tuned
 LOG_NAME = TRAINING_LOG
 
 
 class TrainingFailed(FeatError):
-    """Training ended with a mask that has collapsed or covers everything: the edit is not usable."""
+    """Training ended with an edit that is not usable: its mask closed or covers everything, or the edit
+    does nothing or ran away (`verdict` says which; the message says what to change)."""
 
-    def __init__(self, health: MaskHealth):
-        self.health = health
-        what = "closed (nothing would be edited)" if health.status == "collapsing" else "covers the whole face"
-        super().__init__(
-            f"Training finished but the edit's mask {what}: mean {health.mask_mean:.3f}. The edit was not "
-            "accepted. Try another region preset, or adjust area_weight (lower it if the mask closed, raise it "
-            "if it covered everything) and train again."
-        )
+    def __init__(self, verdict: Verdict):
+        self.verdict = verdict
+        super().__init__(f"Training finished, but the edit was not accepted. {verdict.message}")
 
     def __reduce__(self):  # picklable across processes (its one argument is not the message)
-        return (type(self), (self.health,))
+        return (type(self), (self.verdict,))
 
 
 class TextGuide(Protocol):
@@ -104,7 +112,13 @@ class Trainer:
         self.device = next(G.parameters()).device
         self.step = 0
         self.history: list[dict[str, float]] = []
-        self.monitor = MaskMonitor(settings)
+        self.monitor = MaskMonitor(settings, floor_for(config.smallest_part))
+        self.verdict: Verdict | None = None  # set when the run reaches its last step
+        self.latents_in_use: torch.Tensor | None = None  # the original latents of the images being scored
+        self.guide_scale = GuideScale(settings.guide_calibration)
+        # The mask's scale is measured over the last steps of the warm-up, once the edit has formed.
+        self.mask_scale = GuideScale(settings.guide_calibration)
+        self._observing = False  # the forward pass under way is a training step's
         if resume:
             self.edit = self._resume(config)
         else:
@@ -131,6 +145,8 @@ class Trainer:
             self.optimizer.load_state_dict(state["optimizer"])
             self.step = int(state["step"])
             self.monitor.load_state_dict(state["monitor"])
+            self.guide_scale.load_state_dict(state["guide_scale"])
+            self.mask_scale.load_state_dict(state["mask_scale"])
         except (KeyError, ValueError, TypeError) as e:
             raise CheckpointError(f"{self.output_dir / STATE_NAME} is damaged ({e}); start a new training.") from None
         log = self.output_dir / LOG_NAME
@@ -139,10 +155,20 @@ class Trainer:
 
     def _optimizer(self, edit: FeatEdit) -> torch.optim.Optimizer:
         s = self.settings
+        lr = s.attention_learning_rate
+        # Adam moves every weight by ~lr whatever its gradient, so a 1x1 conv over c standardised channels
+        # moves its output ~c times as far: the reduce convs' rate goes as 1/c above the widths it was
+        # tuned at (measured: the mask logits then move alike at 32 and at config-f's 512 channels).
+        widths = edit.config.attention_in_channels
+        reduce = [
+            {"params": conv.parameters(), "lr": lr * min(1.0, ATTENTION_TUNED_WIDTH / width)}
+            for conv, width in zip(edit.attention.reduce, widths, strict=True)
+        ]
         return torch.optim.Adam(
             [
                 {"params": edit.mapper.parameters(), "lr": s.mapper_learning_rate},
-                {"params": edit.attention.parameters(), "lr": s.attention_learning_rate},
+                *reduce,
+                {"params": edit.attention.mix.parameters(), "lr": lr},
             ]
         )
 
@@ -156,7 +182,13 @@ class Trainer:
             raise FeatError("No output folder was given for checkpoints.")
         save_edit(self.edit, self.output_dir)
         torch.save(
-            {"step": self.step, "optimizer": self.optimizer.state_dict(), "monitor": self.monitor.state_dict()},
+            {
+                "step": self.step,
+                "optimizer": self.optimizer.state_dict(),
+                "monitor": self.monitor.state_dict(),
+                "guide_scale": self.guide_scale.state_dict(),
+                "mask_scale": self.mask_scale.state_dict(),
+            },
             self.output_dir / STATE_NAME,
         )
         log = {
@@ -164,6 +196,7 @@ class Trainer:
             "settings": self.settings.model_dump(),
             "steps_trained": self.step,  # settings.steps is what was asked for; a stopped run trained fewer
             "mask": self.monitor.summary(),
+            "verdict": None if self.verdict is None else self.verdict.to_dict(),
             "history": self.history,
         }
         (self.output_dir / LOG_NAME).write_text(json.dumps(log, indent=1))
@@ -188,15 +221,24 @@ class Trainer:
                 wplus = torch.where(take, second, wplus)
             return wplus
 
+    def _mask_gradient(self, mask: torch.Tensor) -> torch.Tensor:
+        """The mask as the image losses see it: their gradient on it normalised (see settings)."""
+        mode = self.settings.mask_gradient
+        if mode == "raw":
+            return mask
+        if mode == "per step":
+            return unit_gradient(mask)
+        start = max(0, self.monitor.warmup - self.settings.guide_calibration)
+        return scaled_gradient(mask, self.mask_scale, self._observing and self.step >= start)
+
     def render(self, wplus: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(edited image, original image, mask, Δ) at the training resolution (`editing.render`, the
         original pass without gradients: only the edit learns)."""
         G, config = self.G, self.edit.config
         original = OriginalPass(G, wplus, frozen=True)
         delta = self.edit.mapper(wplus)
-        # The image losses tell the mask where the edit helps; with their gradient normalised per image
-        # they meet the area term at fixed odds, however strong the guide or the current edit is.
-        shown = unit_gradient if self.settings.normalize_mask_gradient else None
+        # The image losses tell the mask where the edit helps; blending sees the mask through
+        # `_mask_gradient` (their gradient on it scaled as settings.mask_gradient says).
         out = render(
             G,
             wplus,
@@ -204,20 +246,22 @@ class Trainer:
             size=self.settings.resolution,
             stages=original,
             wplus_edit=wplus + config.strength * delta,
-            blend_mask=shown,
+            blend_mask=self._mask_gradient,
         )
         return out.image, original.original_image(out.layer), out.masks[0], delta
 
     def losses(self, wplus: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.terms(wplus).parts
 
-    def terms(self, wplus: torch.Tensor) -> Terms:
-        """The weighted loss terms of `wplus` (and their sum, `total`), with the Δ and mask they act on."""
+    def terms(self, wplus: torch.Tensor, observe: bool = False) -> Terms:
+        """The weighted loss terms of `wplus` (and their sum, `total`), with the Δ and mask they act on.
+        `observe`: a training step's, whose backward calibrates the guide's scale."""
         s = self.settings
+        self.latents_in_use = wplus
         edited, original, mask, delta = self.render(wplus)
         with torch.no_grad():
             original_embedding = self.arcface(face_crop_112(original))
-        guided = unit_gradient(edited) if s.normalize_guidance else edited
+        guided = scaled_gradient(edited, self.guide_scale, observe) if s.normalize_guidance else edited
         parts = {
             "clip": self.guide.loss(guided, self.edit.config.prompt).mean(),
             "l2": latent_l2(delta[:, slice(*self.edit.config.mapped_layers)]),
@@ -232,7 +276,11 @@ class Trainer:
 
     def train_step(self) -> dict[str, float]:
         self.edit.train()
-        parts = self.losses(self.sample_wplus(self.step))
+        self._observing = True
+        try:
+            parts = self.terms(self.sample_wplus(self.step), observe=True).parts
+        finally:
+            self._observing = False
         self.optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
         self.optimizer.step()
@@ -241,6 +289,25 @@ class Trainer:
         self.monitor.update(self.step, values["area"])
         self.history.append({"step": self.step, **values})
         return values
+
+    @torch.no_grad()
+    def effect(self, batches: int = 2) -> Effect:
+        """What the edit does on latents training never saw: the guide's gain and the change in / out of the mask."""
+        was_training = self.edit.training
+        self.edit.eval()
+        wplus = torch.cat([self.sample_wplus(HELD_OUT_STEP + k) for k in range(batches)])
+        self.latents_in_use = wplus
+        try:
+            edited, original, mask, _ = self.render(wplus)
+            prompt = self.edit.config.prompt
+            gain = (self.guide.loss(original, prompt) - self.guide.loss(edited, prompt)).mean().item()
+        finally:
+            self.edit.train(was_training)
+        change = (edited - original).abs().mean(1, keepdim=True)
+        m = torch.nn.functional.interpolate(mask, size=change.shape[-2:], mode="bilinear", align_corners=False)
+        inside = ((m * change).sum() / m.sum().clamp_min(1e-8)).item()
+        outside = (((1 - m) * change).sum() / (1 - m).sum().clamp_min(1e-8)).item()
+        return Effect(gain, inside, outside)
 
     @torch.no_grad()
     def preview(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -265,10 +332,12 @@ class Trainer:
                 if self.output_dir is not None and (self.step % self.checkpoint_every == 0 or self.step == total):
                     progress.checkpoint = self.save()
                 progress.done = self.step == total
-                if progress.done and self.health is not None and not self.health.ok:
+                if progress.done:
+                    self.verdict = judge(self.health, self.effect(), self.step)
                     if self.output_dir is not None:
-                        self.save()  # kept for a look and for resuming, marked as failed in training.json
-                    raise TrainingFailed(self.health)
+                        self.save()  # with the verdict; a failed edit is kept for a look, marked in training.json
+                    if not self.verdict.ok:
+                        raise TrainingFailed(self.verdict)
                 yield progress
         finally:
             # Stopped early (event, or the consumer closed the generator): keep what was learned.

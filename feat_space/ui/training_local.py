@@ -133,6 +133,9 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
         )
         if result.health is not None:
             status += f" Its mask covers {result.health.mask_mean:.0%} of the face (moving average at the end)."
+        verdict = training.trainer.verdict
+        if verdict is not None and verdict.message:  # e.g. a run too short to judge by its effect
+            status += f" {verdict.message}"
         yield status, *loss_frames(training.trainer.history, settings), skip, skip, *finish_update(ctx, visitor, key)
 
     return train

@@ -120,6 +120,9 @@ def train_here(options: TrainOptions, target: Target) -> int:
             print(result_line("failed", training.trainer.step), flush=True)
         return 1
     result = training.result
+    verdict = training.trainer.verdict
+    if verdict is not None and verdict.message:  # e.g. a run too short to judge by its effect
+        print(verdict.message, flush=True)
     if result is None or not result.usable:
         why = training.trainer.health.warning if training.trainer.health is not None else "no step was trained"
         print(f"The edit is not usable yet: {why}", file=sys.stderr)

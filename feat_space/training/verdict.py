@@ -1,0 +1,132 @@
+"""Is a trained edit usable? Judged by what it *does*, on latents training never saw.
+
+The mask mean alone passes an edit that does nothing (the identity or L2 term won) and one whose
+offset ran far past the image range while its mask shrank. So at the end of a run the trainer
+measures the edit's `Effect` on held-out latents: the guide's gain (its loss on the original images
+minus on the edited ones: the sign and the ratio to nothing else, so the guide's unknown scale and
+level do not matter), and the mean pixel change inside the mask against outside (images live in
+[-1, 1], a scale that is known). `judge` turns the mask's health and the effect into a `Verdict`
+whose message says what went wrong and what to change; an edit whose verdict is not ok raises
+`TrainingFailed` and is never published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+from .monitor import MaskHealth
+
+NO_EFFECT_CHANGE = 0.02  # mean |change| in the mask below this (1 % of the image range): nothing visible
+RUNAWAY_CHANGE = 1.0  # above this (half the image range, on average): far past what any prompt needs
+MIN_LOCALITY = 1.5  # change inside the mask at least this many times the change outside
+# Runs shorter than this are not judged by their effect (the mask has barely left its warm-up; smoke
+# tests train a few steps): their verdict says so ("unjudged") instead of calling them good or bad.
+MIN_JUDGED_STEPS = 50
+
+Status = Literal["ok", "unjudged", "closed", "global", "runaway", "no effect", "not local"]
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What the edit does on held-out latents."""
+
+    guide_gain: float  # guide loss of the originals − of the edited images (> 0: the prompt is better met)
+    change_inside: float  # mean |edited − original| per pixel, weighted by the mask
+    change_outside: float  # the same, weighted by 1 − mask
+
+    @property
+    def locality(self) -> float:
+        return self.change_inside / max(self.change_outside, 1e-8)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: Status
+    mask_mean: float | None
+    effect: Effect | None = None
+    floor: float | None = None  # the mask mean below which this edit's mask counts as closed
+
+    @property
+    def ok(self) -> bool:
+        """Usable: judged good, or too short to judge (and saying so)."""
+        return self.status in ("ok", "unjudged")
+
+    @property
+    def message(self) -> str:
+        """What is wrong with the edit, in words, with what to change (empty when it is fine)."""
+        e, mean = self.effect, self.mask_mean or 0.0
+        if self.status == "closed":
+            return (
+                f"The edit's mask closed (mean {mean:.4f}, below {self.floor:.4f} for this preset): nothing would be "
+                "edited. Lower area_weight, or pick a preset for smaller parts (face features, small colour), and "
+                "train again."
+            )
+        if self.status == "global":
+            return (
+                f"The edit's mask covers the whole face (mean {mean:.2f}): the edit is not local. Raise area_weight, "
+                "or pick a region preset closer to what the prompt changes, and train again."
+            )
+        if self.status == "ok":
+            return ""
+        if self.status == "unjudged":
+            return (
+                f"The edit's effect was not judged: runs of fewer than {MIN_JUDGED_STEPS} steps are too short to "
+                "tell an edit that does nothing from one that works. Train more steps for a usable edit."
+            )
+        assert e is not None  # the other failures are judged from the effect
+        if self.status == "runaway":
+            return (
+                f"The edit ran away: it changes the pixels inside its mask by {e.change_inside:.2f} on average "
+                f"(images span -1 to 1; more than {RUNAWAY_CHANGE} is far past any prompt). Raise l2_weight "
+                "(train --probe shows its pull against the prompt's), or train fewer steps, and train again."
+            )
+        if self.status == "no effect":
+            what = (
+                "the prompt is not better met on new faces"
+                if e.guide_gain <= 0
+                else f"it changes the pixels in its mask by only {e.change_inside:.3f} on average"
+            )
+            return (
+                f"The edit does nothing: {what}. The identity or L2 term holds it back, or these W+ layers cannot "
+                "make this change. Lower id_weight or l2_weight (train --probe shows their pull against the "
+                "prompt's), or pick another preset, and train again."
+            )
+        if self.status == "not local":
+            return (
+                f"The edit is not local: it changes the image outside its mask almost as much as inside "
+                f"({e.locality:.1f}x). Pick a preset that blends later (colour), or raise area_weight, "
+                "and train again."
+            )
+        raise AssertionError(self.status)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Verdict:
+        effect = data.get("effect")
+        return cls(data["status"], data.get("mask_mean"), Effect(**effect) if effect else None, data.get("floor"))
+
+
+def judge(health: MaskHealth | None, effect: Effect | None, steps: int) -> Verdict:
+    """The verdict on a finished run of `steps` steps: the mask first (closed, global), then the effect."""
+    mean = None if health is None else health.mask_mean
+    floor = None if health is None else health.floor
+    if health is not None and health.status == "collapsing":
+        return Verdict("closed", mean, effect, floor)
+    if health is not None and health.status == "global":
+        return Verdict("global", mean, effect, floor)
+    if steps < MIN_JUDGED_STEPS:
+        return Verdict("unjudged", mean, effect, floor)
+    if effect is not None:
+        if effect.change_inside > RUNAWAY_CHANGE:
+            return Verdict("runaway", mean, effect, floor)
+        if effect.guide_gain <= 0 or effect.change_inside < NO_EFFECT_CHANGE:
+            return Verdict("no effect", mean, effect, floor)
+        if effect.locality < MIN_LOCALITY:
+            return Verdict("not local", mean, effect, floor)
+    return Verdict("ok", mean, effect, floor)
+
+
+__all__ = ["MIN_JUDGED_STEPS", "NO_EFFECT_CHANGE", "RUNAWAY_CHANGE", "Effect", "Verdict", "judge"]
