@@ -34,6 +34,7 @@ from ..alignment.paste_back import paste_back
 from ..editing.blending import blend_margin, resize_mask
 from ..editing.brush import Brush
 from ..editing.edit import FeatEdit
+from ..editing.ranges import THRESHOLD
 from ..editing.render import EditChoice, render
 from ..errors import FeatError
 from .photo import MemoKey, PreparedPhoto, resize_image, tensor_to_image
@@ -93,6 +94,8 @@ def _gray(weights: torch.Tensor) -> Image.Image:
 def check_edit_arguments(edits: Sequence[EditChoice], threshold: float, brush: Any) -> None:
     if not edits:
         raise FeatError("Pick at least one edit.")
+    # The library takes any threshold that leaves a mask possible (below 1); the page, the API, the CLI
+    # and the schema hold people to `THRESHOLD`'s range, whose default is this function's too.
     if not 0 <= threshold < 1:
         raise FeatError(f"The mask threshold must be in [0, 1), got {threshold}.")
     for edit, strength in edits:
@@ -109,7 +112,7 @@ def edit_photo(
     image: Any,
     edits: Sequence[EditChoice],
     *,
-    threshold: float = 0.0,
+    threshold: float = THRESHOLD.default,
     face_index: int = 0,
     brush: Brush | None = None,
     preview: bool = False,

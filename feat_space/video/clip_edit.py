@@ -18,6 +18,7 @@ import numpy as np
 
 from ..alignment.ffhq import align_crop
 from ..alignment.paste_back import paste_back
+from ..editing.ranges import THRESHOLD
 from ..editing.render import EditChoice
 from ..errors import FeatError, NoFaceError
 from ..session.photo_edit import check_edit_arguments
@@ -82,7 +83,7 @@ def edit_video(
     edits: Sequence[EditChoice],
     out: str | Path,
     *,
-    threshold: float = 0.0,
+    threshold: float = THRESHOLD.default,
     face_index: int = 0,
     steadiness: Steadiness | None = None,
     batch_size: int = DEFAULT_BATCH,
