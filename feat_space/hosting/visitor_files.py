@@ -154,6 +154,7 @@ class Serving:
     def __init__(self) -> None:
         self.served: list[Any] = []
         self.signal: str | None = None  # "stopped by SIGTERM" / "... SIGINT" once a signal stopped the app
+        self.remove_files: Callable[[], None] = lambda: None  # deletes every visitor file (set while serving)
 
     def __call__(self, demo: T) -> T:
         self.served.append(demo)
@@ -180,6 +181,12 @@ def removed_on_shutdown() -> Iterator[Serving]:
     serving = Serving()
     served = serving.served
 
+    def remove_files() -> None:
+        shutil.rmtree(private, ignore_errors=True)
+        _remove_folders()
+
+    serving.remove_files = remove_files
+
     previous = {signum: signal.signal(signum, _stop) for signum in STOP_SIGNALS}
     stopped = threading.Event()
     sweeper = threading.Thread(target=_sweep_until, args=(stopped, private, served), name="feat-sweep", daemon=True)
@@ -193,8 +200,7 @@ def removed_on_shutdown() -> Iterator[Serving]:
         for demo in served:
             with contextlib.suppress(Exception):
                 _close_quickly(demo)  # no new request writes files while they are deleted
-        shutil.rmtree(private, ignore_errors=True)
-        _remove_folders()
+        remove_files()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         if configured:

@@ -209,6 +209,9 @@ def launch(**kwargs: Any) -> None:
     # of Gradio's worker threads: letting the interpreter tear down PyTorch under it aborts the process
     # (SIGABRT, "terminate called without an active exception"), so the process ends here, at once.
     logging.shutdown()
+    # That step may also have written into a visitor's folder after the files were removed (a trained
+    # edit's checkpoint): remove them once more, right before the process ends.
+    serving.remove_files()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
