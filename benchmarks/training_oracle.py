@@ -80,6 +80,7 @@ SUITES: dict[str, list[dict]] = {
         case("large 40%", "colour", "saturating", area=0.4),
         case("large 40%", "hair", "saturating", area=0.4),
         case("no-op: id_weight 1000", "colour", "saturating", overrides={"id_weight": 1000.0}, expect_refused=True),
+        case("no-op: id_weight 10", "face features", overrides={"id_weight": 10.0}, expect_refused=True),
     ],
     "config-f": [
         case("config-f widths 20%", "hair", "saturating", widths="config-f"),
@@ -183,6 +184,8 @@ def run_one(job: dict) -> dict:
     row["accepted"] = refusal is None
     row["verdict"] = trainer.verdict.status if trainer.verdict is not None else "-"
     row["refusal"] = refusal
+    effect = trainer.verdict.effect if trainer.verdict is not None else None
+    row["mask_change"] = effect.change_inside if effect else float("nan")  # the verdict's: weighted by its mask
     if job.get("ceiling"):
         row["ceiling_iou"] = supervised_ceiling(G, config, region, trainer.sample_wplus, held_out, job["steps"])
     return row
@@ -224,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"[{len(rows)}/{len(jobs)}] {row['case']} / {row['preset']} / seed {row['seed']} / scale "
                 f"{row['scale']:g}: mask {row['mask_mean']:.3f}, IoU {row['iou']:.2f}, in {row['change_inside']:.3f}, "
-                f"in/out {row['locality']:.1f}, {row['verdict']}",
+                f"in/out {row['locality']:.1f}, in mask {row['mask_change']:.3f}, {row['verdict']}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -233,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     ceilings = {key(r): r["ceiling_iou"] for r in rows if "ceiling_iou" in r}
     header = (
         f"{'case':<24}{'preset':<14}{'seed':>4}{'scale':>6}{'share':>7}{'mask':>7}{'IoU':>6}{'ceil':>6}"
-        f"{'in':>7}{'out':>7}{'in/out':>7}{'gain':>8}  {'verdict':<10}{'s':>5}"
+        f"{'in':>7}{'out':>7}{'in/out':>7}{'gain':>8}{'in mask':>8}  {'verdict':<10}{'s':>5}"
     )
     print(header)
     print("-" * len(header))
@@ -242,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{r['case']:<24}{r['preset']:<14}{r['seed']:>4}{r['scale']:>6g}{r['area']:>7.3f}{r['mask_mean']:>7.3f}"
             f"{r['iou']:>6.2f}{r['ceiling_iou']:>6.2f}{r['change_inside']:>7.3f}{r['change_outside']:>7.3f}"
-            f"{r['locality']:>7.1f}{r['guidance_gain']:>8.3f}  {r['verdict']:<10}{r['seconds']:>5.0f}"
+            f"{r['locality']:>7.1f}{r['guidance_gain']:>8.3f}{r['mask_change']:>8.3f}"
+            f"  {r['verdict']:<10}{r['seconds']:>5.0f}"
         )
     edits = [r for r in rows if not r["expect_refused"]]
     noops = [r for r in rows if r["expect_refused"]]

@@ -20,7 +20,6 @@ import torch
 from ..editing.edit import EditConfig
 from ..models.arcface import IRSE50ArcFace
 from ..models.stylegan2 import Generator
-from .losses import loss_weights
 from .settings import TrainingSettings
 from .trainer import TextGuide, Trainer
 
@@ -30,7 +29,7 @@ class TermGradient:
     """RMS of one weighted term's gradient on the mapped W+ offset Δ (the mask terms have none there)."""
 
     name: str
-    weight: float  # as configured (the area term is off during its warm-up while training)
+    weight: float  # as applied at that step (the area's warm-up and the change term's gate included)
     on_delta: float
 
 
@@ -92,7 +91,7 @@ class BalanceReport:
 def _gradients(trainer: Trainer, step: int) -> list[TermGradient]:
     """Each weighted term's gradient RMS on Δ (the mapped entries), for the latents of `step`."""
     terms = trainer.terms(trainer.sample_wplus(step))
-    weights = loss_weights(trainer.settings)
+    weights = terms.weights  # as applied at this step: the area's warm-up and the change term's gate included
     start, end = trainer.edit.config.mapped_layers
     out = []
     for name, value in terms.parts.items():

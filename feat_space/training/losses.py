@@ -33,6 +33,11 @@ def identity_loss(arcface: IRSE50ArcFace, edited: torch.Tensor, original_embeddi
     return (1 - (embedding * original_embedding).sum(-1)).mean()
 
 
+def image_change(edited: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
+    """Mean squared pixel change of the edited image (images live in [-1, 1])."""
+    return (edited - original).pow(2).mean()
+
+
 def mask_area(mask: torch.Tensor) -> torch.Tensor:
     """Mean of the mask: prefer edits that touch as little of the image as possible."""
     return mask.mean()
@@ -83,22 +88,35 @@ class GuideScale:
         self.calibration_steps = max(1, calibration_steps)
         self.total = 0.0
         self.count = 0
+        self.recent: float | None = None  # moving average of the size since calibration
 
     @property
     def value(self) -> float | None:
         """The calibrated scale once measured (None while calibrating)."""
         return self.total / self.count if self.count >= self.calibration_steps else None
 
+    @property
+    def pull(self) -> float | None:
+        """How hard the guide still pulls, against its calibrated pull: ~1 while unmet, toward 0 once met
+        (None until measured). A ratio of the guide's own gradient sizes, so its scale cancels."""
+        value = self.value
+        return None if value is None or self.recent is None or value <= 0 else self.recent / value
+
     def observe(self, rms: float) -> None:
         if self.value is None:
             self.total += rms
             self.count += 1
+        else:  # averaged over about as many steps as calibration took: one batch's faces are not the guide
+            rate = 1 / self.calibration_steps
+            self.recent = rms if self.recent is None else (1 - rate) * self.recent + rate * rms
 
     def state_dict(self) -> dict:
-        return {"total": self.total, "count": self.count}
+        return {"total": self.total, "count": self.count, "recent": self.recent}
 
     def load_state_dict(self, state: dict) -> None:
         self.total, self.count = float(state["total"]), int(state["count"])
+        recent = state.get("recent")  # absent from checkpoints of older versions
+        self.recent = None if recent is None else float(recent)
 
 
 class _ScaledGradient(torch.autograd.Function):

@@ -62,7 +62,11 @@ class MaskHealth:
 class MaskMonitor:
     def __init__(self, settings: TrainingSettings, floor: float = COLLAPSED):
         self.floor = floor
-        self.warmup = round(settings.area_warmup * settings.steps)
+        # Not before the mapper is at full rate: the mask's gradient scale is measured at the end of this
+        # warm-up, and measured on a half-grown edit it would let the image losses outweigh the area term.
+        # (In short runs, at most a quarter of the steps, so the area term still comes in.)
+        share = round(settings.area_warmup * settings.steps)
+        self.warmup = max(share, min(settings.mapper_warmup, settings.steps // 4)) if share else 0
         self.mean: float | None = None
         self.adapt = 1.0
         self.health: MaskHealth | None = None

@@ -22,6 +22,7 @@ class TrainingSettings(BaseModel):
     # (whose step ignores the gradient's size) they need a learning rate ~100x the attention network's.
     mapper_learning_rate: float = Field(default=0.5, gt=0, le=10)
     attention_learning_rate: float = Field(default=0.01, gt=0, le=1)
+    mapper_warmup: int = Field(default=30, ge=0, description="steps over which the mapper's rate ramps up")
     truncation: float = Field(default=0.7, gt=0, le=1, description="ψ of the sampled training latents")
     style_mixing: float = Field(
         default=0.0, ge=0, le=1, description="share of training latents whose W+ entries come from two latents"
@@ -37,6 +38,10 @@ class TrainingSettings(BaseModel):
     clip_weight: float = Field(default=1.0, ge=0)
     l2_weight: float = Field(default=0.8, ge=0)
     id_weight: float = Field(default=0.1, ge=0)
+    # The pixel change of the edited image (mean squared, images in [-1, 1]): the one term in the image's
+    # own units, which the guide's measured scale is also in. It is in force as far as the guide is met
+    # (`Trainer.change_gate`): an unmet guide is not fought, a met one lets it bring the edit back.
+    change_weight: float = Field(default=0.3, ge=0)
     area_weight: float = Field(default=0.5, ge=0)
     tv_weight: float = Field(default=1e-5, ge=0)
     # The area term starts after this share of the steps: first the mapper finds a direction through

@@ -31,6 +31,7 @@ from ..models.stylegan2 import Generator
 from .losses import (
     GuideScale,
     identity_loss,
+    image_change,
     latent_l2,
     loss_weights,
     mask_area,
@@ -266,13 +267,31 @@ class Trainer:
             "clip": self.guide.loss(guided, self.edit.config.prompt).mean(),
             "l2": latent_l2(delta[:, slice(*self.edit.config.mapped_layers)]),
             "id": identity_loss(self.arcface, edited, original_embedding),
+            "change": image_change(edited, original),
             "area": mask_area(mask),
             "tv": total_variation(mask),
         }
         weights = loss_weights(s)
         weights["area"] *= self.monitor.area_scale(self.step)  # warm-up and the monitor's correction
+        weights["change"] *= self.change_gate()
         parts["total"] = cast(torch.Tensor, sum(weights[k] * v for k, v in parts.items()))
         return Terms(parts, weights, delta, mask)
+
+    def change_gate(self) -> float:
+        """Share of `change_weight` in force: none while the guide pulls as hard as when it was calibrated,
+        all of it once the guide is met (its pull gone). An unmet guide is not fought; a met one lets the
+        change term bring the edit back to where the guide stopped paying."""
+        if not self.settings.normalize_guidance:
+            return 1.0  # a raw guide has no measured pull to read: the weights stand as given
+        pull = self.guide_scale.pull
+        return 0.0 if pull is None else min(1.0, max(0.0, 1.0 - pull))
+
+    def _warm_up_mapper(self) -> None:
+        """The mapper's rate ramps up linearly over its first `mapper_warmup` steps: Adam's first steps are
+        full-sized whatever the gradient, and at the mapper's rate they carried the edit far past a guide's
+        goal before the guide could say it was met."""
+        warmup, group = self.settings.mapper_warmup, self.optimizer.param_groups[0]
+        group["lr"] = self.settings.mapper_learning_rate * (min(1.0, (self.step + 1) / warmup) if warmup else 1.0)
 
     def train_step(self) -> dict[str, float]:
         self.edit.train()
@@ -283,6 +302,7 @@ class Trainer:
             self._observing = False
         self.optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
+        self._warm_up_mapper()
         self.optimizer.step()
         self.step += 1
         values = {k: float(v.detach()) for k, v in parts.items()}
