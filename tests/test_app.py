@@ -28,12 +28,17 @@ from feat_space.registry.schema import EditEntry
 from feat_space.ui import build_app
 from feat_space.ui.context import GPU, AppContext, Limits
 from feat_space.ui.edit_tab import EXAMPLES
+from feat_space.ui.training_view import LOSS_PANELS
 
 ROOT = Path(__file__).resolve().parent.parent
 ASTRONAUT = next(p for p in EXAMPLES if "astronaut" in p)
 HOPPER = next(p for p in EXAMPLES if "grace_hopper" in p)
 FAST_EDIT = "registry:purple-hair"  # blends the final RGB: the cheapest edit to run on a CPU
 LIMITS = Limits(gpu_slots=2, queue_size=16, trainings=1, max_steps=50)
+
+# The Train tab's streamed outputs: feedback, one plot per loss panel, preview, mask, edit list, ...
+PREVIEW = 1 + len(LOSS_PANELS)
+CHOICES = PREVIEW + 2
 
 
 @pytest.fixture(scope="module")
@@ -279,12 +284,12 @@ def test_training_streams_progress_and_the_edit_is_usable_at_once(app):
     assert len(updates) >= 3, "progress is streamed, not only the end"
     assert any("step **1/3**" in s for s in statuses) and any("step **3/3**" in s for s in statuses)
     assert not any("UNTRAINED" in s for s in statuses), "the page says it once, at its top"
-    panels = updates[-1][1:7]  # one loss panel per term: total, clip, l2, id, area, tv
+    panels = updates[-1][1:PREVIEW]  # one loss panel per term: total, clip, l2, id, change, area, tv
     assert all(isinstance(p, dict) and len(p["data"]) == 3 for p in panels), "every term has its own readable panel"
-    assert any(isinstance(u[7], str) and Path(u[7]).is_file() for u in updates), "a preview image is shown"
+    assert any(isinstance(u[PREVIEW], str) and Path(u[PREVIEW]).is_file() for u in updates), "a preview image is shown"
     final = updates[-1]
     assert "is ready" in final[0]
-    assert ["★ Freckles · colour (yours)", "user:freckles"] in final[9]["choices"], "listed in this visitor's edits"
+    assert ["★ Freckles · colour (yours)", "user:freckles"] in final[CHOICES]["choices"], "in this visitor's edits"
 
     result, *_, info = edit(client, HOPPER, ["user:freckles", FAST_EDIT])
     assert "Freckles 1, Purple hair 1" in info and Image.open(result).size == Image.open(HOPPER).size
@@ -315,7 +320,7 @@ def test_stop_ends_training_early_and_keeps_the_edit(app):
     assert "Stopping" in client.predict(api_name="/stop_training")
     final = job.result()
     assert "Stopped at step" in final[0] and "of 40" in final[0]
-    assert any(value == "user:big-smile" for _, value in final[9]["choices"]), "named by the prompt's own words"
+    assert any(value == "user:big-smile" for _, value in final[CHOICES]["choices"]), "named by the prompt's own words"
     code, *_ = client.predict("user:big-smile", 0.0, api_name="/export_yaml")
     steps = yaml.safe_load(code["value"])["training"]["steps"]
     assert 1 <= steps < 40 and f"Stopped at step {steps} " in final[0], "the YAML has the steps actually trained"

@@ -28,9 +28,14 @@ from feat_space.session import Session
 from feat_space.training.report import progress_line, result_line
 from feat_space.ui import build_app
 from feat_space.ui.context import AppContext, Limits
+from feat_space.ui.training_view import LOSS_PANELS
 
 VISITOR_TOKEN = "hf_visitor_write"
 ROOT = Path(__file__).resolve().parent.parent
+
+# The Train tab's streamed outputs: feedback, one plot per loss panel, preview, mask, edit list, ...
+PREVIEW = 1 + len(LOSS_PANELS)
+CHOICES = PREVIEW + 2
 
 
 def space_scopes() -> tuple[str, ...]:
@@ -112,7 +117,7 @@ def test_a_signed_in_visitor_trains_on_their_own_account(space, session, tmp_pat
     assert any("scheduling" in s or "running" in s for s in statuses), "the job's stage is shown"
     final = updates[-1]
     assert "**Done.**" in final[0] and "visitor/feat-freckles" in final[0]
-    assert ["★ Freckles · colour (yours)", "user:freckles"] in [list(c) for c in final[9].choices]
+    assert ["★ Freckles · colour (yours)", "user:freckles"] in [list(c) for c in final[CHOICES].choices]
 
     trained = ctx.visitors.peek(request).trained["user:freckles"]
     restored = EditEntry.model_validate(read_draft(trained.folder))  # what a restart restores a saved edit from

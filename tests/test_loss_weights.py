@@ -25,8 +25,15 @@ def test_the_trainers_losses_are_the_weighted_ones(tiny_session):
     config = REGION_PRESETS["hair colour"].config_for(G, "purple hair")
     trainer = Trainer(G, session.clip, session.arcface, config, settings)
     with torch.no_grad():
-        parts = trainer.losses(trainer.sample_wplus(0))
+        terms = trainer.terms(trainer.sample_wplus(0))
+    parts = dict(terms.parts)
     total = parts.pop("total")
     weights = loss_weights(settings)
-    assert set(parts) == set(weights)
-    assert total.item() == pytest.approx(sum(weights[k] * v.item() for k, v in parts.items()), rel=1e-5)
+    assert set(parts) == set(weights) == set(terms.weights)
+    assert total.item() == pytest.approx(sum(terms.weights[k] * v.item() for k, v in parts.items()), rel=1e-5)
+    # As configured, but for the two that are scheduled: the area term (warm-up) and the change term (gated
+    # by how met the guide is: off before its pull is measured).
+    assert {k: w for k, w in terms.weights.items() if k not in ("area", "change")} == {
+        k: w for k, w in weights.items() if k not in ("area", "change")
+    }
+    assert terms.weights["change"] == 0 and weights["change"] > 0
