@@ -15,7 +15,8 @@ The default suite crosses what real guides and real parts do to a recipe, case b
 - region shares of 1.5 %, 20 % and 40 % (small parts with the small-part presets);
 - the tiny widths and config-f widths (512 channels at 16²-64², narrow above: `--widths config-f`);
 - guide scales 0.1, 1 and 10;
-- no-op cases that must be refused (an identity weight that holds the edit back).
+- no-op cases that must be refused (an identity weight that holds the edit back); `--suite unbounded`:
+  guides that are never met (linear in the pixels), whose edits must be refused too.
 
     python benchmarks/training_oracle.py --jobs 2 --steps 300 --seeds 0 1 --json out.json
     python benchmarks/training_oracle.py --suite config-f --steps 150      # the config-f-width rows only
@@ -82,6 +83,12 @@ SUITES: dict[str, list[dict]] = {
         case("no-op: id_weight 1000", "colour", "saturating", overrides={"id_weight": 1000.0}, expect_refused=True),
         case("no-op: id_weight 10", "face features", overrides={"id_weight": 10.0}, expect_refused=True),
     ],
+    # A guide that is never met (linear in the pixels, as no real one is): the edit has no point to stop
+    # at, and must be refused rather than published.
+    "unbounded": [
+        case("unbounded 20%", "face features", "unbounded", expect_refused=True),
+        case("unbounded 20%", "colour", "unbounded", expect_refused=True),
+    ],
     "config-f": [
         case("config-f widths 20%", "hair", "saturating", widths="config-f"),
         case("config-f widths 1.5%", "small colour", "saturating", widths="config-f", area=0.015, region_layer=8),
@@ -115,6 +122,7 @@ SUITES["shared-machine"] = [
 ]
 SHIFT_EFFECTS = ("redder", "bluer", "brighter", "darker")
 PIXEL_EFFECTS = ("brighter", "redder", "bluer", "darker")
+UNBOUNDED_EFFECTS = ("more red", "lighter")
 
 
 def config_f_generator():
@@ -141,6 +149,8 @@ def make_guide(G, job: dict, region):
     if family.startswith("saturating"):
         saturation = "tanh" if family.endswith("tanh") else "hinge"
         return SaturatingGuide(G, SHIFT_EFFECTS[seed % 4], scale, offset=-1.0, region=region, saturation=saturation)
+    if family == "unbounded":  # linear in the pixels, never met: only the other terms bound the edit
+        return RegionGuide(G, effect=UNBOUNDED_EFFECTS[seed % 2], scale=scale, offset=3.0, region=region)
     if family == "global":
         local = SaturatingGuide(G, SHIFT_EFFECTS[seed % 4], scale, region=region)
         return GlobalPull(local, effect="brighter" if seed % 2 else "darker", weight=0.3)
@@ -186,6 +196,8 @@ def run_one(job: dict) -> dict:
     row["refusal"] = refusal
     effect = trainer.verdict.effect if trainer.verdict is not None else None
     row["mask_change"] = effect.change_inside if effect else float("nan")  # the verdict's: weighted by its mask
+    # The verdict's held-back test: the edit's gain over the best that more of it brings.
+    row["reach"] = effect.reach if effect and effect.reach is not None else float("nan")
     if job.get("ceiling"):
         row["ceiling_iou"] = supervised_ceiling(G, config, region, trainer.sample_wplus, held_out, job["steps"])
     return row
@@ -227,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"[{len(rows)}/{len(jobs)}] {row['case']} / {row['preset']} / seed {row['seed']} / scale "
                 f"{row['scale']:g}: mask {row['mask_mean']:.3f}, IoU {row['iou']:.2f}, in {row['change_inside']:.3f}, "
-                f"in/out {row['locality']:.1f}, in mask {row['mask_change']:.3f}, {row['verdict']}",
+                f"in/out {row['locality']:.1f}, in mask {row['mask_change']:.3f}, reach {row['reach']:.2f}, "
+                f"{row['verdict']}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -236,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     ceilings = {key(r): r["ceiling_iou"] for r in rows if "ceiling_iou" in r}
     header = (
         f"{'case':<24}{'preset':<14}{'seed':>4}{'scale':>6}{'share':>7}{'mask':>7}{'IoU':>6}{'ceil':>6}"
-        f"{'in':>7}{'out':>7}{'in/out':>7}{'gain':>8}{'in mask':>8}  {'verdict':<10}{'s':>5}"
+        f"{'in':>7}{'out':>7}{'in/out':>7}{'gain':>8}{'in mask':>8}{'reach':>6}  {'verdict':<10}{'s':>5}"
     )
     print(header)
     print("-" * len(header))
@@ -245,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{r['case']:<24}{r['preset']:<14}{r['seed']:>4}{r['scale']:>6g}{r['area']:>7.3f}{r['mask_mean']:>7.3f}"
             f"{r['iou']:>6.2f}{r['ceiling_iou']:>6.2f}{r['change_inside']:>7.3f}{r['change_outside']:>7.3f}"
-            f"{r['locality']:>7.1f}{r['guidance_gain']:>8.3f}{r['mask_change']:>8.3f}"
+            f"{r['locality']:>7.1f}{r['guidance_gain']:>8.3f}{r['mask_change']:>8.3f}{r['reach']:>6.2f}"
             f"  {r['verdict']:<10}{r['seconds']:>5.0f}"
         )
     edits = [r for r in rows if not r["expect_refused"]]
@@ -261,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"runs {len(rows)}, {time.perf_counter() - started:.0f} s wall, {args.steps} steps each")
     print(f"collapsed (mask mean < share / 4): {len(collapsed)}   global (> {GLOBAL}): {len(global_)}")
-    print(f"runaway (mean |change| inside > {RUNAWAY}): {len(runaway)}   no-op accepted: {len(noop_accepted)}")
+    print(f"runaway (mean |change| inside > {RUNAWAY}): {len(runaway)}   to refuse, accepted: {len(noop_accepted)}")
     print(f"edits refused by the trainer: {len(refused)} of {len(edits)}")
     print(f"mean IoU {mean_iou:.3f}, supervised ceiling {mean_ceiling:.3f}: {mean_iou / mean_ceiling:.2f} of it")
     print(f"change inside / outside: worst {worst_locality:.1f}x")
@@ -271,12 +284,11 @@ def main(argv: list[str] | None = None) -> int:
         and not runaway
         and not noop_accepted
         and not refused
-        and mean_iou >= 0.6 * mean_ceiling
-        and worst_locality >= 3
+        and (not edits or (mean_iou >= 0.6 * mean_ceiling and worst_locality >= 3))
     )
     print(
         "PASS" if ok else "FAIL",
-        "(criteria: none collapsed, global or runaway; no no-op accepted and every edit accepted; "
+        "(criteria: none collapsed, global or runaway; no run that must be refused accepted, every edit accepted; "
         "mean IoU >= 0.6 of the ceiling; every edit in/out >= 3)",
     )
     if args.json:

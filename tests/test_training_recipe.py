@@ -19,7 +19,7 @@ from feat_space.training.monitor import COLLAPSED, GLOBAL, MaskHealth, MaskMonit
 from feat_space.training.settings import TrainingSettings
 from feat_space.training.synthetic import FeatureRegion, RegionGuide, SaturatingGuide, measure
 from feat_space.training.trainer import ATTENTION_TUNED_WIDTH, Trainer, TrainingFailed
-from feat_space.training.verdict import MIN_JUDGED_STEPS, Effect, Verdict, judge
+from feat_space.training.verdict import MIN_JUDGED_STEPS, MIN_REACH, Effect, Verdict, judge
 
 
 @pytest.fixture(scope="module")
@@ -230,6 +230,26 @@ def test_a_run_that_does_nothing_fails_and_says_why(models, tmp_path):
     assert failure_in_log(log) == failure.value.verdict.message  # and publish refuses it
 
 
+def test_the_effect_tells_a_held_back_edit_from_a_met_one(models):
+    """More of the edit: a guide far from met gains much more from it, a met one nothing."""
+    G, arcface = models
+    reach = {}
+    for met in (2.0, 0.02):  # a shift the edit is far from / one any edit passes at once
+        region = FeatureRegion(G, area=0.2, seed=1)
+        guide = SaturatingGuide(G, "brighter", 3.0, offset=-1.0, region=region, saturation="tanh", met=met)
+        torch.manual_seed(0)
+        config = REGION_PRESETS["hair colour"].config_for(G, "a synthetic edit")
+        t = Trainer(G, guide, arcface, config, TrainingSettings(steps=60), preview_every=10**9)
+        guide.bind_to_trainer(t)
+        for _ in range(20):
+            t.train_step()
+        effect = t.effect()
+        assert effect.guide_gain > 0, met
+        reach[met] = effect.reach
+    assert reach[2.0] < MIN_REACH, reach  # would be refused as held back
+    assert reach[0.02] > 0.8, reach
+
+
 def test_verdicts_say_what_went_wrong_and_what_to_change():
     health = MaskHealth("ok", 0.2, 1.0)
     ran_away = judge(health, Effect(guide_gain=0.5, change_inside=1.6, change_outside=0.1), steps=500)
@@ -238,6 +258,13 @@ def test_verdicts_say_what_went_wrong_and_what_to_change():
     assert nothing.status == "no effect" and "not better met" in nothing.message
     good = judge(health, Effect(guide_gain=0.5, change_inside=0.5, change_outside=0.05), steps=500)
     assert good.ok and good.message == ""
+    # Held back: more of the edit would meet the prompt far better (a met prompt gains nothing from more).
+    held = judge(health, Effect(0.1, 0.3, 0.01, gain_more=0.4), steps=500)  # brings 25 % of it
+    assert held.status == "no effect" and "25%" in held.message and "id_weight" in held.message
+    met = judge(health, Effect(0.1, 0.3, 0.01, gain_more=0.08), steps=500)
+    partway = judge(health, Effect(0.1, 0.3, 0.01, gain_more=0.2), steps=500)  # brings half of it
+    assert met.ok and partway.ok
+    assert Verdict.from_dict(held.to_dict()) == held
     short = judge(health, Effect(guide_gain=0.0, change_inside=0.0, change_outside=0.0), steps=3)
     assert short.ok and "not judged" in short.message
     closed = judge(MaskHealth("collapsing", 0.001, 0.5, floor=0.002), None, steps=500)

@@ -41,7 +41,7 @@ from .losses import (
 )
 from .monitor import MaskHealth, MaskMonitor, floor_for
 from .settings import TrainingSettings
-from .verdict import Effect, Verdict, judge
+from .verdict import DOSES, Effect, Verdict, judge
 
 STATE_NAME = "trainer_state.pt"
 HELD_OUT_STEP = 10**9  # latents of steps from here on are never trained on: the final verdict's
@@ -232,9 +232,11 @@ class Trainer:
         start = max(0, self.monitor.warmup - self.settings.guide_calibration)
         return scaled_gradient(mask, self.mask_scale, self._observing and self.step >= start)
 
-    def render(self, wplus: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def render(
+        self, wplus: torch.Tensor, strength: float | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(edited image, original image, mask, Δ) at the training resolution (`editing.render`, the
-        original pass without gradients: only the edit learns)."""
+        original pass without gradients: only the edit learns); `strength` scales Δ (default: the edit's)."""
         G, config = self.G, self.edit.config
         original = OriginalPass(G, wplus, frozen=True)
         delta = self.edit.mapper(wplus)
@@ -246,7 +248,7 @@ class Trainer:
             [(self.edit, None)],
             size=self.settings.resolution,
             stages=original,
-            wplus_edit=wplus + config.strength * delta,
+            wplus_edit=wplus + (config.strength if strength is None else strength) * delta,
             blend_mask=self._mask_gradient,
         )
         return out.image, original.original_image(out.layer), out.masks[0], delta
@@ -312,22 +314,28 @@ class Trainer:
 
     @torch.no_grad()
     def effect(self, batches: int = 2) -> Effect:
-        """What the edit does on latents training never saw: the guide's gain and the change in / out of the mask."""
+        """What the edit does on latents training never saw: the guide's gain (and the best that more of the
+        edit would bring), and the change in / out of the mask."""
         was_training = self.edit.training
         self.edit.eval()
         wplus = torch.cat([self.sample_wplus(HELD_OUT_STEP + k) for k in range(batches)])
         self.latents_in_use = wplus
         try:
             edited, original, mask, _ = self.render(wplus)
-            prompt = self.edit.config.prompt
-            gain = (self.guide.loss(original, prompt) - self.guide.loss(edited, prompt)).mean().item()
+            prompt, strength = self.edit.config.prompt, self.edit.config.strength
+            before = self.guide.loss(original, prompt)
+            gain = (before - self.guide.loss(edited, prompt)).mean().item()
+            gain_more = max(
+                (before - self.guide.loss(self.render(wplus, dose * strength)[0], prompt)).mean().item()
+                for dose in DOSES
+            )
         finally:
             self.edit.train(was_training)
         change = (edited - original).abs().mean(1, keepdim=True)
         m = torch.nn.functional.interpolate(mask, size=change.shape[-2:], mode="bilinear", align_corners=False)
         inside = ((m * change).sum() / m.sum().clamp_min(1e-8)).item()
         outside = (((1 - m) * change).sum() / (1 - m).sum().clamp_min(1e-8)).item()
-        return Effect(gain, inside, outside)
+        return Effect(gain, inside, outside, gain_more)
 
     @torch.no_grad()
     def preview(self) -> tuple[torch.Tensor, torch.Tensor]:
