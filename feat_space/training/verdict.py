@@ -99,7 +99,8 @@ class Verdict:
             return (
                 f"The edit ran away: it changes the pixels inside its mask by {e.change_inside:.2f} on average "
                 f"(images span -1 to 1; more than {RUNAWAY_CHANGE} is far past any prompt). Raise change_weight "
-                "(train --probe shows its pull against the prompt's), and train again."
+                "(it holds the edit once the prompt is met) or l2_weight (train --probe shows their pull against "
+                "the prompt's), and train again."
             )
         if self.status == "no effect":
             if e.guide_gain <= 0:
