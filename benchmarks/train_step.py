@@ -3,7 +3,8 @@
 Generator 1024² config-f, CLIP ViT-B/32 (open_clip, random weights), IR-SE50 ArcFace: nothing is
 downloaded. Each step synthesises only up to the 256² RGB (`TrainingSettings.resolution`), CLIP sees
 224², ArcFace 112². For reference the script also times, in the same process, the same step with
-synthesis to the full 1024², the cost the resolution cap avoids.
+synthesis to the full 1024², the cost the resolution cap avoids, and the verdict's measurement that
+ends every run, in steps.
 
     python benchmarks/train_step.py [--region mouth] [--repeats 3]
 """
@@ -72,6 +73,15 @@ def main() -> None:
         f"recipe step / step without its normalisations: {statistics.median(recipe):.3f}x (per round: "
         + ", ".join(f"{q:.3f}" for q in recipe)
         + ")"
+    )
+    # The verdict's measurement at the end of a run (`Trainer.effect`: the edit on held-out latents at
+    # its strength and at 2-6x), paid once per run: in steps of the same trainer, timed beside them.
+    capped = trainers["256²"]
+    verdict = [seconds(capped.effect) / seconds(capped.train_step) for _ in range(args.repeats)]
+    print(
+        f"end-of-run verdict / train step: {statistics.median(verdict):.1f}x (per round: "
+        + ", ".join(f"{q:.1f}" for q in verdict)
+        + "), once per run"
     )
     ratios = [x["1024²"] / x["256²"] for x in rounds]
     print(
