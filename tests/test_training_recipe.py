@@ -265,6 +265,11 @@ def test_verdicts_say_what_went_wrong_and_what_to_change():
     partway = judge(health, Effect(0.1, 0.3, 0.01, gain_more=0.2), steps=500)  # brings half of it
     assert met.ok and partway.ok
     assert Verdict.from_dict(held.to_dict()) == held
+    # A training.json from before the dose test has no gain_more: judged as it was then.
+    older = held.to_dict()
+    del older["effect"]["gain_more"]
+    assert Verdict.from_dict(older).effect.reach is None
+    assert judge(health, Verdict.from_dict(older).effect, steps=500).ok
     short = judge(health, Effect(guide_gain=0.0, change_inside=0.0, change_outside=0.0), steps=3)
     assert short.ok and "not judged" in short.message
     closed = judge(MaskHealth("collapsing", 0.001, 0.5, floor=0.002), None, steps=500)

@@ -13,6 +13,7 @@ with `weights_only=True`) and `training.json` (settings and loss history, for th
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -325,10 +326,12 @@ class Trainer:
             prompt, strength = self.edit.config.prompt, self.edit.config.strength
             before = self.guide.loss(original, prompt)
             gain = (before - self.guide.loss(edited, prompt)).mean().item()
-            gain_more = max(
+            more = [
                 (before - self.guide.loss(self.render(wplus, dose * strength)[0], prompt)).mean().item()
                 for dose in DOSES
-            )
+            ]
+            # A dose whose image broke (inf or NaN) says nothing about what more of the edit gains.
+            gain_more = max((g for g in more if math.isfinite(g)), default=None)
         finally:
             self.edit.train(was_training)
         change = (edited - original).abs().mean(1, keepdim=True)

@@ -51,7 +51,7 @@ class Effect:
     def reach(self) -> float | None:
         """The edit's gain against the best that more of it brings: 1 where more gains nothing (the prompt is
         met along the edit's own way), small where the edit is held short (None with no gain to compare)."""
-        if self.gain_more is None or self.guide_gain <= 0:
+        if self.gain_more is None or not self.guide_gain > 0:
             return None
         return self.guide_gain / max(self.guide_gain, self.gain_more)
 
@@ -103,15 +103,18 @@ class Verdict:
                 "the prompt's), and train again."
             )
         if self.status == "no effect":
-            if e.guide_gain <= 0:
-                what = "the prompt is not better met on new faces"
-            elif e.change_inside < NO_EFFECT_CHANGE:
-                what = f"it changes the pixels in its mask by only {e.change_inside:.3f} on average"
-            else:
-                what = (
-                    f"it is held far short of the prompt (on new faces it brings {e.reach:.0%} of what "
-                    f"up to {DOSES[-1]:g}x as much of it would; a prompt that is met gains nothing from more)"
+            if e.reach is not None and e.reach < MIN_REACH:
+                return (
+                    f"The edit falls far short of its prompt: on new faces it brings {e.reach:.0%} of what up to "
+                    f"{DOSES[-1]:g}x as much of it would (a prompt that is met gains nothing from more). The identity "
+                    "or L2 term holds it back, or the run was too short: lower id_weight or l2_weight (train --probe "
+                    "shows their pull against the prompt's), or train more steps, and train again."
                 )
+            what = (
+                "the prompt is not better met on new faces"
+                if not e.guide_gain > 0
+                else f"it changes the pixels in its mask by only {e.change_inside:.3f} on average"
+            )
             return (
                 f"The edit does nothing: {what}. The identity or L2 term holds it back, or these W+ layers cannot "
                 "make this change. Lower id_weight or l2_weight (train --probe shows their pull against the "
@@ -147,7 +150,7 @@ def judge(health: MaskHealth | None, effect: Effect | None, steps: int) -> Verdi
     if effect is not None:
         if effect.change_inside > RUNAWAY_CHANGE:
             return Verdict("runaway", mean, effect, floor)
-        if effect.guide_gain <= 0 or effect.change_inside < NO_EFFECT_CHANGE:
+        if not effect.guide_gain > 0 or effect.change_inside < NO_EFFECT_CHANGE:  # (a NaN gain is none)
             return Verdict("no effect", mean, effect, floor)
         if effect.reach is not None and effect.reach < MIN_REACH:
             return Verdict("no effect", mean, effect, floor)
