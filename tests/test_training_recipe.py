@@ -100,26 +100,41 @@ def test_mask_moves_toward_the_region(models):
 
 
 def test_monitor_warns_and_corrects_a_closing_and_an_all_covering_mask():
-    monitor = MaskMonitor(TrainingSettings(steps=100, area_warmup=0.1, mapper_warmup=0))
+    monitor = MaskMonitor(TrainingSettings(steps=100, area_warmup=10, mapper_warmup=0))
     assert [monitor.area_scale(s) for s in (0, 9, 10, 14, 19, 30)] == [0, 0, 0.1, 0.5, 1.0, 1.0]
     # Not before the mapper's rate has warmed up (short runs: at most a quarter of their steps).
-    assert MaskMonitor(TrainingSettings(steps=100, area_warmup=0.1, mapper_warmup=20)).warmup == 20
-    assert MaskMonitor(TrainingSettings(steps=40, area_warmup=0.1, mapper_warmup=30)).warmup == 10
-    assert MaskMonitor(TrainingSettings(steps=2000, area_warmup=0.1, mapper_warmup=30)).warmup == 200
+    assert MaskMonitor(TrainingSettings(steps=100, area_warmup=10, mapper_warmup=20)).warmup == 20
+    assert MaskMonitor(TrainingSettings(steps=40, area_warmup=10, mapper_warmup=30)).warmup == 10
+    # A long run's warm-up does not grow with its length: given 200 steps free, the mask opened to the
+    # whole face and the area term then shut it for good.
+    assert MaskMonitor(TrainingSettings(steps=2000)).warmup == MaskMonitor(TrainingSettings(steps=300)).warmup == 30
     assert monitor.update(5, 0.5).status == "warming up"
     for step in range(11, 60):
         health = monitor.update(step, COLLAPSED / 4)
     assert health.status == "collapsing" and not health.ok
     assert "closing" in health.warning and "area_weight" in health.warning
     assert monitor.area_scale(60) < 0.5  # the area term is relaxed while the mask closes
-    for step in range(60, 200):
+    relieved = monitor.adapt
+    for step in range(60, 120):
         health = monitor.update(step, 0.3)
     assert health.status == "ok" and health.warning is None
-    relaxed = monitor.area_scale(200)
-    for step in range(200, 260):
+    assert relieved < monitor.adapt < 1.0  # back in the band, the correction fades ...
+    for step in range(120, 300):
+        monitor.update(step, 0.3)
+    assert monitor.area_scale(300) == 1.0  # ... to the configured weight, and stays there
+    for step in range(300, 360):
         health = monitor.update(step, (1 + GLOBAL) / 2)
     assert health.status == "global" and "whole face" in health.warning
-    assert monitor.area_scale(260) > relaxed
+    assert monitor.area_scale(360) > 1.0
+
+
+def test_the_monitor_does_not_correct_the_area_term_while_it_ramps_in():
+    monitor = MaskMonitor(TrainingSettings(steps=100, area_warmup=10, mapper_warmup=0))
+    for step in range(1, 20):  # warm-up, then the ramp: a mask this wide is expected until the term is in
+        health = monitor.update(step, 0.95)
+        assert health.status == "warming up" and monitor.area_scale(step) <= 1.0
+    assert monitor.adapt == 1.0
+    assert monitor.update(20, 0.95).status == "global" and monitor.adapt > 1.0
 
 
 def test_a_collapsed_edit_is_reported_and_not_passed_as_finished(models, tmp_path):
@@ -303,3 +318,17 @@ def test_the_attentions_learning_rate_follows_its_input_width(models):
         expected = [lr * min(1, ATTENTION_TUNED_WIDTH / c) for c in config.attention_in_channels] + [lr]
         assert rates == pytest.approx(expected)
     assert rates[0] == pytest.approx(lr / 16)  # 512 input channels: 1/16 of the rate tuned at 32
+
+
+def test_the_mapper_warms_up_and_every_rate_settles_to_zero_at_the_end(models):
+    t, _ = guided_trainer(models, steps=20, lr_decay=0.25, mapper_warmup=4)
+    rates = []
+    for _ in t.run():
+        rates.append([group["lr"] for group in t.optimizer.param_groups])
+    mapper, mix = [r[0] for r in rates], [r[-1] for r in rates]
+    m, a = t.settings.mapper_learning_rate, t.settings.attention_learning_rate
+    assert mapper[:4] == pytest.approx([m / 4, m / 2, 3 * m / 4, m])
+    assert mapper[4:15] == pytest.approx([m] * 11) and mix[:15] == pytest.approx([a] * 15)
+    # The last quarter: every rate falls linearly, the last step at a fifth of it.
+    assert mapper[15:] == pytest.approx([m * k / 5 for k in (5, 4, 3, 2, 1)])
+    assert mix[15:] == pytest.approx([a * k / 5 for k in (5, 4, 3, 2, 1)])

@@ -19,6 +19,7 @@ COLLAPSED = 0.03  # mask mean below this: the edit has vanished (for parts of ~1
 GLOBAL = 0.85  # above this: the edit is no longer local
 _EMA = 0.9
 _ADAPT_STEP = 1.05  # per step outside the band: ~x2.7 in 20 steps
+_RELAX_STEP = 1.01  # per step back in the band, toward the configured weight: ~x2.7 in 100 steps
 _ADAPT_RANGE = (1 / 256, 256.0)
 
 Status = Literal["warming up", "ok", "collapsing", "global"]
@@ -65,8 +66,8 @@ class MaskMonitor:
         # Not before the mapper is at full rate: the mask's gradient scale is measured at the end of this
         # warm-up, and measured on a half-grown edit it would let the image losses outweigh the area term.
         # (In short runs, at most a quarter of the steps, so the area term still comes in.)
-        share = round(settings.area_warmup * settings.steps)
-        self.warmup = max(share, min(settings.mapper_warmup, settings.steps // 4)) if share else 0
+        wanted = max(settings.area_warmup, settings.mapper_warmup)
+        self.warmup = min(wanted, settings.steps // 4) if settings.area_warmup else 0
         self.mean: float | None = None
         self.adapt = 1.0
         self.health: MaskHealth | None = None
@@ -82,7 +83,9 @@ class MaskMonitor:
         """Record the mask mean of completed step `step` (1-based) and adapt the area term."""
         self.mean = mask_mean if self.mean is None else _EMA * self.mean + (1 - _EMA) * mask_mean
         status: Status = "ok"
-        if step <= self.warmup:
+        # Not while the area term ramps in: a wide mask is expected until it is at full strength, and a
+        # correction then compounds with the ramp (a mask opened wide shut for good).
+        if step < 2 * self.warmup:
             status = "warming up"
         elif self.mean < self.floor:
             status = "collapsing"
@@ -90,6 +93,11 @@ class MaskMonitor:
         elif self.mean > GLOBAL:
             status = "global"
             self.adapt = min(_ADAPT_RANGE[1], self.adapt * _ADAPT_STEP)
+        elif self.adapt != 1.0:
+            # Back in the band: the correction fades back to the configured weight. Kept, a closing mask's
+            # relief took the area term away for good and the mask then grew as if there were none.
+            factor = _RELAX_STEP if self.adapt < 1.0 else 1 / _RELAX_STEP
+            self.adapt = min(1.0, self.adapt * factor) if self.adapt < 1.0 else max(1.0, self.adapt * factor)
         self.health = MaskHealth(status, self.mean, self.adapt, self.floor)
         return self.health
 

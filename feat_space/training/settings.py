@@ -23,6 +23,9 @@ class TrainingSettings(BaseModel):
     mapper_learning_rate: float = Field(default=0.5, gt=0, le=10)
     attention_learning_rate: float = Field(default=0.01, gt=0, le=1)
     mapper_warmup: int = Field(default=30, ge=0, description="steps over which the mapper's rate ramps up")
+    lr_decay: float = Field(
+        default=0.25, ge=0, lt=1, description="share of the last steps over which every rate falls linearly to 0"
+    )
     truncation: float = Field(default=0.7, gt=0, le=1, description="ψ of the sampled training latents")
     style_mixing: float = Field(
         default=0.0, ge=0, le=1, description="share of training latents whose W+ entries come from two latents"
@@ -44,9 +47,11 @@ class TrainingSettings(BaseModel):
     change_weight: float = Field(default=0.3, ge=0)
     area_weight: float = Field(default=0.5, ge=0)
     tv_weight: float = Field(default=1e-5, ge=0)
-    # The area term starts after this share of the steps: first the mapper finds a direction through
-    # the half-open initial mask, then the mask shrinks to where that direction helps.
-    area_warmup: float = Field(default=0.1, ge=0, lt=1)
+    # The area term starts after this many steps (then ramps in over as many): first the mapper finds a
+    # direction through the half-open initial mask, then the mask shrinks to where that direction helps.
+    # A number of steps, not a share of the run: a share let a long run's mask open to the whole face
+    # before the area term came in (docs/training.md).
+    area_warmup: int = Field(default=30, ge=0, le=10_000)
     # Losses look at 224² (CLIP) and 112² (ArcFace): synthesis stops at the RGB of this resolution,
     # which skips the two most expensive blocks of a 1024² generator.
     resolution: int = Field(default=256, ge=16)

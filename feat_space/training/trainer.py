@@ -145,6 +145,8 @@ class Trainer:
         self.optimizer = self._optimizer(edit)
         try:
             self.optimizer.load_state_dict(state["optimizer"])
+            for group, fresh in zip(self.optimizer.param_groups, self._optimizer(edit).param_groups, strict=True):
+                group["initial_lr"] = fresh["initial_lr"]  # the schedule follows the settings (and older states)
             self.step = int(state["step"])
             self.monitor.load_state_dict(state["monitor"])
             self.guide_scale.load_state_dict(state["guide_scale"])
@@ -166,13 +168,14 @@ class Trainer:
             {"params": conv.parameters(), "lr": lr * min(1.0, ATTENTION_TUNED_WIDTH / width)}
             for conv, width in zip(edit.attention.reduce, widths, strict=True)
         ]
-        return torch.optim.Adam(
-            [
-                {"params": edit.mapper.parameters(), "lr": s.mapper_learning_rate},
-                *reduce,
-                {"params": edit.attention.mix.parameters(), "lr": lr},
-            ]
-        )
+        groups = [
+            {"params": edit.mapper.parameters(), "lr": s.mapper_learning_rate},
+            *reduce,
+            {"params": edit.attention.mix.parameters(), "lr": lr},
+        ]
+        for group in groups:  # the rate each group is scheduled from (`_schedule_learning_rates`)
+            group["initial_lr"] = group["lr"]
+        return torch.optim.Adam(groups)
 
     @property
     def health(self) -> MaskHealth | None:
@@ -289,12 +292,19 @@ class Trainer:
         pull = self.guide_scale.pull
         return 0.0 if pull is None else min(1.0, max(0.0, 1.0 - pull))
 
-    def _warm_up_mapper(self) -> None:
-        """The mapper's rate ramps up linearly over its first `mapper_warmup` steps: Adam's first steps are
-        full-sized whatever the gradient, and at the mapper's rate they carried the edit far past a guide's
-        goal before the guide could say it was met."""
-        warmup, group = self.settings.mapper_warmup, self.optimizer.param_groups[0]
-        group["lr"] = self.settings.mapper_learning_rate * (min(1.0, (self.step + 1) / warmup) if warmup else 1.0)
+    def _schedule_learning_rates(self) -> None:
+        """Each group's rate for this step. The mapper's ramps up linearly over its first `mapper_warmup`
+        steps: Adam's first steps are full-sized whatever the gradient, and at the mapper's rate they carried
+        the edit far past a guide's goal before the guide could say it was met. Every rate falls linearly to
+        0 over the last `lr_decay` share of the run, so the edit settles: at a constant rate the mask kept
+        wandering (the region's in/out between 1.4 and 5.4 from one 100 steps to the next), and a run ended
+        wherever that walk happened to be."""
+        s, step = self.settings, self.step
+        decay_steps = round(s.lr_decay * s.steps)
+        settle = min(1.0, (s.steps - step) / decay_steps) if decay_steps else 1.0
+        for i, group in enumerate(self.optimizer.param_groups):
+            warm = min(1.0, (step + 1) / s.mapper_warmup) if i == 0 and s.mapper_warmup else 1.0
+            group["lr"] = group["initial_lr"] * warm * settle
 
     def train_step(self) -> dict[str, float]:
         self.edit.train()
@@ -305,7 +315,7 @@ class Trainer:
             self._observing = False
         self.optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
-        self._warm_up_mapper()
+        self._schedule_learning_rates()
         self.optimizer.step()
         self.step += 1
         values = {k: float(v.detach()) for k, v in parts.items()}
