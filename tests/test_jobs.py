@@ -77,11 +77,25 @@ def test_one_progress_format_for_a_training_here_and_a_job_followed():
     assert parse_line(report_line(report)) == report, "a job's line reads back as the report it was"
     text = progress_text(report, "[smile] ")
     assert text.startswith("[smile] step 3/10  clip 0.5000  total 0.6000  | mask 0.200 (closing)")
-    assert "1.50 s/step, 0.2 min left" in text and text.endswith("⚠ the mask is closing")
+    assert "1.50 s/step, 0.3 min left" in text and text.endswith("⚠ the mask is closing")
     assert describe(report, "[smile] ") == text, "a job's progress reads as a training here does"
     status = progress_status("Training “x”", report, "keeps what is learned")
-    assert status.startswith("Training “x”: step **3/10** · total loss 0.6000 · 1.50 s/step · about 10 s left.")
+    # 7 steps and the judging of the edit after the last (about 5 steps): 18 s.
+    assert status.startswith("Training “x”: step **3/10** · total loss 0.6000 · 1.50 s/step · about 18 s left.")
     assert "**Stop** keeps what is learned." in status and "Mask: closing, 20% of the face. ⚠️ the mask" in status
+    assert "judged" not in status
+
+
+def test_the_last_step_says_the_edit_is_judged_next_and_the_estimate_counts_it():
+    from feat_space.training.report import JUDGING_STEPS, progress_text
+    from feat_space.ui.training_view import progress_status
+
+    last = ProgressReport(9, 10, {"total": 0.6}, 2.0)
+    assert last.seconds_left == 2.0 * (1 + JUDGING_STEPS)
+    assert "judged on faces it never saw" in progress_status("Training “x”", last, "keeps what is learned")
+    assert "judged on faces it never saw" in progress_text(last)
+    done = ProgressReport(10, 10, {"total": 0.6}, 2.0)
+    assert done.seconds_left == 0 and "judged" not in progress_text(done)
 
 
 def test_no_login_says_how_to_log_in(hub_env):

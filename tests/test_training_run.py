@@ -14,6 +14,7 @@ from feat_space.editing.storage import load_edit_folder
 from feat_space.registry.drafts import entry_data, entry_from_prompt, entry_yaml, trained_entry
 from feat_space.registry.entry_training import EntryTraining
 from feat_space.registry.schema import EditEntry
+from feat_space.training.report import JUDGING_STEPS
 from feat_space.training.run import measure_seconds_per_step
 
 
@@ -35,7 +36,8 @@ def test_a_stopped_run_records_the_steps_it_trained(models, tmp_path):
             stop.set()
     assert [s.step for s in seen] == [1, 2, 3]
     assert all(s.seconds_per_step > 0 and s.elapsed > 0 for s in seen)
-    assert seen[-1].seconds_left == pytest.approx(seen[-1].seconds_per_step * 37)
+    # The 37 steps left, and the judging of the edit that follows the last (about 5 steps' time).
+    assert seen[-1].seconds_left == pytest.approx(seen[-1].seconds_per_step * (37 + JUDGING_STEPS))
     result = training.result
     assert (result.steps_done, result.total, result.outcome, result.usable) == (3, 40, "stopped", True)
     draft = EditEntry.model_validate(yaml.safe_load((tmp_path / "edit.yaml").read_text()))

@@ -17,6 +17,15 @@ if TYPE_CHECKING:
 
 PROGRESS = "FEAT-PROGRESS "
 RESULT = "FEAT-RESULT "
+# After its last step a run judges its edit on faces it never saw (`Trainer.effect`): renders that cost
+# about five steps (`benchmarks/train_step.py` measured 5.1x a step), paid before the last step reports.
+JUDGING_STEPS = 5
+
+
+def seconds_left(seconds_per_step: float, step: int, total: int) -> float:
+    """Time to a run's end after `step` of `total`: the steps left, and the judging that follows the last."""
+    left = total - step
+    return seconds_per_step * (left + JUDGING_STEPS) if left > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -31,7 +40,12 @@ class ProgressReport:
 
     @property
     def seconds_left(self) -> float:
-        return self.seconds_per_step * (self.total - self.step)
+        return seconds_left(self.seconds_per_step, self.step, self.total)
+
+    @property
+    def judging_next(self) -> bool:
+        """The next report comes after the last step and the edit's judging (seconds, on a CPU)."""
+        return self.step == self.total - 1
 
 
 @dataclass(frozen=True)
@@ -96,6 +110,8 @@ def progress_text(report: ProgressReport, prefix: str = "") -> str:
     losses = "  ".join(f"{k} {v:.4f}" for k, v in report.losses.items())
     mask = f"  | mask {report.mask_mean:.3f} ({report.mask_status})" if report.mask_mean is not None else ""
     warn = f"  ⚠ {report.warning}" if report.warning else ""
+    if report.judging_next:
+        warn += "  | then the edit is judged on faces it never saw"
     return (
         f"{prefix}step {report.step}/{report.total}  {losses}{mask}  | {report.seconds_per_step:.2f} s/step, "
         f"{report.seconds_left / 60:.1f} min left{warn}"

@@ -22,6 +22,7 @@ from ..errors import FeatError
 from ..models.arcface import IRSE50ArcFace
 from ..models.stylegan2 import Generator
 from .monitor import MaskHealth
+from .report import seconds_left
 from .settings import TrainingSettings
 from .trainer import TextGuide, Trainer, TrainingFailed, TrainProgress
 
@@ -46,7 +47,7 @@ class RunStep:
 
     @property
     def seconds_left(self) -> float:
-        return self.seconds_per_step * (self.total - self.step)
+        return seconds_left(self.seconds_per_step, self.step, self.total)
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,8 @@ def progress_status(where: str, report: ProgressReport, stop: str) -> str:
         f"{report.losses.get('total', float('nan')):.4f} · {report.seconds_per_step:.2f} s/step · about "
         f"{duration(report.seconds_left)} left. **Stop** {stop}."
     )
+    if report.judging_next:
+        status += " After the last step the edit is judged on faces it never saw (a few steps' time)."
     if report.mask_mean is not None:
         status += f"\n\nMask: {report.mask_status}, {report.mask_mean:.0%} of the face."
         if report.warning:
