@@ -96,8 +96,7 @@ class MaskMonitor:
         elif self.adapt != 1.0:
             # Back in the band: the correction fades back to the configured weight. Kept, a closing mask's
             # relief took the area term away for good and the mask then grew as if there were none.
-            factor = _RELAX_STEP if self.adapt < 1.0 else 1 / _RELAX_STEP
-            self.adapt = min(1.0, self.adapt * factor) if self.adapt < 1.0 else max(1.0, self.adapt * factor)
+            self.adapt = min(1.0, self.adapt * _RELAX_STEP) if self.adapt < 1.0 else max(1.0, self.adapt / _RELAX_STEP)
         self.health = MaskHealth(status, self.mean, self.adapt, self.floor)
         return self.health
 
