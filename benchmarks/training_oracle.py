@@ -157,30 +157,39 @@ def make_guide(G, job: dict, region):
     raise ValueError(family)
 
 
-def run_one(job: dict) -> dict:
+def build(job: dict):
+    """The trainer of one row (`job`), its guide and region, and the held-out latents it is judged on."""
     import torch
 
     torch.set_num_threads(1)
     from feat_space.editing.recipe import REGION_PRESETS
     from feat_space.session import Session
     from feat_space.training.settings import TrainingSettings
-    from feat_space.training.synthetic import FeatureRegion, inversion_like_latents, measure, supervised_ceiling
-    from feat_space.training.trainer import Trainer, TrainingFailed
+    from feat_space.training.synthetic import FeatureRegion, inversion_like_latents
+    from feat_space.training.trainer import Trainer
 
     session = Session("tiny", device="cpu")
-    arcface = session.arcface
     G = session.generator if job["widths"] == "tiny" else config_f_generator()
     config = REGION_PRESETS[job["preset"]].config_for(G, "a synthetic edit")
     settings = TrainingSettings(steps=job["steps"], seed=job["seed"], **job["overrides"])
     region = FeatureRegion(G, job["region_layer"], job["area"], seed=job["seed"], kind=job["region_kind"])
     guide = make_guide(G, job, region)
     torch.manual_seed(job["seed"])
-    trainer = Trainer(G, guide, arcface, config, settings, preview_every=10**9)
+    trainer = Trainer(G, guide, session.arcface, config, settings, preview_every=10**9)
     guide.bind_to_trainer(trainer)
     # Held out: sampled latents as in training, and W+ whose entries differ, as inverted photos' do.
     held_out = torch.cat(
         [*(trainer.sample_wplus(1_000_000 + k) for k in range(2)), inversion_like_latents(G, 4, seed=10**6)]
     )
+    return trainer, guide, region, held_out
+
+
+def run_one(job: dict) -> dict:
+    from feat_space.training.synthetic import measure, supervised_ceiling
+    from feat_space.training.trainer import TrainingFailed
+
+    trainer, guide, region, held_out = build(job)
+    G, config = trainer.G, trainer.edit.config
     start = time.perf_counter()
     refusal = None
     try:
