@@ -143,10 +143,12 @@ class Trainer:
         edit.train()
         state = read_checkpoint(self.output_dir / STATE_NAME)
         self.optimizer = self._optimizer(edit)
+        # The schedule's base rates follow the settings (older states do not have them at all).
+        base_rates = [group["initial_lr"] for group in self.optimizer.param_groups]
         try:
             self.optimizer.load_state_dict(state["optimizer"])
-            for group, fresh in zip(self.optimizer.param_groups, self._optimizer(edit).param_groups, strict=True):
-                group["initial_lr"] = fresh["initial_lr"]  # the schedule follows the settings (and older states)
+            for group, rate in zip(self.optimizer.param_groups, base_rates, strict=True):
+                group["initial_lr"] = rate
             self.step = int(state["step"])
             self.monitor.load_state_dict(state["monitor"])
             self.guide_scale.load_state_dict(state["guide_scale"])
