@@ -22,10 +22,10 @@ def models(tiny_session):
     return session.generator, session.clip, session.arcface
 
 
-def trainer(models, region="mouth", steps=4, seed=0, **kwargs) -> Trainer:
+def trainer(models, region="mouth", steps=4, seed=0, settings=None, **kwargs) -> Trainer:
     G, clip, arcface = models
     torch.manual_seed(seed)  # the edit's initial weights
-    settings = TrainingSettings(steps=steps, batch_size=2, area_weight=0, tv_weight=0)
+    settings = TrainingSettings(steps=steps, batch_size=2, area_weight=0, tv_weight=0, **(settings or {}))
     return Trainer(G, clip, arcface, REGION_PRESETS[region].config_for(G, PROMPT), settings, **kwargs)
 
 
@@ -69,10 +69,15 @@ def test_closing_the_stream_keeps_the_work(models, tmp_path):
     assert Trainer(*models, t.edit.config, t.settings, output_dir=tmp_path, resume=True).step == 1
 
 
-def test_resumed_training_matches_an_uninterrupted_run(models, tmp_path):
-    whole = trainer(models, steps=4)
+@pytest.mark.parametrize("spikes", ["default", "limited every step"])
+def test_resumed_training_matches_an_uninterrupted_run(models, tmp_path, monkeypatch, spikes):
+    settings = {}
+    if spikes != "default":  # the gradient limit's recent size must resume too
+        monkeypatch.setattr("feat_space.training.trainer.SPIKE_WARMUP", 1)
+        settings = {"gradient_spike": 0.5}
+    whole = trainer(models, steps=4, settings=settings)
     list(whole.run())
-    first = trainer(models, steps=4, output_dir=tmp_path, checkpoint_every=2)
+    first = trainer(models, steps=4, output_dir=tmp_path, checkpoint_every=2, settings=settings)
     for progress in first.run():
         if progress.step == 2:
             assert progress.checkpoint == tmp_path
@@ -83,6 +88,8 @@ def test_resumed_training_matches_an_uninterrupted_run(models, tmp_path):
     for (name, a), b in zip(whole.edit.state_dict().items(), resumed.edit.state_dict().values(), strict=True):
         assert torch.allclose(a, b, atol=1e-6), name
     assert [h["step"] for h in resumed.history] == [1, 2, 3, 4]
+    if spikes != "default":  # training steps keep the size they limit against
+        assert all(group["recent_grad_norm"] > 0 for group in resumed.optimizer.param_groups)
 
 
 def test_saved_edit_loads_and_edits(models, tmp_path):

@@ -332,3 +332,45 @@ def test_the_mapper_warms_up_and_every_rate_settles_to_zero_at_the_end(models):
     # The last quarter: every rate falls linearly, the last step at a fifth of it.
     assert mapper[15:] == pytest.approx([m * k / 5 for k in (5, 4, 3, 2, 1)])
     assert mix[15:] == pytest.approx([a * k / 5 for k in (5, 4, 3, 2, 1)])
+
+
+def _group_gradients(t: Trainer, norm: float) -> None:
+    """Every parameter group's gradient set to `norm` (the same direction each time)."""
+    for group in t.optimizer.param_groups:
+        params = list(group["params"])
+        total = sum(p.numel() for p in params)
+        for p in params:
+            p.grad = torch.full_like(p, norm / total**0.5)
+
+
+def _group_norms(t: Trainer) -> list[float]:
+    return [torch.cat([p.grad.flatten() for p in g["params"]]).norm().item() for g in t.optimizer.param_groups]
+
+
+def test_one_batchs_gradient_spike_moves_the_edit_no_more_than_a_few_ordinary_steps(models):
+    t, _ = guided_trainer(models, steps=100)
+    limit = t.settings.gradient_spike
+    _group_gradients(t, 20.0)  # the first steps only measure: nothing to compare with yet
+    t._limit_gradient_spikes()
+    assert _group_norms(t) == pytest.approx([20.0] * len(t.optimizer.param_groups), rel=1e-3)
+    for t.step in range(1, 12):  # ordinary steps, norm 1
+        _group_gradients(t, 1.0)
+        t._limit_gradient_spikes()
+        assert _group_norms(t) == pytest.approx([1.0] * len(t.optimizer.param_groups), rel=1e-3)
+    recent = [g["recent_grad_norm"] for g in t.optimizer.param_groups]
+    _group_gradients(t, 1000.0)  # one broken batch
+    t._limit_gradient_spikes()
+    assert _group_norms(t) == pytest.approx([limit * r for r in recent], rel=1e-3)
+    # Remembered at its limited size: one spike does not raise the bar for the next one.
+    assert [g["recent_grad_norm"] for g in t.optimizer.param_groups] == pytest.approx(
+        [r + 0.05 * (limit - 1) * r for r in recent], rel=1e-3
+    )
+    _group_gradients(t, 3.0)  # a large but ordinary step passes as it is
+    t._limit_gradient_spikes()
+    assert _group_norms(t) == pytest.approx([3.0] * len(t.optimizer.param_groups), rel=1e-3)
+
+    off, _ = guided_trainer(models, steps=100, gradient_spike=0)
+    for off.step in range(20):
+        _group_gradients(off, 1.0 if off.step < 19 else 1000.0)
+        off._limit_gradient_spikes()
+    assert _group_norms(off) == pytest.approx([1000.0] * len(off.optimizer.param_groups), rel=1e-3)

@@ -48,6 +48,8 @@ STATE_NAME = "trainer_state.pt"
 HELD_OUT_STEP = 10**9  # latents of steps from here on are never trained on: the final verdict's
 ATTENTION_TUNED_WIDTH = 32  # input channels of the attention's reduce convs where its learning rate was tuned
 LOG_NAME = TRAINING_LOG
+SPIKE_WARMUP = 10  # steps of gradient norms seen before `gradient_spike` limits any
+SPIKE_AVERAGING = 0.05  # the recent norm's moving-average rate (~20 steps)
 
 
 class TrainingFailed(FeatError):
@@ -308,6 +310,25 @@ class Trainer:
             warm = min(1.0, (step + 1) / s.mapper_warmup) if i == 0 and s.mapper_warmup else 1.0
             group["lr"] = group["initial_lr"] * warm * settle
 
+    def _limit_gradient_spikes(self) -> None:
+        """Clip each group's gradient to `gradient_spike` times its recent norm (kept in the group, so it is
+        saved with the optimizer and a resumed run goes on alike). Relative, so no gradient scale is assumed;
+        the first `SPIKE_WARMUP` steps only measure."""
+        limit_factor = self.settings.gradient_spike
+        if not limit_factor:
+            return
+        for group in self.optimizer.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            average = group.get("recent_grad_norm")
+            if not params:
+                continue
+            limit = limit_factor * average if average is not None and self.step >= SPIKE_WARMUP else math.inf
+            norm = float(torch.nn.utils.clip_grad_norm_(params, limit))
+            if not math.isfinite(norm):
+                continue  # a broken step is not a size to remember (the run's own checks catch it)
+            norm = min(norm, limit)
+            group["recent_grad_norm"] = norm if average is None else average + SPIKE_AVERAGING * (norm - average)
+
     def train_step(self) -> dict[str, float]:
         self.edit.train()
         self._observing = True
@@ -317,6 +338,7 @@ class Trainer:
             self._observing = False
         self.optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
+        self._limit_gradient_spikes()
         self._schedule_learning_rates()
         self.optimizer.step()
         self.step += 1
