@@ -318,15 +318,18 @@ class Trainer:
         if not limit_factor:
             return
         for group in self.optimizer.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            average = group.get("recent_grad_norm")
-            if not params:
+            grads = [p.grad for p in group["params"] if p.grad is not None]
+            if not grads:
                 continue
+            average = group.get("recent_grad_norm")
             limit = limit_factor * average if average is not None and self.step >= SPIKE_WARMUP else math.inf
-            norm = float(torch.nn.utils.clip_grad_norm_(params, limit))
+            total = torch.nn.utils.get_total_norm(grads)
+            norm = float(total)
             if not math.isfinite(norm):
                 continue  # a broken step is not a size to remember (the run's own checks catch it)
-            norm = min(norm, limit)
+            if norm > limit:  # rare: ordinary steps are left untouched, not rescaled by 1
+                torch.nn.utils.clip_grads_with_norm_(group["params"], limit, total)
+                norm = limit
             group["recent_grad_norm"] = norm if average is None else average + SPIKE_AVERAGING * (norm - average)
 
     def train_step(self) -> dict[str, float]:
