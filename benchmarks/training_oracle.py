@@ -13,7 +13,7 @@ The default suite crosses what real guides and real parts do to a recipe, case b
   similarity is once a prompt holds; a local guide plus a pull on the whole image ("global");
 - regions that are not a linear read of the attention's own input features ("two-sided", "product");
 - region shares of 1.5 %, 20 % and 40 % (small parts with the small-part presets);
-- the tiny widths and config-f widths (512 channels at 16²-64², narrow above: `--widths config-f`);
+- the tiny widths and config-f widths (512 channels at 16²-64², narrow above: `--suite config-f`);
 - guide scales 0.1, 1 and 10;
 - no-op cases that must be refused (an identity weight that holds the edit back); `--suite unbounded`:
   guides that are never met (linear in the pixels), whose edits must be refused too.
@@ -221,6 +221,16 @@ def jobs_of(args) -> list[dict]:
     return jobs
 
 
+def cell(value: float, width: int, digits: int) -> str:
+    """A right-aligned number that keeps its column: a runaway's change can be 10^4, so wide values go to
+    a shorter exponent form rather than pushing the row apart."""
+    text = f"{value:.{digits}f}"
+    for wide in (".2g", ".0e"):  # keep at least one space before the value
+        if len(text) >= width:
+            text = f"{value:{wide}}"
+    return f"{text:>{width}}"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--suite", choices=sorted(SUITES), default="default")
@@ -239,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
         for job in jobs:
             job["overrides"] = {**job["overrides"], field: json.loads(value)}
     if args.only:
+        cases = sorted({j["case"] for j in jobs})
         jobs = [j for j in jobs if any(o in j["case"] for o in args.only)]
+        if not jobs:  # an empty sweep would "pass" having measured nothing
+            print(f"--only {args.only} matches no case of --suite {args.suite}; its cases: {cases}", file=sys.stderr)
+            return 2
     started = time.perf_counter()
     rows = []
     with ProcessPoolExecutor(args.jobs) as pool:
@@ -266,8 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         r["ceiling_iou"] = ceilings.get(key(r), float("nan"))
         print(
             f"{r['case']:<24}{r['preset']:<14}{r['seed']:>4}{r['scale']:>6g}{r['area']:>7.3f}{r['mask_mean']:>7.3f}"
-            f"{r['iou']:>6.2f}{r['ceiling_iou']:>6.2f}{r['change_inside']:>7.3f}{r['change_outside']:>7.3f}"
-            f"{r['locality']:>7.1f}{r['guidance_gain']:>8.3f}{r['mask_change']:>8.3f}{r['reach']:>6.2f}"
+            f"{r['iou']:>6.2f}{r['ceiling_iou']:>6.2f}"
+            f"{cell(r['change_inside'], 7, 3)}{cell(r['change_outside'], 7, 3)}{cell(r['locality'], 7, 1)}"
+            f"{cell(r['guidance_gain'], 8, 3)}{cell(r['mask_change'], 8, 3)}{r['reach']:>6.2f}"
             f"  {r['verdict']:<10}{r['seconds']:>5.0f}"
         )
     edits = [r for r in rows if not r["expect_refused"]]
@@ -282,11 +297,15 @@ def main(argv: list[str] | None = None) -> int:
     worst_locality = min((r["locality"] for r in edits), default=float("nan"))
     print()
     print(f"runs {len(rows)}, {time.perf_counter() - started:.0f} s wall, {args.steps} steps each")
-    print(f"collapsed (mask mean < share / 4): {len(collapsed)}   global (> {GLOBAL}): {len(global_)}")
-    print(f"runaway (mean |change| inside > {RUNAWAY}): {len(runaway)}   to refuse, accepted: {len(noop_accepted)}")
-    print(f"edits refused by the trainer: {len(refused)} of {len(edits)}")
-    print(f"mean IoU {mean_iou:.3f}, supervised ceiling {mean_ceiling:.3f}: {mean_iou / mean_ceiling:.2f} of it")
-    print(f"change inside / outside: worst {worst_locality:.1f}x")
+    print(f"edits collapsed (mask mean < share / 4): {len(collapsed)}   global (> {GLOBAL}): {len(global_)}")
+    print(f"edits runaway (mean |change| inside > {RUNAWAY}): {len(runaway)}")
+    print(f"runs that must be refused: {len(noops)}; of them accepted: {len(noop_accepted)}")
+    if edits:  # the counts above and below judge the edits; a suite of runs to refuse has none
+        print(f"edits refused by the trainer: {len(refused)} of {len(edits)}")
+        print(f"mean IoU {mean_iou:.3f}, supervised ceiling {mean_ceiling:.3f}: {mean_iou / mean_ceiling:.2f} of it")
+        print(f"change inside / outside: worst {worst_locality:.1f}x")
+    else:
+        print("no edits in this suite: every run in it must be refused")
     ok = (
         not collapsed
         and not global_
