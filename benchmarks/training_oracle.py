@@ -237,7 +237,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     p.add_argument("--scales", nargs="+", type=float, default=None, help="default: each case's own")
     p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--only", nargs="*", default=None, help="run only cases whose name contains one of these")
+    p.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        help='run only the rows whose "case / preset" contains one of these (e.g. "large 40%%", "/ colour")',
+    )
     p.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="override TrainingSettings")
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--json", type=Path, help="write every row here")
@@ -249,10 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         for job in jobs:
             job["overrides"] = {**job["overrides"], field: json.loads(value)}
     if args.only:
-        cases = sorted({j["case"] for j in jobs})
-        jobs = [j for j in jobs if any(o in j["case"] for o in args.only)]
+        rows = sorted({f"{j['case']} / {j['preset']}" for j in jobs})
+        jobs = [j for j in jobs if any(o in f"{j['case']} / {j['preset']}" for o in args.only)]
         if not jobs:  # an empty sweep would "pass" having measured nothing
-            print(f"--only {args.only} matches no case of --suite {args.suite}; its cases: {cases}", file=sys.stderr)
+            print(f"--only {args.only} matches no row of --suite {args.suite}; its rows: {rows}", file=sys.stderr)
             return 2
     started = time.perf_counter()
     rows = []
