@@ -317,16 +317,18 @@ class Trainer:
         limit_factor = self.settings.gradient_spike
         if not limit_factor:
             return
-        for group in self.optimizer.param_groups:
-            grads = [p.grad for p in group["params"] if p.grad is not None]
-            if not grads:
-                continue
+        groups = [g for g in self.optimizer.param_groups if any(p.grad is not None for p in g["params"])]
+        if not groups:
+            return
+        totals = [torch.nn.utils.get_total_norm([p.grad for p in g["params"] if p.grad is not None]) for g in groups]
+        # One read of all the groups' norms: on a GPU each read waits for the device.
+        for group, total, norm in zip(groups, totals, torch.stack(totals).tolist(), strict=True):
             average = group.get("recent_grad_norm")
             limit = limit_factor * average if average is not None and self.step >= SPIKE_WARMUP else math.inf
-            total = torch.nn.utils.get_total_norm(grads)
-            norm = float(total)
             if not math.isfinite(norm):
-                continue  # a broken step is not a size to remember (the run's own checks catch it)
+                # Not a size to remember. The step still reaches Adam; a run whose weights it breaks ends
+                # refused by its verdict (no gain on held-out faces).
+                continue
             if norm > limit:  # rare: ordinary steps are left untouched, not rescaled by 1
                 torch.nn.utils.clip_grads_with_norm_(group["params"], limit, total)
                 norm = limit
