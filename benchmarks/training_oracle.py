@@ -221,6 +221,11 @@ def jobs_of(args) -> list[dict]:
     return jobs
 
 
+def row_name(job: dict) -> str:
+    """What `--only` matches: "case / preset"."""
+    return f"{job['case']} / {job['preset']}"
+
+
 def cell(value: float, width: int, digits: int) -> str:
     """A right-aligned number that keeps its column: a runaway's change can be 10^4, so wide values go to
     a shorter exponent form rather than pushing the row apart."""
@@ -254,10 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         for job in jobs:
             job["overrides"] = {**job["overrides"], field: json.loads(value)}
     if args.only:
-        rows = sorted({f"{j['case']} / {j['preset']}" for j in jobs})
-        jobs = [j for j in jobs if any(o in f"{j['case']} / {j['preset']}" for o in args.only)]
+        names = sorted({row_name(j) for j in jobs})
+        jobs = [j for j in jobs if any(o in row_name(j) for o in args.only)]
         if not jobs:  # an empty sweep would "pass" having measured nothing
-            print(f"--only {args.only} matches no row of --suite {args.suite}; its rows: {rows}", file=sys.stderr)
+            print(f"--only {args.only} matches no row of --suite {args.suite}; its rows: {names}", file=sys.stderr)
             return 2
     started = time.perf_counter()
     rows = []
