@@ -40,6 +40,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from feat_space.training.verdict import MIN_JUDGED_STEPS
+
 CONFIG_F_CHANNELS = {4: 512, 8: 512, 16: 512, 32: 512, 64: 512, 128: 32}  # 128² generator, narrow above 64²
 RUNAWAY = 1.0
 GLOBAL = 0.85
@@ -252,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--json", type=Path, help="write every row here")
     args = p.parse_args(argv)
+    if args.steps < MIN_JUDGED_STEPS:  # the verdict leaves such runs unjudged: a no-op would read as accepted
+        p.error(f"--steps {args.steps}: runs under {MIN_JUDGED_STEPS} steps are not judged by their effect")
 
     jobs = jobs_of(args)
     for item in args.set:

@@ -16,10 +16,12 @@ from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.models.stylegan2 import Generator
 from feat_space.training.losses import GuideScale, scaled_gradient, unit_gradient
 from feat_space.training.monitor import COLLAPSED, GLOBAL, MaskHealth, MaskMonitor, failure_in_log, floor_for
+from feat_space.training.report import report_of
+from feat_space.training.run import RunStep
 from feat_space.training.settings import TrainingSettings
 from feat_space.training.synthetic import FeatureRegion, RegionGuide, SaturatingGuide, measure
 from feat_space.training.trainer import ATTENTION_TUNED_WIDTH, Trainer, TrainingFailed
-from feat_space.training.verdict import MIN_JUDGED_STEPS, MIN_REACH, Effect, Verdict, judge
+from feat_space.training.verdict import BROKEN_STEPS, MIN_JUDGED_STEPS, MIN_REACH, Effect, Verdict, judge
 
 
 @pytest.fixture(scope="module")
@@ -351,26 +353,83 @@ def test_one_batchs_gradient_spike_moves_the_edit_no_more_than_a_few_ordinary_st
     t, _ = guided_trainer(models, steps=100)
     limit = t.settings.gradient_spike
     _group_gradients(t, 20.0)  # the first steps only measure: nothing to compare with yet
-    t._limit_gradient_spikes()
+    t._limit_gradient_spikes(t._gradient_norms())
     assert _group_norms(t) == pytest.approx([20.0] * len(t.optimizer.param_groups), rel=1e-3)
     for t.step in range(1, 12):  # ordinary steps, norm 1
         _group_gradients(t, 1.0)
-        t._limit_gradient_spikes()
+        t._limit_gradient_spikes(t._gradient_norms())
         assert _group_norms(t) == pytest.approx([1.0] * len(t.optimizer.param_groups), rel=1e-3)
     recent = [g["recent_grad_norm"] for g in t.optimizer.param_groups]
     _group_gradients(t, 1000.0)  # one broken batch
-    t._limit_gradient_spikes()
+    t._limit_gradient_spikes(t._gradient_norms())
     assert _group_norms(t) == pytest.approx([limit * r for r in recent], rel=1e-3)
     # Remembered at its limited size: one spike does not raise the bar for the next one.
     assert [g["recent_grad_norm"] for g in t.optimizer.param_groups] == pytest.approx(
         [r + 0.05 * (limit - 1) * r for r in recent], rel=1e-3
     )
     _group_gradients(t, 3.0)  # a large but ordinary step passes as it is
-    t._limit_gradient_spikes()
+    t._limit_gradient_spikes(t._gradient_norms())
     assert _group_norms(t) == pytest.approx([3.0] * len(t.optimizer.param_groups), rel=1e-3)
 
     off, _ = guided_trainer(models, steps=100, gradient_spike=0)
     for off.step in range(20):
         _group_gradients(off, 1.0 if off.step < 19 else 1000.0)
-        off._limit_gradient_spikes()
+        off._limit_gradient_spikes(off._gradient_norms())
     assert _group_norms(off) == pytest.approx([1000.0] * len(off.optimizer.param_groups), rel=1e-3)
+
+
+class _BreaksOn:
+    """A guide whose loss is NaN at the given training steps (0-based) and fine otherwise."""
+
+    def __init__(self, guide: RegionGuide, trainer: Trainer, steps: set[int]):
+        self.guide, self.trainer, self.steps = guide, trainer, steps
+
+    def loss(self, images: torch.Tensor, prompt: str) -> torch.Tensor:
+        loss = self.guide.loss(images, prompt)
+        return loss * float("nan") if self.trainer.step in self.steps and self.trainer.edit.training else loss
+
+
+def _weights(t: Trainer) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in t.edit.parameters()]
+
+
+def test_a_step_whose_gradient_is_not_finite_is_skipped_and_recorded(models, tmp_path):
+    t, guide = guided_trainer(models, steps=60)
+    t.output_dir = tmp_path
+    t.guide = _BreaksOn(guide, t, {3, 20, 21})
+    for _ in range(3):
+        t.train_step()
+    before, scale = _weights(t), t.guide_scale.state_dict()
+    t.train_step()  # the broken one: Adam would turn every weight to NaN
+    assert all(torch.equal(a, b) for a, b in zip(before, _weights(t), strict=True))
+    assert t.guide_scale.state_dict() == scale  # its size is not counted toward the calibration
+    progress = list(t.run())
+    assert t.skipped_steps == [4, 21, 22]
+    assert all(p.isfinite().all() for p in t.edit.parameters())
+    assert [p.step for p in progress if p.skipped] == [21, 22]
+    skipped = next(p for p in progress if p.skipped)
+    assert "Step 21 was skipped" in (report_of(RunStep(skipped, 1.0, 0.1)).warning or "")  # CLI, tab and job log
+    assert t.verdict is not None and t.verdict.status != "broken"
+    log = json.loads((tmp_path / "training.json").read_text())
+    assert log["skipped_steps"] == [4, 21, 22]
+
+
+def test_a_run_that_keeps_breaking_stops_with_the_last_good_weights_and_says_so(models, tmp_path):
+    t, guide = guided_trainer(models, steps=60)
+    t.output_dir = tmp_path
+    t.guide = _BreaksOn(guide, t, set(range(30, 60)))
+    with pytest.raises(TrainingFailed, match="Training broke at step 31") as failed:
+        for p in t.run():
+            if p.step == 30:
+                good = _weights(t)
+    assert failed.value.verdict.status == "broken" and failed.value.verdict.broken_at == 31
+    assert "not a finite number" in str(failed.value)
+    assert t.step == 30 + BROKEN_STEPS  # it stopped as soon as it was sure, not at the end
+    assert all(torch.equal(a, b) for a, b in zip(good, _weights(t), strict=True))
+    log = json.loads((tmp_path / "training.json").read_text())
+    assert failure_in_log(log) is not None and "broke at step 31" in failure_in_log(log)
+    assert log["steps_trained"] == 30 + BROKEN_STEPS
+
+    # The saved state remembers the skipped steps, so a resumed run counts on from them.
+    resumed = Trainer(t.G, guide, t.arcface, t.edit.config, t.settings, output_dir=tmp_path, resume=True)
+    assert resumed.skipped_steps == list(range(31, 31 + BROKEN_STEPS))

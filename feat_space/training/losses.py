@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import torch
@@ -103,6 +104,8 @@ class GuideScale:
         return None if value is None or self.recent is None or value <= 0 else self.recent / value
 
     def observe(self, rms: float) -> None:
+        if not math.isfinite(rms):  # a step that broke (and is skipped) says nothing of the guide's size
+            return
         if self.value is None:
             self.total += rms
             self.count += 1

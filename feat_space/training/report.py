@@ -81,6 +81,7 @@ def progress_line(
 def report_of(step: RunStep) -> ProgressReport:
     """What a finished step reports, here or from a job: one shape for every watcher."""
     health = step.progress.health
+    warnings = [w for w in (step.progress.skip_warning, health.warning if health is not None else None) if w]
     return ProgressReport(
         step.step,
         step.total,
@@ -88,7 +89,7 @@ def report_of(step: RunStep) -> ProgressReport:
         step.seconds_per_step,
         health.mask_mean if health is not None else None,
         health.status if health is not None else None,
-        health.warning if health is not None else None,
+        " ".join(warnings) or None,
     )
 
 

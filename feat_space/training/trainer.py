@@ -42,7 +42,7 @@ from .losses import (
 )
 from .monitor import MaskHealth, MaskMonitor, floor_for
 from .settings import TrainingSettings
-from .verdict import DOSES, Effect, Verdict, judge
+from .verdict import BROKEN_STEPS, DOSES, Effect, Verdict, judge
 
 STATE_NAME = "trainer_state.pt"
 HELD_OUT_STEP = 10**9  # latents of steps from here on are never trained on: the final verdict's
@@ -80,7 +80,18 @@ class TrainProgress:
     checkpoint: Path | None = None  # set when a checkpoint was written after this step
     done: bool = False
     health: MaskHealth | None = None  # how the mask is doing; its `warning` is for the person watching
+    skipped: bool = False  # this step's loss or gradient was not finite: the weights were left as they were
     history: list[dict[str, float]] = field(default_factory=list, repr=False)
+
+    @property
+    def skip_warning(self) -> str | None:
+        """What a person watching should know about a skipped step (None when it was taken)."""
+        if not self.skipped:
+            return None
+        return (
+            f"Step {self.step} was skipped: its loss or gradient was not a finite number (inf or NaN), so the "
+            f"weights were left as they were. {BROKEN_STEPS} such steps in a row stop the run."
+        )
 
 
 @dataclass
@@ -117,7 +128,8 @@ class Trainer:
         self.step = 0
         self.history: list[dict[str, float]] = []
         self.monitor = MaskMonitor(settings, floor_for(config.smallest_part))
-        self.verdict: Verdict | None = None  # set when the run reaches its last step
+        self.verdict: Verdict | None = None  # set when the run reaches its last step (or breaks)
+        self.skipped_steps: list[int] = []  # steps (1-based) not taken: their loss or gradient was not finite
         self.latents_in_use: torch.Tensor | None = None  # the original latents of the images being scored
         self.guide_scale = GuideScale(settings.guide_calibration)
         # The mask's scale is measured over the last steps of the warm-up, once the edit has formed.
@@ -155,6 +167,7 @@ class Trainer:
             self.monitor.load_state_dict(state["monitor"])
             self.guide_scale.load_state_dict(state["guide_scale"])
             self.mask_scale.load_state_dict(state["mask_scale"])
+            self.skipped_steps = [int(k) for k in state.get("skipped_steps", [])]  # absent before they were kept
         except (KeyError, ValueError, TypeError) as e:
             raise CheckpointError(f"{self.output_dir / STATE_NAME} is damaged ({e}); start a new training.") from None
         log = self.output_dir / LOG_NAME
@@ -197,6 +210,7 @@ class Trainer:
                 "monitor": self.monitor.state_dict(),
                 "guide_scale": self.guide_scale.state_dict(),
                 "mask_scale": self.mask_scale.state_dict(),
+                "skipped_steps": self.skipped_steps,
             },
             self.output_dir / STATE_NAME,
         )
@@ -204,6 +218,7 @@ class Trainer:
             "prompt": self.edit.config.prompt,
             "settings": self.settings.model_dump(),
             "steps_trained": self.step,  # settings.steps is what was asked for; a stopped run trained fewer
+            "skipped_steps": self.skipped_steps,  # not finite, so not taken (see `train_step`)
             "mask": self.monitor.summary(),
             "verdict": None if self.verdict is None else self.verdict.to_dict(),
             "history": self.history,
@@ -310,31 +325,34 @@ class Trainer:
             warm = min(1.0, (step + 1) / s.mapper_warmup) if i == 0 and s.mapper_warmup else 1.0
             group["lr"] = group["initial_lr"] * warm * settle
 
-    def _limit_gradient_spikes(self) -> None:
+    def _gradient_norms(self) -> list[tuple[dict, torch.Tensor, float]]:
+        """(group, norm tensor, norm) of each parameter group with a gradient, all read in one go: on a GPU
+        each read waits for the device."""
+        groups = [g for g in self.optimizer.param_groups if any(p.grad is not None for p in g["params"])]
+        if not groups:
+            return []
+        totals = [torch.nn.utils.get_total_norm([p.grad for p in g["params"] if p.grad is not None]) for g in groups]
+        return list(zip(groups, totals, torch.stack(totals).tolist(), strict=True))
+
+    def _limit_gradient_spikes(self, norms: list[tuple[dict, torch.Tensor, float]]) -> None:
         """Clip each group's gradient to `gradient_spike` times its recent norm (kept in the group, so it is
         saved with the optimizer and a resumed run goes on alike). Relative, so no gradient scale is assumed;
-        the first `SPIKE_WARMUP` steps only measure."""
+        the first `SPIKE_WARMUP` steps only measure. `norms`: `_gradient_norms()`, all finite."""
         limit_factor = self.settings.gradient_spike
         if not limit_factor:
             return
-        groups = [g for g in self.optimizer.param_groups if any(p.grad is not None for p in g["params"])]
-        if not groups:
-            return
-        totals = [torch.nn.utils.get_total_norm([p.grad for p in g["params"] if p.grad is not None]) for g in groups]
-        # One read of all the groups' norms: on a GPU each read waits for the device.
-        for group, total, norm in zip(groups, totals, torch.stack(totals).tolist(), strict=True):
+        for group, total, norm in norms:
             average = group.get("recent_grad_norm")
             limit = limit_factor * average if average is not None and self.step >= SPIKE_WARMUP else math.inf
-            if not math.isfinite(norm):
-                # Not a size to remember. The step still reaches Adam; a run whose weights it breaks ends
-                # refused by its verdict (no gain on held-out faces).
-                continue
             if norm > limit:  # rare: ordinary steps are left untouched, not rescaled by 1
                 torch.nn.utils.clip_grads_with_norm_(group["params"], limit, total)
                 norm = limit
             group["recent_grad_norm"] = norm if average is None else average + SPIKE_AVERAGING * (norm - average)
 
     def train_step(self) -> dict[str, float]:
+        """One optimizer step on a fresh batch. A step whose loss or gradient is not finite is skipped (Adam
+        would turn every weight to NaN) and recorded in `skipped_steps`; `BROKEN_STEPS` of them in a row end
+        the run with `TrainingFailed` ("broken"), the weights as they were before."""
         self.edit.train()
         self._observing = True
         try:
@@ -343,13 +361,26 @@ class Trainer:
             self._observing = False
         self.optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
-        self._limit_gradient_spikes()
-        self._schedule_learning_rates()
-        self.optimizer.step()
-        self.step += 1
+        norms = self._gradient_norms()
         values = {k: float(v.detach()) for k, v in parts.items()}
-        self.monitor.update(self.step, values["area"])
+        finite = math.isfinite(values["total"]) and all(math.isfinite(norm) for _, _, norm in norms)
+        if finite:
+            self._limit_gradient_spikes(norms)
+            self._schedule_learning_rates()
+            self.optimizer.step()
+        else:
+            self.optimizer.zero_grad(set_to_none=True)
+            self.skipped_steps.append(self.step + 1)
+        self.step += 1
+        if math.isfinite(values["area"]):  # a mean that is not a number would stay in the moving average
+            self.monitor.update(self.step, values["area"])
         self.history.append({"step": self.step, **values})
+        broken = self.skipped_steps[-BROKEN_STEPS:]
+        if len(broken) == BROKEN_STEPS and broken[0] == self.step - BROKEN_STEPS + 1:
+            health = self.health
+            mean, floor = (health.mask_mean, health.floor) if health is not None else (None, self.monitor.floor)
+            self.verdict = Verdict("broken", mean, None, floor, broken_at=broken[0])
+            raise TrainingFailed(self.verdict)
         return values
 
     @torch.no_grad()
@@ -395,8 +426,16 @@ class Trainer:
             while self.step < total:
                 if stop is not None and stop.is_set():
                     break
-                losses = self.train_step()
-                progress = TrainProgress(self.step, total, losses, history=self.history, health=self.health)
+                try:
+                    losses = self.train_step()
+                except TrainingFailed:  # broke: keep the last good weights, marked as failed in training.json
+                    if self.output_dir is not None:
+                        self.save()
+                    raise
+                skipped = bool(self.skipped_steps) and self.skipped_steps[-1] == self.step
+                progress = TrainProgress(
+                    self.step, total, losses, history=self.history, health=self.health, skipped=skipped
+                )
                 if self.step % self.preview_every == 0 or self.step == total:
                     progress.preview, progress.preview_mask = self.preview()
                 if self.output_dir is not None and (self.step % self.checkpoint_every == 0 or self.step == total):
@@ -411,6 +450,6 @@ class Trainer:
                 yield progress
         finally:
             # Stopped early (event, or the consumer closed the generator): keep what was learned.
-            if self.output_dir is not None and 0 < self.step < total:
+            if self.output_dir is not None and 0 < self.step < total and self.verdict is None:
                 self.save()
             self.edit.eval()

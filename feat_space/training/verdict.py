@@ -34,8 +34,11 @@ MIN_LOCALITY = 1.5  # change inside the mask at least this many times the change
 # Runs shorter than this are not judged by their effect (the mask has barely left its warm-up; smoke
 # tests train a few steps): their verdict says so ("unjudged") instead of calling them good or bad.
 MIN_JUDGED_STEPS = 50
+# A step whose loss or gradient is not finite (inf, NaN) is skipped, not taken (it would turn every weight to NaN);
+# this many in a row end the run: something in the guide or the settings is broken, not one odd batch.
+BROKEN_STEPS = 10
 
-Status = Literal["ok", "unjudged", "closed", "global", "runaway", "no effect", "not local"]
+Status = Literal["ok", "unjudged", "closed", "global", "runaway", "no effect", "not local", "broken"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class Verdict:
     mask_mean: float | None
     effect: Effect | None = None
     floor: float | None = None  # the mask mean below which this edit's mask counts as closed
+    broken_at: int | None = None  # "broken": the first of the steps in a row whose loss or gradient was not finite
 
     @property
     def ok(self) -> bool:
@@ -89,6 +93,13 @@ class Verdict:
             )
         if self.status == "ok":
             return ""
+        if self.status == "broken":
+            return (
+                f"Training broke at step {self.broken_at}: the loss or its gradient was not a finite number (inf or "
+                f"NaN) on {BROKEN_STEPS} steps in a row, so they were skipped and the run stopped. The weights saved "
+                "are the last good ones. Check that the guide gives finite losses for these images, or lower "
+                "mapper_learning_rate and attention_learning_rate, and train again."
+            )
         if self.status == "unjudged":
             return (
                 f"The edit's effect was not judged: runs of fewer than {MIN_JUDGED_STEPS} steps are too short to "
@@ -134,7 +145,13 @@ class Verdict:
     @classmethod
     def from_dict(cls, data: dict) -> Verdict:
         effect = data.get("effect")
-        return cls(data["status"], data.get("mask_mean"), Effect(**effect) if effect else None, data.get("floor"))
+        return cls(
+            data["status"],
+            data.get("mask_mean"),
+            Effect(**effect) if effect else None,
+            data.get("floor"),
+            data.get("broken_at"),
+        )
 
 
 def judge(health: MaskHealth | None, effect: Effect | None, steps: int) -> Verdict:
@@ -160,6 +177,7 @@ def judge(health: MaskHealth | None, effect: Effect | None, steps: int) -> Verdi
 
 
 __all__ = [
+    "BROKEN_STEPS",
     "DOSES",
     "MIN_JUDGED_STEPS",
     "MIN_REACH",

@@ -104,6 +104,8 @@ def train_here(options: TrainOptions, target: Target) -> int:
     try:
         for s in training.steps(mask_threshold=entry.defaults.mask_threshold):
             health = s.progress.health
+            if s.progress.skip_warning:
+                print(f"warning: {s.progress.skip_warning}", file=sys.stderr, flush=True)
             if health is not None and health.warning and health.status != warned:
                 print(f"warning at step {s.step}: {health.warning}", file=sys.stderr, flush=True)
             warned = health.status if health is not None and health.warning else None
