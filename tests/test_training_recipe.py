@@ -410,7 +410,8 @@ def test_a_step_whose_gradient_is_not_finite_is_skipped_and_recorded(models, tmp
     skipped = next(p for p in progress if p.skipped)
     assert "Step 21 was skipped" in (report_of(RunStep(skipped, 1.0, 0.1)).warning or "")  # CLI, tab and job log
     assert t.verdict is not None and t.verdict.status != "broken"
-    log = json.loads((tmp_path / "training.json").read_text())
+    text = (tmp_path / "training.json").read_text()
+    log = json.loads(text, parse_constant=lambda c: pytest.fail(f"training.json holds {c}, not JSON"))
     assert log["skipped_steps"] == [4, 21, 22]
 
 
@@ -418,7 +419,7 @@ def test_a_run_that_keeps_breaking_stops_with_the_last_good_weights_and_says_so(
     t, guide = guided_trainer(models, steps=60)
     t.output_dir = tmp_path
     t.guide = _BreaksOn(guide, t, set(range(30, 60)))
-    with pytest.raises(TrainingFailed, match="Training broke at step 31") as failed:
+    with pytest.raises(TrainingFailed, match=r"^Training stopped\. Training broke at step 31") as failed:
         for p in t.run():
             if p.step == 30:
                 good = _weights(t)

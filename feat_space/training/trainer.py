@@ -58,7 +58,9 @@ class TrainingFailed(FeatError):
 
     def __init__(self, verdict: Verdict):
         self.verdict = verdict
-        super().__init__(f"Training finished, but the edit was not accepted. {verdict.message}")
+        broke = verdict.status == "broken"
+        lead = "Training stopped." if broke else "Training finished, but the edit was not accepted."
+        super().__init__(f"{lead} {verdict.message}")
 
     def __reduce__(self):  # picklable across processes (its one argument is not the message)
         return (type(self), (self.verdict,))
@@ -374,7 +376,8 @@ class Trainer:
         self.step += 1
         if math.isfinite(values["area"]):  # a mean that is not a number would stay in the moving average
             self.monitor.update(self.step, values["area"])
-        self.history.append({"step": self.step, **values})
+        # A value that is not a number is left out: training.json stays strict JSON, and plots skip the step.
+        self.history.append({"step": self.step, **{k: v for k, v in values.items() if math.isfinite(v)}})
         broken = self.skipped_steps[-BROKEN_STEPS:]
         if len(broken) == BROKEN_STEPS and broken[0] == self.step - BROKEN_STEPS + 1:
             health = self.health
