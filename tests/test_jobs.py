@@ -404,3 +404,11 @@ def test_a_completed_job_without_a_usable_uploaded_edit_fails_clearly(result, wh
 def test_a_completed_job_with_an_uploaded_edit_ends_well():
     result = ResultReport("stopped", 3, {"repo": "a/b", "revision": REVISION})
     assert ended_well(Watch("job1", stage="COMPLETED", seen=True, result=result)) is result
+
+
+def test_a_warning_is_shown_before_the_mask_has_a_mean():
+    """A skipped first step (its loss not finite) has no mask mean yet; its warning still reaches the tab."""
+    from feat_space.ui.training_view import progress_status
+
+    report = ProgressReport(1, 10, {"total": float("nan")}, 1.0, warning="Step 1 was skipped")
+    assert "⚠️ Step 1 was skipped" in progress_status("Training “x”", report, "keeps what is learned")

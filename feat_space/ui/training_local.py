@@ -98,7 +98,7 @@ def make_local_handler(ctx: AppContext, speed: LocalSpeed) -> Callable[..., Iter
                 progress((p.step, p.total), desc=f"Training “{entry.prompt}”", unit="steps")
                 now = time.monotonic()
                 last = p.step >= p.total - 1  # the last step and the judging are said as they come
-                if p.preview is None and not last and now - last_yield < STREAM_EVERY:
+                if p.preview is None and not last and not p.skipped and now - last_yield < STREAM_EVERY:
                     continue
                 last_yield = now
                 status = progress_status(f"Training “{entry.prompt}”", report_of(s), "keeps what is learned")

@@ -70,8 +70,8 @@ def progress_status(where: str, report: ProgressReport, stop: str) -> str:
         status += " After the last step the edit is judged on faces it never saw (a few steps' time)."
     if report.mask_mean is not None:
         status += f"\n\nMask: {report.mask_status}, {report.mask_mean:.0%} of the face."
-        if report.warning:
-            status += f" ⚠️ {report.warning}"
+    if report.warning:
+        status += f" ⚠️ {report.warning}"
     return status
 
 

@@ -109,7 +109,8 @@ def train_here(options: TrainOptions, target: Target) -> int:
             if health is not None and health.warning and health.status != warned:
                 print(f"warning at step {s.step}: {health.warning}", file=sys.stderr, flush=True)
             warned = health.status if health is not None and health.warning else None
-            if s.step % options.every == 0 or s.progress.done:
+            # A job's log is its only channel: a skipped step gets its own line, so the Train tab hears of it.
+            if s.step % options.every == 0 or s.progress.done or (lines and s.progress.skipped):
                 report = report_of(s)
                 # Here, a warning is printed once when it appears (above), not on every line.
                 print(report_line(report) if lines else progress_text(replace(report, warning=None)), flush=True)
