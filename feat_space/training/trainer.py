@@ -327,19 +327,21 @@ class Trainer:
             warm = min(1.0, (step + 1) / s.mapper_warmup) if i == 0 and s.mapper_warmup else 1.0
             group["lr"] = group["initial_lr"] * warm * settle
 
-    def _gradient_norms(self) -> list[tuple[dict, torch.Tensor, float]]:
-        """(group, norm tensor, norm) of each parameter group with a gradient, all read in one go: on a GPU
-        each read waits for the device."""
+    def _read_step(
+        self, parts: dict[str, torch.Tensor]
+    ) -> tuple[dict[str, float], list[tuple[dict, torch.Tensor, float]]]:
+        """The step's loss values, and (group, norm tensor, norm) of each parameter group with a gradient,
+        all read from the device in one go: on a GPU each read waits for it."""
         groups = [g for g in self.optimizer.param_groups if any(p.grad is not None for p in g["params"])]
-        if not groups:
-            return []
         totals = [torch.nn.utils.get_total_norm([p.grad for p in g["params"] if p.grad is not None]) for g in groups]
-        return list(zip(groups, totals, torch.stack(totals).tolist(), strict=True))
+        read = torch.stack([*(v.detach().float() for v in parts.values()), *totals]).tolist()
+        values = dict(zip(parts, read[: len(parts)], strict=True))
+        return values, list(zip(groups, totals, read[len(parts) :], strict=True))
 
     def _limit_gradient_spikes(self, norms: list[tuple[dict, torch.Tensor, float]]) -> None:
         """Clip each group's gradient to `gradient_spike` times its recent norm (kept in the group, so it is
         saved with the optimizer and a resumed run goes on alike). Relative, so no gradient scale is assumed;
-        the first `SPIKE_WARMUP` steps only measure. `norms`: `_gradient_norms()`, all finite."""
+        the first `SPIKE_WARMUP` steps only measure. `norms`: from `_read_step`, all finite."""
         limit_factor = self.settings.gradient_spike
         if not limit_factor:
             return
@@ -363,8 +365,7 @@ class Trainer:
             self._observing = False
         self.optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
-        norms = self._gradient_norms()
-        values = {k: float(v.detach()) for k, v in parts.items()}
+        values, norms = self._read_step(parts)
         finite = math.isfinite(values["total"]) and all(math.isfinite(norm) for _, _, norm in norms)
         if finite:
             self._limit_gradient_spikes(norms)
