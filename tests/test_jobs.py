@@ -411,4 +411,5 @@ def test_a_warning_is_shown_before_the_mask_has_a_mean():
     from feat_space.ui.training_view import progress_status
 
     report = ProgressReport(1, 10, {"total": float("nan")}, 1.0, warning="Step 1 was skipped")
-    assert "⚠️ Step 1 was skipped" in progress_status("Training “x”", report, "keeps what is learned")
+    status = progress_status("Training “x”", report, "keeps what is learned")
+    assert "⚠️ Step 1 was skipped" in status and "total loss — (not a number)" in status and "nan" not in status

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -61,9 +62,11 @@ def mask_image(mask: torch.Tensor, side: int, threshold: float = 0.0) -> Image.I
 
 def progress_status(where: str, report: ProgressReport, stop: str) -> str:
     """The Train tab's line for a reported step, here or on a job: `where` leads, `stop` says what Stop does."""
+    total = report.losses.get("total", math.nan)
+    loss = f"{total:.4f}" if math.isfinite(total) else "— (not a number)"  # a skipped step: its warning says why
     status = (
         f"{where}: step **{report.step}/{report.total}** · total loss "
-        f"{report.losses.get('total', float('nan')):.4f} · {report.seconds_per_step:.2f} s/step · about "
+        f"{loss} · {report.seconds_per_step:.2f} s/step · about "
         f"{duration(report.seconds_left)} left. **Stop** {stop}."
     )
     if report.judging_next:
