@@ -7,6 +7,7 @@ import torch
 
 from feat_space.cli import main
 from feat_space.editing.recipe import REGION_PRESETS
+from feat_space.errors import FeatError
 from feat_space.session import Session
 from feat_space.training.balance import balance_probe
 from feat_space.training.settings import TrainingSettings
@@ -53,3 +54,20 @@ def test_train_probe_prints_the_balance_and_saves_nothing(tmp_path, capsys, monk
     assert not out.exists()
     assert main(["train", "edits/smile.yaml", "--probe", "0"]) == 1
     assert "--probe takes a number of steps" in capsys.readouterr().err
+
+
+class _NotANumber:
+    """A guide whose loss is NaN for every image (a broken guide, or one a rate blew up)."""
+
+    def __init__(self, guide):
+        self.guide = guide
+
+    def loss(self, images: torch.Tensor, prompt: str) -> torch.Tensor:
+        return self.guide.loss(images, prompt) * float("nan")
+
+
+def test_a_probe_that_breaks_names_the_term_that_is_not_finite(session):
+    G = session.generator
+    config = REGION_PRESETS["face features"].config_for(G, "a face with a big smile")
+    with pytest.raises(FeatError, match=r"probe stopped at step 10: the clip term was not a finite number"):
+        balance_probe(G, _NotANumber(session.clip), session.arcface, config, TrainingSettings(), steps=12)

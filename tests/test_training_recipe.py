@@ -246,6 +246,12 @@ def test_a_run_that_does_nothing_fails_and_says_why(models, tmp_path):
     assert log["verdict"]["status"] == status
     assert failure_in_log(log) == failure.value.verdict.message  # and publish refuses it
 
+    # `train --resume` of the finished run trains nothing and fails the same way (it used to end as if fine).
+    resumed = Trainer(t.G, t.guide, t.arcface, t.edit.config, t.settings, output_dir=tmp_path, resume=True)
+    with pytest.raises(TrainingFailed) as again:
+        list(resumed.run())
+    assert str(again.value) == str(failure.value) and resumed.step == MIN_JUDGED_STEPS
+
 
 def test_the_effect_tells_a_held_back_edit_from_a_met_one(models):
     """More of the edit: a guide far from met gains much more from it, a met one nothing."""
@@ -439,3 +445,12 @@ def test_a_run_that_keeps_breaking_stops_with_the_last_good_weights_and_says_so(
     # The saved state remembers the skipped steps, so a resumed run counts on from them.
     resumed = Trainer(t.G, guide, t.arcface, t.edit.config, t.settings, output_dir=tmp_path, resume=True)
     assert resumed.skipped_steps == list(range(31, 31 + BROKEN_STEPS))
+
+
+def test_a_run_that_breaks_every_other_step_stops_too(models):
+    t, guide = guided_trainer(models, steps=60)
+    t.guide = _BreaksOn(guide, t, set(range(30, 60, 2)))  # steps 31, 33, ... (1-based) are not finite
+    with pytest.raises(TrainingFailed, match=r"broke at step 31") as failed:
+        list(t.run())
+    assert failed.value.verdict.status == "broken"
+    assert t.step == 31 + 2 * (BROKEN_STEPS - 1)  # the tenth such step within twenty: it never had ten in a row

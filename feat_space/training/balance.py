@@ -18,10 +18,12 @@ from dataclasses import dataclass
 import torch
 
 from ..editing.edit import EditConfig
+from ..errors import FeatError
 from ..models.arcface import IRSE50ArcFace
 from ..models.stylegan2 import Generator
 from .settings import TrainingSettings
-from .trainer import TextGuide, Trainer
+from .trainer import TextGuide, Trainer, TrainingFailed
+from .verdict import BROKEN_STEPS, BROKEN_WINDOW
 
 
 @dataclass(frozen=True)
@@ -107,11 +109,29 @@ def _gradients(trainer: Trainer, step: int) -> list[TermGradient]:
 
 
 def balance_of(trainer: Trainer, steps: int = 30) -> BalanceReport:
-    """Probe an existing trainer (it trains `steps` steps: use a throwaway one)."""
+    """Probe an existing trainer (it trains `steps` steps: use a throwaway one). A training that breaks (too
+    many steps not finite, `Trainer.train_step`) ends the probe with a `FeatError` naming the terms at fault."""
     started = time.monotonic()
     before = _gradients(trainer, trainer.step)
     for _ in range(steps):
-        trainer.train_step()
+        try:
+            trainer.train_step()
+        except TrainingFailed as failed:
+            if failed.verdict.status != "broken":
+                raise
+            # A step's history leaves out what was not finite: what is missing names the culprit.
+            last = trainer.history[-1]
+            bad = [t.name for t in before if t.name not in last]
+            what = (
+                f"the {', '.join(bad)} term{'s were' if len(bad) > 1 else ' was'} not a finite number (inf or NaN)"
+                if bad
+                else "every term was finite, but a gradient was not (inf or NaN)"
+            )
+            raise FeatError(
+                f"The probe stopped at step {trainer.step}: {what} on {BROKEN_STEPS} of the last {BROKEN_WINDOW} "
+                "steps. Check that the guide gives finite losses for these images, or lower mapper_learning_rate "
+                "and attention_learning_rate."
+            ) from None
     after = _gradients(trainer, trainer.step)
     return BalanceReport(before, after, steps, time.monotonic() - started)
 

@@ -42,7 +42,7 @@ from .losses import (
 )
 from .monitor import MaskHealth, MaskMonitor, floor_for
 from .settings import TrainingSettings
-from .verdict import BROKEN_STEPS, DOSES, Effect, Verdict, judge
+from .verdict import BROKEN_STEPS, BROKEN_WINDOW, DOSES, Effect, Verdict, judge
 
 STATE_NAME = "trainer_state.pt"
 HELD_OUT_STEP = 10**9  # latents of steps from here on are never trained on: the final verdict's
@@ -92,7 +92,7 @@ class TrainProgress:
             return None
         return (
             f"Step {self.step} was skipped: its loss or gradient was not a finite number (inf or NaN), so the "
-            f"weights were left as they were. {BROKEN_STEPS} such steps in a row stop the run."
+            f"weights were left as they were. {BROKEN_STEPS} such steps within {BROKEN_WINDOW} stop the run."
         )
 
 
@@ -173,7 +173,12 @@ class Trainer:
         except (KeyError, ValueError, TypeError) as e:
             raise CheckpointError(f"{self.output_dir / STATE_NAME} is damaged ({e}); start a new training.") from None
         log = self.output_dir / LOG_NAME
-        self.history = json.loads(log.read_text())["history"] if log.is_file() else []
+        saved = json.loads(log.read_text()) if log.is_file() else {}
+        self.history = saved.get("history", [])
+        # A run resumed at its last step has nothing left to train: its verdict stands (and `run` says it
+        # again). One resumed earlier trains on, so an earlier stop ("broken") is not its verdict.
+        if self.step >= self.settings.steps and saved.get("verdict"):
+            self.verdict = Verdict.from_dict(saved["verdict"])
         return edit
 
     def _optimizer(self, edit: FeatEdit) -> torch.optim.Optimizer:
@@ -355,8 +360,8 @@ class Trainer:
 
     def train_step(self) -> dict[str, float]:
         """One optimizer step on a fresh batch. A step whose loss or gradient is not finite is skipped (Adam
-        would turn every weight to NaN) and recorded in `skipped_steps`; `BROKEN_STEPS` of them in a row end
-        the run with `TrainingFailed` ("broken"), the weights as they were before."""
+        would turn every weight to NaN) and recorded in `skipped_steps`; `BROKEN_STEPS` of the last
+        `BROKEN_WINDOW` steps end the run with `TrainingFailed` ("broken"), the weights as they were before."""
         self.edit.train()
         self._observing = True
         try:
@@ -379,8 +384,8 @@ class Trainer:
             self.monitor.update(self.step, values["area"])
         # A value that is not a number is left out: training.json stays strict JSON, and plots skip the step.
         self.history.append({"step": self.step, **{k: v for k, v in values.items() if math.isfinite(v)}})
-        broken = self.skipped_steps[-BROKEN_STEPS:]
-        if len(broken) == BROKEN_STEPS and broken[0] == self.step - BROKEN_STEPS + 1:
+        broken = [k for k in self.skipped_steps if k > self.step - BROKEN_WINDOW]
+        if len(broken) >= BROKEN_STEPS:
             health = self.health
             mean, floor = (health.mask_mean, health.floor) if health is not None else (None, self.monitor.floor)
             self.verdict = Verdict("broken", mean, None, floor, broken_at=broken[0])
@@ -423,9 +428,22 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------------------
 
+    def _finish(self) -> None:
+        """Judge the finished run (unless its verdict is already known, as when resumed at its end), save it
+        with the verdict (a failed edit is kept for a look, marked in training.json), and raise
+        `TrainingFailed` if the edit is not usable."""
+        if self.verdict is None:
+            self.verdict = judge(self.health, self.effect(), self.step)
+            if self.output_dir is not None:
+                self.save()
+        if not self.verdict.ok:
+            raise TrainingFailed(self.verdict)
+
     def run(self, stop: threading.Event | None = None) -> Iterator[TrainProgress]:
         """Train until `settings.steps` or until `stop` is set; yields after every step."""
         total = self.settings.steps
+        if self.step >= total:  # resumed at its end: the verdict is what the run ended with
+            self._finish()
         try:
             while self.step < total:
                 if stop is not None and stop.is_set():
@@ -446,11 +464,7 @@ class Trainer:
                     progress.checkpoint = self.save()
                 progress.done = self.step == total
                 if progress.done:
-                    self.verdict = judge(self.health, self.effect(), self.step)
-                    if self.output_dir is not None:
-                        self.save()  # with the verdict; a failed edit is kept for a look, marked in training.json
-                    if not self.verdict.ok:
-                        raise TrainingFailed(self.verdict)
+                    self._finish()
                 yield progress
         finally:
             # Stopped early (event, or the consumer closed the generator): keep what was learned.

@@ -35,8 +35,10 @@ MIN_LOCALITY = 1.5  # change inside the mask at least this many times the change
 # tests train a few steps): their verdict says so ("unjudged") instead of calling them good or bad.
 MIN_JUDGED_STEPS = 50
 # A step whose loss or gradient is not finite (inf, NaN) is skipped, not taken (it would turn every weight to NaN);
-# this many in a row end the run: something in the guide or the settings is broken, not one odd batch.
+# this many of the last `BROKEN_WINDOW` steps end the run (ten in a row, or every other step): something in the guide
+# or the settings is broken, not one odd batch.
 BROKEN_STEPS = 10
+BROKEN_WINDOW = 20
 
 Status = Literal["ok", "unjudged", "closed", "global", "runaway", "no effect", "not local", "broken"]
 
@@ -69,7 +71,7 @@ class Verdict:
     mask_mean: float | None
     effect: Effect | None = None
     floor: float | None = None  # the mask mean below which this edit's mask counts as closed
-    broken_at: int | None = None  # "broken": the first of the steps in a row whose loss or gradient was not finite
+    broken_at: int | None = None  # "broken": the first of the recent steps whose loss or gradient was not finite
 
     @property
     def ok(self) -> bool:
@@ -96,9 +98,9 @@ class Verdict:
         if self.status == "broken":
             return (
                 f"Training broke at step {self.broken_at}: the loss or its gradient was not a finite number (inf or "
-                f"NaN) on {BROKEN_STEPS} steps in a row, so they were skipped and the run stopped. The weights saved "
-                "are the last good ones. Check that the guide gives finite losses for these images, or lower "
-                "mapper_learning_rate and attention_learning_rate, and train again."
+                f"NaN) on {BROKEN_STEPS} of the last {BROKEN_WINDOW} steps, so they were skipped and the run stopped. "
+                "The weights saved are the last good ones. Check that the guide gives finite losses for these images, "
+                "or lower mapper_learning_rate and attention_learning_rate, and train again."
             )
         if self.status == "unjudged":
             return (
@@ -178,6 +180,7 @@ def judge(health: MaskHealth | None, effect: Effect | None, steps: int) -> Verdi
 
 __all__ = [
     "BROKEN_STEPS",
+    "BROKEN_WINDOW",
     "DOSES",
     "MIN_JUDGED_STEPS",
     "MIN_REACH",
