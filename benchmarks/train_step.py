@@ -62,6 +62,9 @@ def main() -> None:
     # is small next to synthesis).
     plain = TrainingSettings(batch_size=2, normalize_guidance=False, mask_gradient="raw")
     trainers["256², no normalisation"] = Trainer(G, guide, arcface, config, plain)
+    # A run's first `focus_steps` weight the mapper's gradient (`losses.Focus`); the steps timed here are among
+    # them, so the same step without it is timed beside them.
+    trainers["256², no focus"] = Trainer(G, guide, arcface, config, TrainingSettings(batch_size=2, focus_steps=0))
     for trainer in trainers.values():
         trainer.train_step()  # warm-up
     # Rounds alternate the two setups, so a busy neighbour slows both alike; the ratio is what counts.
@@ -72,6 +75,12 @@ def main() -> None:
     print(
         f"recipe step / step without its normalisations: {statistics.median(recipe):.3f}x (per round: "
         + ", ".join(f"{q:.3f}" for q in recipe)
+        + ")"
+    )
+    focus = [x["256²"] / x["256², no focus"] for x in rounds]
+    print(
+        f"step in the focus phase / step after it: {statistics.median(focus):.3f}x (per round: "
+        + ", ".join(f"{q:.3f}" for q in focus)
         + ")"
     )
     # The verdict's measurement at the end of a run (`Trainer.effect`: the edit on held-out latents at

@@ -30,7 +30,9 @@ def trainer(models, region="mouth", steps=4, seed=0, settings=None, **kwargs) ->
 
 
 def test_clip_loss_falls(models):
-    t = trainer(models, steps=40)  # the mapper's rate ramps up over 30 steps
+    # The guide's plain descent: the focused first steps (recipe item 11) follow where the guide pulls hardest
+    # instead, and a random CLIP pulls hardest nowhere in particular (docs/training.md). 30 warm-up steps.
+    t = trainer(models, steps=40, settings={"focus_steps": 0})
     held_out = t.sample_wplus(10_000)  # latents training never sees
     with torch.no_grad():
         before = t.losses(held_out)["clip"].item()

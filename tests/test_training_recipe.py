@@ -14,7 +14,7 @@ import torch
 
 from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.models.stylegan2 import Generator
-from feat_space.training.losses import GuideScale, scaled_gradient, unit_gradient
+from feat_space.training.losses import Focus, GuideScale, scaled_gradient, unit_gradient
 from feat_space.training.monitor import COLLAPSED, GLOBAL, MaskHealth, MaskMonitor, failure_in_log, floor_for
 from feat_space.training.report import report_of
 from feat_space.training.run import RunStep
@@ -454,3 +454,33 @@ def test_a_run_that_breaks_every_other_step_stops_too(models):
         list(t.run())
     assert failed.value.verdict.status == "broken"
     assert t.step == 31 + 2 * (BROKEN_STEPS - 1)  # the tenth such step within twenty: it never had ten in a row
+
+
+def test_focus_weights_the_edits_gradient_toward_where_the_guide_pulls_hardest():
+    focus = Focus()
+    edited = torch.full((1, 3, 32, 32), 0.1, requires_grad=True)
+    mask = torch.full((1, 1, 32, 32), 0.5, requires_grad=True)
+    image = focus.image(mask * focus.edit(edited) + (1 - mask) * torch.zeros(1, 3, 32, 32))
+    pull = torch.ones(1, 3, 32, 32)
+    pull[..., :16, :16] = 3.0  # the guide pulls three times as hard on one quarter of the picture
+    (image * pull).sum().backward()
+    assert edited.grad is not None and mask.grad is not None
+    # Cell weights (pull / its mean)^2: 9x as much on that quarter, so 27x the gradient there ...
+    ratio = edited.grad[..., :16, :16].mean() / edited.grad[..., 16:, 16:].mean()
+    assert ratio.item() == pytest.approx(27.0, rel=1e-4)
+    # ... at the plain gradient's size (Adam remembers sizes: a larger one would slow the steps after it).
+    assert edited.grad.norm().item() == pytest.approx((0.5 * pull).norm().item(), rel=1e-4)
+    assert torch.allclose(mask.grad, (0.1 * pull).sum(1, keepdim=True))  # the mask's side: the plain gradient
+
+
+def test_focus_steers_the_mappers_first_steps_and_leaves_the_mask_to_the_plain_gradient(models):
+    runs = {}
+    for steps in (0, 40):
+        t, _ = guided_trainer(models, preset="colour", focus_steps=steps)
+        t.train_step()
+        runs[steps] = t
+    plain, focused = runs[0].edit, runs[40].edit
+    # Same first batch and edit: the attention took the very same step, the mapper another.
+    same = lambda a, b: all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters(), strict=True))  # noqa: E731
+    assert same(plain.attention, focused.attention)
+    assert not same(plain.mapper, focused.mapper)

@@ -325,6 +325,7 @@ def render(
     dtype: torch.dtype | None = None,
     wplus_edit: torch.Tensor | None = None,
     blend_mask: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    blend_edit: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> Rendered:
     """`edits` (composed in order: each maps the previous edit's latent; every mask reads the original
     latent) rendered at `size` (default: the generator's; see `EditPlan.output_layer`).
@@ -333,7 +334,8 @@ def render(
     blend the final RGB are then mixed in through the union of theirs, from the image of the fully
     edited latent. `stages` default to an `OriginalPass` of this call (features in `dtype`).
     `wplus_edit` passes the edited latent when the caller has it (training keeps its Δ);
-    `blend_mask` is what blending sees of the masks (training normalises their gradient there).
+    `blend_mask` is what blending sees of the masks (training normalises their gradient there), and
+    `blend_edit` what it sees of the edited features or image (training weights their gradient there).
     """
     if not edits:
         raise ValueError("render needs at least one edit")
@@ -363,7 +365,10 @@ def render(
             edited = stages.latest(
                 "edited state", (key, blend), lambda: edited_state(G, plan, edit_latent, blend, prefix, dtype)
             )
-            image = blended_image(G, wplus, states[blend], edited, feature_mask, out)
+            seen = edited
+            if blend_edit is not None:
+                seen = edited.replace(feature=blend_edit(edited.feature), skip=blend_edit(edited.skip))
+            image = blended_image(G, wplus, states[blend], seen, feature_mask, out)
         else:
             assert original_image is not None
             image = original_image
@@ -376,7 +381,8 @@ def render(
                     return G.synthesize_until(edit_latent, out, dtype=dtype).skip
                 return G.continue_to(start, edit_latent, out).skip
 
-            image = mix_rgb(rgb_mask, stages.latest(f"edited image {out}", key, edited_rgb), image)
+            edited_image = stages.latest(f"edited image {out}", key, edited_rgb)
+            image = mix_rgb(rgb_mask, edited_image if blend_edit is None else blend_edit(edited_image), image)
     return Rendered(image=image, mask=union, masks=masks, wplus_edit=edit_latent, layer=out, plan=plan)
 
 

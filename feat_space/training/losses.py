@@ -6,6 +6,7 @@ import math
 from typing import TYPE_CHECKING
 
 import torch
+import torch.nn.functional as F
 
 from ..models.arcface import IRSE50ArcFace, face_crop_112
 
@@ -147,3 +148,63 @@ def scaled_gradient(images: torch.Tensor, scale: GuideScale, observe: bool = Fal
     the size `unit_gradient` gives an unmet guide. `observe`: this backward is a training step's, and
     counts toward the calibration."""
     return _ScaledGradient.apply(images, scale, observe)
+
+
+FOCUS_CELLS = 16  # cells per side over which `Focus` measures where the guide pulls
+FOCUS_POWER = 2.0  # how strongly it favours the cells where the pull is largest
+
+
+class _FocusImage(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, image: torch.Tensor, focus: Focus) -> torch.Tensor:
+        ctx.focus = focus
+        return image.view_as(image)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        size = F.adaptive_avg_pool2d(grad.abs().sum(1, keepdim=True), FOCUS_CELLS)
+        ctx.focus.weight = (size / size.mean((2, 3), keepdim=True).clamp_min(1e-30)).pow(FOCUS_POWER)
+        return grad, None
+
+
+class _FocusEdit(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, values: torch.Tensor, focus: Focus) -> torch.Tensor:
+        ctx.focus = focus
+        return values.view_as(values)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        weight = ctx.focus.weight
+        if weight is None:  # the image's gradient did not pass through `Focus.image`: nothing to weight by
+            return grad, None
+        focused = grad * F.interpolate(weight.to(grad), size=grad.shape[-2:], mode="nearest")
+        # Only where the gradient points changes, not its size: Adam remembers sizes over ~1000 steps, and
+        # a focus phase with larger gradients left the mapper's later steps small (the edit stalled).
+        size = grad.flatten(1).norm(dim=1) / focused.flatten(1).norm(dim=1).clamp_min(1e-30)
+        return focused * size.view(-1, *[1] * (grad.dim() - 1)), None
+
+
+class Focus:
+    """The mapper's gradient weighted toward where the guide pulls hardest in the picture, in a training's
+    first steps: `image` wraps the rendered image (its gradient, cell by cell over `FOCUS_CELLS` a side,
+    gives each cell the weight (its mean size over the image's)^`FOCUS_POWER`), and `edit` wraps the edited
+    side of blending (its gradient is multiplied by those weights, then brought back to its own size, so
+    only its direction changes). The mask, on the other side of blending, learns from the plain gradient.
+
+    Why: a prompt that also likes a change of the whole picture (CLIP's often does: lighting, overall
+    colour) splits the mapper's first steps between that and the part the prompt is about, and on some
+    faces the whole-picture pull wins. The mapper then learns it, the part's own pull says "less here",
+    and the mask shuts on the part for good (docs/training.md). A prompt pulls hardest, per pixel, where
+    its part is; weighted so, the mapper's first steps take the part's direction. A ratio of the
+    gradient's own sizes, so its scale cancels.
+    """
+
+    def __init__(self) -> None:
+        self.weight: torch.Tensor | None = None  # [B, 1, FOCUS_CELLS, FOCUS_CELLS], from the last backward
+
+    def image(self, image: torch.Tensor) -> torch.Tensor:
+        return _FocusImage.apply(image, self)
+
+    def edit(self, values: torch.Tensor) -> torch.Tensor:
+        return _FocusEdit.apply(values, self)

@@ -31,6 +31,10 @@ class TrainingSettings(BaseModel):
     # usual gradient, and Adam's momentum carried that one batch's answer (shut edit and mask) for dozens of
     # steps; ordinary steps reach 4-8x the average at the 99th percentile (docs/training.md).
     gradient_spike: float = Field(default=4.0, ge=0)
+    # For this many first steps the mapper's gradient is weighted toward where the guide pulls hardest, per
+    # pixel (`losses.Focus`); 0 turns it off. A prompt that also pulls the whole picture (lighting, overall
+    # colour) otherwise sent some runs' first edit, and then their mask, to the wrong place (docs/training.md).
+    focus_steps: int = Field(default=40, ge=0, le=10_000)
     truncation: float = Field(default=0.7, gt=0, le=1, description="ψ of the sampled training latents")
     style_mixing: float = Field(
         default=0.0, ge=0, le=1, description="share of training latents whose W+ entries come from two latents"

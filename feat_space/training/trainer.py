@@ -30,6 +30,7 @@ from ..models.arcface import IRSE50ArcFace, face_crop_112
 from ..models.loading import read_checkpoint
 from ..models.stylegan2 import Generator
 from .losses import (
+    Focus,
     GuideScale,
     identity_loss,
     image_change,
@@ -270,6 +271,8 @@ class Trainer:
         G, config = self.G, self.edit.config
         original = OriginalPass(G, wplus, frozen=True)
         delta = self.edit.mapper(wplus)
+        # A training step's first steps weight the mapper's gradient toward where the guide pulls (`Focus`).
+        focus = Focus() if self._observing and self.step < self.settings.focus_steps else None
         # The image losses tell the mask where the edit helps; blending sees the mask through
         # `_mask_gradient` (their gradient on it scaled as settings.mask_gradient says).
         out = render(
@@ -280,8 +283,10 @@ class Trainer:
             stages=original,
             wplus_edit=wplus + (config.strength if strength is None else strength) * delta,
             blend_mask=self._mask_gradient,
+            blend_edit=None if focus is None else focus.edit,
         )
-        return out.image, original.original_image(out.layer), out.masks[0], delta
+        image = out.image if focus is None else focus.image(out.image)
+        return image, original.original_image(out.layer), out.masks[0], delta
 
     def losses(self, wplus: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.terms(wplus).parts
