@@ -154,12 +154,16 @@ FOCUS_CELLS = 16  # cells per side over which `Focus` measures where the guide p
 FOCUS_POWER = 2.0  # how strongly it favours the cells where the pull is largest
 
 
-class _FocusImage(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, image: torch.Tensor, focus: Focus) -> torch.Tensor:
-        ctx.focus = focus
-        return image.view_as(image)
+class _FocusHook(torch.autograd.Function):
+    """Identity forward that keeps the `Focus` for its backward (each subclass's)."""
 
+    @staticmethod
+    def forward(ctx, values: torch.Tensor, focus: Focus) -> torch.Tensor:
+        ctx.focus = focus
+        return values.view_as(values)
+
+
+class _FocusImage(_FocusHook):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         size = F.adaptive_avg_pool2d(grad.abs().sum(1, keepdim=True), FOCUS_CELLS)
@@ -167,12 +171,7 @@ class _FocusImage(torch.autograd.Function):
         return grad, None
 
 
-class _FocusEdit(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, values: torch.Tensor, focus: Focus) -> torch.Tensor:
-        ctx.focus = focus
-        return values.view_as(values)
-
+class _FocusEdit(_FocusHook):
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
         weight = ctx.focus.weight
