@@ -271,7 +271,7 @@ class Trainer:
         G, config = self.G, self.edit.config
         original = OriginalPass(G, wplus, frozen=True)
         delta = self.edit.mapper(wplus)
-        # A training step's first steps weight the mapper's gradient toward where the guide pulls (`Focus`).
+        # A run's first `focus_steps` training steps weight the mapper's gradient toward where the guide pulls.
         focus = Focus() if self._observing and self.step < self.settings.focus_steps else None
         # The image losses tell the mask where the edit helps; blending sees the mask through
         # `_mask_gradient` (their gradient on it scaled as settings.mask_gradient says).
