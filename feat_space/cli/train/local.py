@@ -104,7 +104,7 @@ def train_here(options: TrainOptions, target: Target) -> int:
     try:
         for s in training.steps(mask_threshold=entry.defaults.mask_threshold):
             health = s.progress.health
-            if s.progress.skip_warning:
+            if s.progress.skip_warning and not lines:  # a job's progress line carries it (a job logs both streams)
                 print(f"warning: {s.progress.skip_warning}", file=sys.stderr, flush=True)
             if health is not None and health.warning and health.status != warned:
                 print(f"warning at step {s.step}: {health.warning}", file=sys.stderr, flush=True)
