@@ -273,6 +273,27 @@ def test_the_effect_tells_a_held_back_edit_from_a_met_one(models):
     assert reach[0.02] > 0.8, reach
 
 
+def test_more_of_the_edit_counts_only_as_far_as_an_edit_can_go(models):
+    """A guide that gains from every dose (one with a soft tail, or a part that is never met) makes any edit read
+    as held back if doses that push the pixels past RUNAWAY_CHANGE count. They do not."""
+    t, _ = guided_trainer(models)
+    original = torch.zeros(4, 3, 16, 16)
+    step = torch.full((4, 1, 16, 16), 0.6).expand(4, 3, 16, 16)  # moves the pixels in the mask by 0.6
+    mask = torch.ones(4, 1, 16, 16)
+    strength = t.edit.config.strength
+    t.render = lambda wplus, s=None: (original + step * (s or strength) / strength, original, mask, None)
+
+    class Linear:  # never met: the more change, the lower its loss
+        def loss(self, images, prompt):
+            return -images.mean((1, 2, 3))
+
+    t.guide = Linear()
+    effect = t.effect()
+    assert effect.change_inside == pytest.approx(0.6)
+    # Doses 1.5 and 2 move the pixels by 0.9 and 1.2; from 3 on past RUNAWAY_CHANGE (1.5), so left out.
+    assert effect.reach == pytest.approx(1 / 2), effect  # all doses up to 6 would make it 1/6
+
+
 def test_verdicts_say_what_went_wrong_and_what_to_change():
     health = MaskHealth("ok", 0.2, 1.0)
     ran_away = judge(health, Effect(guide_gain=0.5, change_inside=1.6, change_outside=0.1), steps=500)
@@ -285,7 +306,7 @@ def test_verdicts_say_what_went_wrong_and_what_to_change():
     held = judge(health, Effect(0.1, 0.3, 0.01, gain_more=0.4), steps=500)  # brings 25 % of it
     assert held.status == "no effect" and "25%" in held.message and "id_weight" in held.message
     met = judge(health, Effect(0.1, 0.3, 0.01, gain_more=0.08), steps=500)
-    partway = judge(health, Effect(0.1, 0.3, 0.01, gain_more=0.2), steps=500)  # brings half of it
+    partway = judge(health, Effect(0.1, 0.3, 0.01, gain_more=0.16), steps=500)  # brings 62 % of it
     assert met.ok and partway.ok
     assert Verdict.from_dict(held.to_dict()) == held
     # A training.json from before the dose test has no gain_more: judged as it was then.

@@ -43,7 +43,7 @@ from .losses import (
 )
 from .monitor import MaskHealth, MaskMonitor, floor_for
 from .settings import TrainingSettings
-from .verdict import BROKEN_STEPS, BROKEN_WINDOW, DOSES, Effect, Verdict, judge
+from .verdict import BROKEN_STEPS, BROKEN_WINDOW, DOSES, RUNAWAY_CHANGE, Effect, Verdict, judge
 
 STATE_NAME = "trainer_state.pt"
 HELD_OUT_STEP = 10**9  # latents of steps from here on are never trained on: the final verdict's
@@ -51,6 +51,15 @@ ATTENTION_TUNED_WIDTH = 32  # input channels of the attention's reduce convs whe
 LOG_NAME = TRAINING_LOG
 SPIKE_WARMUP = 10  # steps of gradient norms seen before `gradient_spike` limits any
 SPIKE_AVERAGING = 0.05  # the recent norm's moving-average rate (~20 steps)
+
+
+def _change_in_out(edited: torch.Tensor, original: torch.Tensor, mask: torch.Tensor) -> tuple[float, float]:
+    """Mean |edited − original| per pixel weighted by the mask, and by 1 − mask (images live in [-1, 1])."""
+    change = (edited - original).abs().mean(1, keepdim=True)
+    m = torch.nn.functional.interpolate(mask, size=change.shape[-2:], mode="bilinear", align_corners=False)
+    inside = (m * change).sum() / m.sum().clamp_min(1e-8)
+    outside = ((1 - m) * change).sum() / (1 - m).sum().clamp_min(1e-8)
+    return inside.item(), outside.item()
 
 
 class TrainingFailed(FeatError):
@@ -410,18 +419,19 @@ class Trainer:
             prompt, strength = self.edit.config.prompt, self.edit.config.strength
             before = self.guide.loss(original, prompt)
             gain = (before - self.guide.loss(edited, prompt)).mean().item()
-            more = [
-                (before - self.guide.loss(self.render(wplus, dose * strength)[0], prompt)).mean().item()
-                for dose in DOSES
-            ]
+            inside, outside = _change_in_out(edited, original, mask)
+            # More of the same edit, only as far as an edit can go: a dose that moves the pixels in the mask
+            # past RUNAWAY_CHANGE is no edit a prompt asks for (a guide that still gains there, as one with a
+            # soft tail or a never-met part does, would make a met edit read as held back).
+            more = []
+            for dose in DOSES:
+                dosed, _, dosed_mask, _ = self.render(wplus, dose * strength)
+                if _change_in_out(dosed, original, dosed_mask)[0] <= RUNAWAY_CHANGE:
+                    more.append((before - self.guide.loss(dosed, prompt)).mean().item())
             # A dose whose image broke (inf or NaN) says nothing about what more of the edit gains.
             gain_more = max((g for g in more if math.isfinite(g)), default=None)
         finally:
             self.edit.train(was_training)
-        change = (edited - original).abs().mean(1, keepdim=True)
-        m = torch.nn.functional.interpolate(mask, size=change.shape[-2:], mode="bilinear", align_corners=False)
-        inside = ((m * change).sum() / m.sum().clamp_min(1e-8)).item()
-        outside = (((1 - m) * change).sum() / (1 - m).sum().clamp_min(1e-8)).item()
         return Effect(gain, inside, outside, gain_more)
 
     @torch.no_grad()
