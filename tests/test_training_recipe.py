@@ -14,7 +14,7 @@ import torch
 
 from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.models.stylegan2 import Generator
-from feat_space.training.losses import Focus, GuideScale, scaled_gradient, unit_gradient
+from feat_space.training.losses import Focus, GuideScale, hidden_strength, scaled_gradient, unit_gradient
 from feat_space.training.monitor import COLLAPSED, GLOBAL, MaskHealth, MaskMonitor, failure_in_log, floor_for
 from feat_space.training.report import report_of
 from feat_space.training.run import RunStep
@@ -54,6 +54,34 @@ def test_region_guide_sees_only_its_region(models):
     inside = guide.loss(images + noise * region, "")
     assert torch.equal(outside, guide.loss(images, ""))
     assert (inside != outside).all()
+
+
+def test_hidden_strength_prices_a_faint_mask_over_a_strong_edit_and_leaves_the_mask_alone():
+    """m·e + (1 − m)·o: a mask at 1/2 over twice the edit makes the same picture for half the area. The change
+    term cannot tell them apart; this term charges the faint one, and only the edit."""
+    original = torch.zeros(1, 3, 8, 8)
+    edit = torch.full((1, 3, 8, 8), 0.4)
+    binary = torch.ones(1, 1, 4, 4)
+    assert hidden_strength(edit, original, binary).item() == 0  # nothing hidden under an open mask
+    assert hidden_strength(None, original, binary).item() == 0  # no RGB edit (features blend): nothing to price
+    faint = torch.full((1, 1, 4, 4), 0.5, requires_grad=True)
+    stronger = (2 * edit).requires_grad_()
+    assert torch.allclose(0.5 * stronger, edit)  # the same picture as the open mask over the edit
+    cost = hidden_strength(stronger, original, faint)
+    assert cost.item() == pytest.approx(0.5 * 0.75 * 0.8**2)
+    cost.backward()
+    assert faint.grad is None and stronger.grad.abs().sum() > 0  # the edit pays, the mask is not pushed
+
+
+def test_the_change_term_prices_hidden_strength_only_where_the_image_is_mixed(models):
+    """Colour presets mix the edited image in through the mask; feature presets have no such exact trade."""
+    for preset, rgb in (("colour", True), ("face features", False)):
+        changes = []
+        for weight in (0.0, 1.0):
+            t, _ = guided_trainer(models, preset=preset, hidden_weight=weight)
+            with torch.no_grad():
+                changes.append(t.terms(t.sample_wplus(0)).parts["change"].item())
+        assert (changes[1] > changes[0]) if rgb else (changes[1] == changes[0]), (preset, changes)
 
 
 def test_unit_gradient_keeps_only_the_direction():

@@ -311,6 +311,7 @@ class Rendered:
     wplus_edit: torch.Tensor  # the edited latent
     layer: int  # the output layer
     plan: EditPlan
+    edited_rgb: torch.Tensor | None = None  # what RGB edits mixed in through their mask (None without any)
 
 
 def render(
@@ -382,8 +383,18 @@ def render(
                 return G.continue_to(start, edit_latent, out).skip
 
             edited_image = stages.latest(f"edited image {out}", key, edited_rgb)
-            image = mix_rgb(rgb_mask, edited_image if blend_edit is None else blend_edit(edited_image), image)
-    return Rendered(image=image, mask=union, masks=masks, wplus_edit=edit_latent, layer=out, plan=plan)
+            if blend_edit is not None:
+                edited_image = blend_edit(edited_image)
+            image = mix_rgb(rgb_mask, edited_image, image)
+    return Rendered(
+        image=image,
+        mask=union,
+        masks=masks,
+        wplus_edit=edit_latent,
+        layer=out,
+        plan=plan,
+        edited_rgb=edited_image if plan.rgb else None,
+    )
 
 
 __all__ = [

@@ -40,6 +40,17 @@ def image_change(edited: torch.Tensor, original: torch.Tensor) -> torch.Tensor:
     return (edited - original).pow(2).mean()
 
 
+def hidden_strength(edited: torch.Tensor | None, original: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """What a partly open mask hides of an RGB edit: mean m(1 − m²)(e − o)², with `edited` (e) the image mixed in
+    through the mask (m, detached: only the edit pays). An RGB mix m·e + (1 − m)·o makes the same picture from a
+    fainter mask over a stronger edit, for less area, so a long run faded its mask over a growing edit (the
+    change term sees only m²(e − o)²); this is 0 for a binary mask and grows as a mask fades. 0 without RGB edits."""
+    if edited is None:
+        return original.new_zeros(())
+    m = F.interpolate(mask.detach(), size=edited.shape[-2:], mode="bilinear", align_corners=False)
+    return (m * (1 - m.square()) * (edited - original).square()).mean()
+
+
 def mask_area(mask: torch.Tensor) -> torch.Tensor:
     """Mean of the mask: prefer edits that touch as little of the image as possible."""
     return mask.mean()

@@ -16,14 +16,14 @@ import json
 import math
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol, cast
 
 import torch
 
 from ..editing.edit import EditConfig, FeatEdit
-from ..editing.render import OriginalPass, render
+from ..editing.render import OriginalPass, Rendered, render
 from ..editing.storage import TRAINING_LOG, load_edit_folder, save_edit
 from ..errors import CheckpointError, FeatError
 from ..models.arcface import IRSE50ArcFace, face_crop_112
@@ -32,6 +32,7 @@ from ..models.stylegan2 import Generator
 from .losses import (
     Focus,
     GuideScale,
+    hidden_strength,
     identity_loss,
     image_change,
     latent_l2,
@@ -277,6 +278,13 @@ class Trainer:
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """(edited image, original image, mask, Δ) at the training resolution (`editing.render`, the
         original pass without gradients: only the edit learns); `strength` scales Δ (default: the edit's)."""
+        out, original, delta = self._rendered(wplus, strength)
+        return out.image, original, out.masks[0], delta
+
+    def _rendered(
+        self, wplus: torch.Tensor, strength: float | None = None
+    ) -> tuple[Rendered, torch.Tensor, torch.Tensor]:
+        """`render`'s pieces: the `Rendered` (its image focused in a run's first steps), the original image, Δ."""
         G, config = self.G, self.edit.config
         original = OriginalPass(G, wplus, frozen=True)
         delta = self.edit.mapper(wplus)
@@ -294,8 +302,9 @@ class Trainer:
             blend_mask=self._mask_gradient,
             blend_edit=None if focus is None else focus.edit,
         )
-        image = out.image if focus is None else focus.image(out.image)
-        return image, original.original_image(out.layer), out.masks[0], delta
+        if focus is not None:
+            out = replace(out, image=focus.image(out.image))
+        return out, original.original_image(out.layer), delta
 
     def losses(self, wplus: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.terms(wplus).parts
@@ -305,7 +314,8 @@ class Trainer:
         `observe`: a training step's, whose backward calibrates the guide's scale."""
         s = self.settings
         self.latents_in_use = wplus
-        edited, original, mask, delta = self.render(wplus)
+        out, original, delta = self._rendered(wplus)
+        edited, mask = out.image, out.masks[0]
         with torch.no_grad():
             original_embedding = self.arcface(face_crop_112(original))
         guided = scaled_gradient(edited, self.guide_scale, observe) if s.normalize_guidance else edited
@@ -313,7 +323,8 @@ class Trainer:
             "clip": self.guide.loss(guided, self.edit.config.prompt).mean(),
             "l2": latent_l2(delta[:, slice(*self.edit.config.mapped_layers)]),
             "id": identity_loss(self.arcface, edited, original_embedding),
-            "change": image_change(edited, original),
+            "change": image_change(edited, original)
+            + s.hidden_weight * hidden_strength(out.edited_rgb, original, mask),
             "area": mask_area(mask),
             "tv": total_variation(mask),
         }
