@@ -65,6 +65,10 @@ def main() -> None:
     # A run's first `focus_steps` weight the mapper's gradient (`losses.Focus`); the steps timed here are among
     # them, so the same step without it is timed beside them.
     trainers["256², no focus"] = Trainer(G, guide, arcface, config, TrainingSettings(batch_size=2, focus_steps=0))
+    # The colour presets' change term also prices what a partly open mask hides (`losses.hidden_strength`; 0
+    # elsewhere): `--region colour` times it against the same step without it.
+    no_hidden = TrainingSettings(batch_size=2, hidden_weight=0.0)
+    trainers["256², no hidden strength"] = Trainer(G, guide, arcface, config, no_hidden)
     for trainer in trainers.values():
         trainer.train_step()  # warm-up
     # Rounds alternate the two setups, so a busy neighbour slows both alike; the ratio is what counts.
@@ -83,8 +87,14 @@ def main() -> None:
         + ", ".join(f"{q:.3f}" for q in focus)
         + ")"
     )
+    hidden = [x["256²"] / x["256², no hidden strength"] for x in rounds]
+    print(
+        f"step / step without the hidden-strength term: {statistics.median(hidden):.3f}x (per round: "
+        + ", ".join(f"{q:.3f}" for q in hidden)
+        + ")"
+    )
     # The verdict's measurement at the end of a run (`Trainer.effect`: the edit on held-out latents at
-    # its strength and at 2-6x), paid once per run: in steps of the same trainer, timed beside them.
+    # its strength and at 1.5-6x), paid once per run: in steps of the same trainer, timed beside them.
     capped = trainers["256²"]
     verdict = [seconds(capped.effect) / seconds(capped.train_step) for _ in range(args.repeats)]
     print(
