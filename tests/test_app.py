@@ -284,7 +284,7 @@ def test_training_streams_progress_and_the_edit_is_usable_at_once(app):
     assert len(updates) >= 3, "progress is streamed, not only the end"
     assert any("step **1/3**" in s for s in statuses) and any("step **3/3**" in s for s in statuses)
     assert not any("UNTRAINED" in s for s in statuses), "the page says it once, at its top"
-    panels = updates[-1][1:PREVIEW]  # one loss panel per term: total, clip, l2, id, change, area, tv
+    panels = updates[-1][1:PREVIEW]  # one loss panel per term: total, clip, l2, id, change, hidden, area, tv
     assert all(isinstance(p, dict) and len(p["data"]) == 3 for p in panels), "every term has its own readable panel"
     assert any(isinstance(u[PREVIEW], str) and Path(u[PREVIEW]).is_file() for u in updates), "a preview image is shown"
     final = updates[-1]

@@ -31,9 +31,11 @@ def test_the_trainers_losses_are_the_weighted_ones(tiny_session):
     weights = loss_weights(settings)
     assert set(parts) == set(weights) == set(terms.weights)
     assert total.item() == pytest.approx(sum(terms.weights[k] * v.item() for k, v in parts.items()), rel=1e-5)
-    # As configured, but for the two that are scheduled: the area term (warm-up) and the change term (gated
-    # by how met the guide is: off before its pull is measured).
-    assert {k: w for k, w in terms.weights.items() if k not in ("area", "change")} == {
-        k: w for k, w in weights.items() if k not in ("area", "change")
+    # As configured, but for those that are scheduled: the area term (warm-up), the change term (gated by how
+    # met the guide is: off before its pull is measured) and the hidden strength (a share of the change term's).
+    scheduled = ("area", "change", "hidden")
+    assert {k: w for k, w in terms.weights.items() if k not in scheduled} == {
+        k: w for k, w in weights.items() if k not in scheduled
     }
     assert terms.weights["change"] == 0 and weights["change"] > 0
+    assert terms.weights["hidden"] == 0 and weights["hidden"] > 0

@@ -30,8 +30,9 @@ def test_the_probe_measures_each_weighted_term_on_the_latent_offset(session):
     plain, heavy = probe(session), probe(session, id_weight=1.0)
     assert torch.equal(state, torch.random.get_rng_state())  # the caller's random state is untouched
     before = {t.name: t for t in plain.before}
-    assert set(before) == {"clip", "l2", "id", "change", "area", "tv"}
-    assert before["change"].weight == 0  # gated off until the guide's pull is measured (and met)
+    assert set(before) == {"clip", "l2", "id", "change", "hidden", "area", "tv"}
+    # gated off until the guide's pull is measured (and met); the hidden strength is a share of the change term's
+    assert before["change"].weight == 0 and before["hidden"].weight == 0
     assert before["clip"].on_delta > 0 and before["l2"].on_delta > 0 and before["id"].on_delta > 0
     assert before["area"].on_delta == 0 and before["tv"].on_delta == 0  # mask terms do not reach Δ
     # Step 0 is the same edit and latents: a 10x identity weight is a 10x identity gradient, nothing else moves.

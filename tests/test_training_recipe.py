@@ -73,15 +73,18 @@ def test_hidden_strength_prices_a_faint_mask_over_a_strong_edit_and_leaves_the_m
     assert faint.grad is None and stronger.grad.abs().sum() > 0  # the edit pays, the mask is not pushed
 
 
-def test_the_change_term_prices_hidden_strength_only_where_the_image_is_mixed(models):
+def test_hidden_strength_is_priced_only_where_the_image_is_mixed_and_gated_with_the_change_term(models):
     """Colour presets mix the edited image in through the mask; feature presets have no such exact trade."""
     for preset, rgb in (("colour", True), ("face features", False)):
-        changes = []
-        for weight in (0.0, 1.0):
-            t, _ = guided_trainer(models, preset=preset, hidden_weight=weight)
-            with torch.no_grad():
-                changes.append(t.terms(t.sample_wplus(0)).parts["change"].item())
-        assert (changes[1] > changes[0]) if rgb else (changes[1] == changes[0]), (preset, changes)
+        t, _ = guided_trainer(models, preset=preset, hidden_weight=0.25)
+        with torch.no_grad():
+            terms = t.terms(t.sample_wplus(0))
+        hidden = terms.parts["hidden"].item()
+        assert (hidden > 0) if rgb else (hidden == 0), (preset, hidden)
+        # A share of the change term's weight, so off with it until the guide is met.
+        assert terms.weights["hidden"] == 0.25 * terms.weights["change"]
+    t.change_gate = lambda: 0.6  # the guide partly met: the change term (and this share of it) partly in force
+    assert t.terms(t.sample_wplus(0)).weights["hidden"] == pytest.approx(0.25 * 0.3 * 0.6)
 
 
 def test_unit_gradient_keeps_only_the_direction():

@@ -54,9 +54,10 @@ class TrainingSettings(BaseModel):
     # own units, which the guide's measured scale is also in. It is in force as far as the guide is met
     # (`Trainer.change_gate`): an unmet guide is not fought, a met one lets it bring the edit back.
     change_weight: float = Field(default=0.3, ge=0)
-    # Part of the change term, for the colour presets (an RGB blend): the edit a partly open mask hides,
-    # m(1 − m²)(e − o)² (`losses.hidden_strength`), times this; 0 turns it off. Without it a long run's mask
-    # faded over a growing edit, the same picture for less area (docs/training.md).
+    # For the colour presets (an RGB blend): the edit a partly open mask hides, m(1 − m²)(e − o)²
+    # (`losses.hidden_strength`), weighted by this share of the change term's weight and gated with it; 0 turns
+    # it off. Without it a long run's mask faded over a growing edit, the same picture for less area
+    # (docs/training.md).
     hidden_weight: float = Field(default=0.25, ge=0)
     area_weight: float = Field(default=0.5, ge=0)
     tv_weight: float = Field(default=1e-5, ge=0)

@@ -323,14 +323,15 @@ class Trainer:
             "clip": self.guide.loss(guided, self.edit.config.prompt).mean(),
             "l2": latent_l2(delta[:, slice(*self.edit.config.mapped_layers)]),
             "id": identity_loss(self.arcface, edited, original_embedding),
-            "change": image_change(edited, original)
-            + s.hidden_weight * hidden_strength(out.edited_rgb, original, mask),
+            "change": image_change(edited, original),
+            "hidden": hidden_strength(out.edited_rgb, original, mask),
             "area": mask_area(mask),
             "tv": total_variation(mask),
         }
         weights = loss_weights(s)
         weights["area"] *= self.monitor.area_scale(self.step)  # warm-up and the monitor's correction
         weights["change"] *= self.change_gate()
+        weights["hidden"] *= weights["change"]  # a share of the change term, gated with it
         parts["total"] = cast(torch.Tensor, sum(weights[k] * v for k, v in parts.items()))
         return Terms(parts, weights, delta, mask)
 
