@@ -41,7 +41,7 @@ def test_clip_loss_falls(models):
         after = t.losses(held_out)["clip"].item()
     assert after < before - 0.003, (before, after)
     assert [p.step for p in progress] == list(range(1, 41)) and progress[-1].done
-    assert set(progress[0].losses) == {"clip", "l2", "id", "change", "area", "tv", "total"}
+    assert set(progress[0].losses) == {"clip", "l2", "id", "change", "hidden", "area", "tv", "total"}
 
 
 def test_progress_carries_previews(models):
