@@ -75,39 +75,25 @@ def main() -> None:
     rounds = [{r: seconds(t.train_step) for r, t in trainers.items()} for _ in range(args.repeats)]
     for r in trainers:
         print(f"train step, batch 2, synthesis to {r}: {statistics.median(x[r] for x in rounds):.2f} s (median)")
-    recipe = [x["256²"] / x["256², no normalisation"] for x in rounds]
-    print(
-        f"recipe step / step without its normalisations: {statistics.median(recipe):.3f}x (per round: "
-        + ", ".join(f"{q:.3f}" for q in recipe)
-        + ")"
-    )
-    focus = [x["256²"] / x["256², no focus"] for x in rounds]
-    print(
-        f"step in the focus phase / step after it: {statistics.median(focus):.3f}x (per round: "
-        + ", ".join(f"{q:.3f}" for q in focus)
-        + ")"
-    )
-    hidden = [x["256²"] / x["256², no hidden strength"] for x in rounds]
-    print(
-        f"step / step without the hidden-strength term: {statistics.median(hidden):.3f}x (per round: "
-        + ", ".join(f"{q:.3f}" for q in hidden)
-        + ")"
-    )
+
+    def against(base: str) -> list[float]:
+        return [x["256²"] / x[base] for x in rounds]
+
+    report("recipe step / step without its normalisations", against("256², no normalisation"), 3)
+    report("step in the focus phase / step after it", against("256², no focus"), 3)
+    report("step / step without the hidden-strength term", against("256², no hidden strength"), 3)
     # The verdict's measurement at the end of a run (`Trainer.effect`: the edit on held-out latents at
     # its strength and at 1.5-6x), paid once per run: in steps of the same trainer, timed beside them.
     capped = trainers["256²"]
     verdict = [seconds(capped.effect) / seconds(capped.train_step) for _ in range(args.repeats)]
-    print(
-        f"end-of-run verdict / train step: {statistics.median(verdict):.1f}x (per round: "
-        + ", ".join(f"{q:.1f}" for q in verdict)
-        + "), once per run"
-    )
-    ratios = [x["1024²"] / x["256²"] for x in rounds]
-    print(
-        f"full-resolution step / capped step: {statistics.median(ratios):.2f}x (per round: "
-        + ", ".join(f"{q:.2f}" for q in ratios)
-        + ")"
-    )
+    report("end-of-run verdict / train step", verdict, 1, ", once per run")
+    report("full-resolution step / capped step", [x["1024²"] / x["256²"] for x in rounds], 2)
+
+
+def report(what: str, ratios: list[float], digits: int, after: str = "") -> None:
+    """One ratio's line: its median over the rounds, then each round's."""
+    rounds = ", ".join(f"{q:.{digits}f}" for q in ratios)
+    print(f"{what}: {statistics.median(ratios):.{digits}f}x (per round: {rounds}){after}")
 
 
 if __name__ == "__main__":
