@@ -12,6 +12,7 @@ import json
 import pytest
 import torch
 
+from feat_space.editing import render as render_module
 from feat_space.editing.recipe import REGION_PRESETS
 from feat_space.models.stylegan2 import Generator
 from feat_space.training.losses import Focus, GuideScale, hidden_strength, scaled_gradient, unit_gradient
@@ -20,7 +21,7 @@ from feat_space.training.report import report_of
 from feat_space.training.run import RunStep
 from feat_space.training.settings import TrainingSettings
 from feat_space.training.synthetic import FeatureRegion, RegionGuide, SaturatingGuide, measure
-from feat_space.training.trainer import ATTENTION_TUNED_WIDTH, Trainer, TrainingFailed
+from feat_space.training.trainer import ATTENTION_TUNED_WIDTH, HELD_OUT_LATENTS, HELD_OUT_STEP, Trainer, TrainingFailed
 from feat_space.training.verdict import BROKEN_STEPS, MIN_JUDGED_STEPS, MIN_REACH, Effect, Verdict, judge
 
 
@@ -304,6 +305,32 @@ def test_the_effect_tells_a_held_back_edit_from_a_met_one(models):
     assert reach[0.02] > 0.8, reach
 
 
+def test_the_verdict_judges_the_same_unseen_faces_whatever_the_batch(models, monkeypatch):
+    """A small part is missed on some faces, so the verdict's sample must not shrink with the batch: every image it
+    scores is one of the same HELD_OUT_LATENTS faces, drawn from steps training never reaches. Their original pass
+    runs once for the edit and all its doses."""
+
+    def verdict_of(batch_size: int) -> tuple[list[int], list[int], torch.Tensor]:
+        t, guide = guided_trainer(models, batch_size=batch_size)
+        sizes: list[int] = []
+        passes: list[int] = []
+        scored, run_pass = guide.loss, render_module.original_pass
+        monkeypatch.setattr(guide, "loss", lambda im, prompt: (sizes.append(len(im)), scored(im, prompt))[1])
+        monkeypatch.setattr(render_module, "original_pass", lambda *a, **k: (passes.append(1), run_pass(*a, **k))[1])
+        t.effect()
+        monkeypatch.undo()
+        assert t.latents_in_use is not None
+        return sizes, passes, t.latents_in_use[:, 0]
+
+    seen = {}
+    for batch_size in (2, 3):
+        sizes, passes, seen[batch_size] = verdict_of(batch_size)
+        assert set(sizes) == {HELD_OUT_LATENTS}, (batch_size, sizes)
+        assert len(passes) == 1, passes
+    assert torch.equal(seen[2][:2], guided_trainer(models)[0].sample_wplus(HELD_OUT_STEP)[:, 0])
+    assert len({tuple(w.tolist()) for w in seen[3]}) == HELD_OUT_LATENTS  # 16 different faces, none repeated
+
+
 def test_more_of_the_edit_counts_only_as_far_as_an_edit_can_go(models):
     """A guide that gains from every dose (one with a soft tail, or a part that is never met) makes any edit read
     as held back if doses that push the pixels past RUNAWAY_CHANGE count. They do not."""
@@ -312,7 +339,7 @@ def test_more_of_the_edit_counts_only_as_far_as_an_edit_can_go(models):
     step = torch.full((4, 1, 16, 16), 0.6).expand(4, 3, 16, 16)  # moves the pixels in the mask by 0.6
     mask = torch.ones(4, 1, 16, 16)
     strength = t.edit.config.strength
-    t.render = lambda wplus, s=None: (original + step * (s or strength) / strength, original, mask, None)
+    t.render = lambda wplus, s=None, kept=None: (original + step * (s or strength) / strength, original, mask, None)
 
     class Linear:  # never met: the more change, the lower its loss
         def loss(self, images, prompt):

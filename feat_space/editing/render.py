@@ -255,7 +255,8 @@ class OriginalPass:
     """Stages of one render call: the original latent's pass computed here (its states kept for this
     object's later calls, e.g. the original image training compares with), nothing else kept.
 
-    `frozen`: the original pass runs without gradients (training: only the edit learns).
+    `frozen`: the original pass runs without gradients (training: only the edit learns); a frozen pass is
+    also reused by later renders through this object (the verdict renders one batch at several strengths).
     """
 
     G: Generator
@@ -264,16 +265,22 @@ class OriginalPass:
     frozen: bool = False
     _states: States = field(default_factory=dict, repr=False)
     _images: dict[int, torch.Tensor] = field(default_factory=dict, repr=False)
+    _passes: dict[tuple, tuple[Features, States]] = field(default_factory=dict, repr=False)
 
     def _grad(self) -> contextlib.AbstractContextManager[None]:
         return torch.no_grad() if self.frozen else contextlib.nullcontext()
 
     def original_pass(self, layers: tuple[int, ...], keep: tuple[int, ...]) -> tuple[Features, States]:
+        if (layers, keep) in self._passes:
+            return self._passes[layers, keep]
         with self._grad():
             # Every layer run is kept: an RGB edit's original image continues from the deepest of them.
             features, states = original_pass(self.G, self.wplus, layers, (*layers, *keep), self.dtype)
         self._states.update(states)
-        return features, {k: states[k] for k in keep}
+        result = features, {k: states[k] for k in keep}
+        if self.frozen:  # without gradients nothing ties it to one backward
+            self._passes[layers, keep] = result
+        return result
 
     def original_image(self, layer: int) -> torch.Tensor:
         layer = self.G.rgb_layer(layer)
