@@ -16,7 +16,10 @@ The default suite crosses what real guides and real parts do to a recipe, case b
 - the tiny widths and config-f widths (512 channels at 16²-64², narrow above: `--suite config-f`);
 - guide scales 0.1, 1 and 10;
 - no-op cases that must be refused (an identity weight that holds the edit back); `--suite unbounded`:
-  guides that are never met (linear in the pixels), whose edits must be refused too.
+  guides that are never met (linear in the pixels), whose edits must be refused too;
+- `--suite other-guides`: kinds the recipe was never tuned on, for other seeds (`--seeds 2 3 4 5`):
+  CLIP's own saturation ("saturating-cosine", 1 − cos), a guide met at 0.25, a 0.5 % part, a small
+  part read from 32², two-sided regions for a feature blend.
 
     python benchmarks/training_oracle.py --jobs 2 --steps 300 --seeds 0 1 --json out.json
     python benchmarks/training_oracle.py --suite config-f --steps 150      # the config-f-width rows only
@@ -91,6 +94,18 @@ SUITES: dict[str, list[dict]] = {
         case("unbounded 20%", "face features", "unbounded", expect_refused=True),
         case("unbounded 20%", "colour", "unbounded", expect_refused=True),
     ],
+    # Guide kinds the recipe was never tuned on (run them on other seeds too): CLIP's own saturation (1 − cos,
+    # whose pull fades but never stops), a guide met at half the usual shift, an eyes-sized 0.5 % part, a small
+    # part read from the 32² features, a two-sided region for a feature blend.
+    "other-guides": [
+        case("cosine 20%", "colour", "saturating-cosine"),
+        case("cosine 20%", "face features", "saturating-cosine"),
+        case("met at 0.25, 20%", "colour", "saturating", met=0.25),
+        case("cosine 1.5%", "small colour", "saturating-cosine", area=0.015, region_layer=8),
+        case("eyes 0.5%", "face features", "saturating-cosine", area=0.005, region_layer=8),
+        case("small 1.5% from 32²", "small colour", "saturating", area=0.015, region_layer=6),
+        case("two-sided 20%", "face features", "saturating-cosine", region_kind="two-sided"),
+    ],
     "config-f": [
         case("config-f widths 20%", "hair", "saturating", widths="config-f"),
         case("config-f widths 1.5%", "small colour", "saturating", widths="config-f", area=0.015, region_layer=8),
@@ -148,9 +163,17 @@ def make_guide(G, job: dict, region):
     family, scale = job["family"], job["scale"]
     if family == "pixel":
         return RegionGuide(G, effect=PIXEL_EFFECTS[seed % 4], scale=scale, offset=3.0, region=region)
-    if family.startswith("saturating"):
-        saturation = "tanh" if family.endswith("tanh") else "hinge"
-        return SaturatingGuide(G, SHIFT_EFFECTS[seed % 4], scale, offset=-1.0, region=region, saturation=saturation)
+    if family.startswith("saturating"):  # "saturating", or "saturating-tanh" / "saturating-cosine"
+        saturation = family.partition("-")[2] or "hinge"
+        return SaturatingGuide(
+            G,
+            SHIFT_EFFECTS[seed % 4],
+            scale,
+            offset=-1.0,
+            region=region,
+            saturation=saturation,
+            met=job.get("met", 0.5),
+        )
     if family == "unbounded":  # linear in the pixels, never met: only the other terms bound the edit
         return RegionGuide(G, effect=UNBOUNDED_EFFECTS[seed % 2], scale=scale, offset=3.0, region=region)
     if family == "global":

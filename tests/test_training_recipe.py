@@ -7,6 +7,7 @@ all-covering mask is reported and never passes as a finished edit.
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -39,6 +40,27 @@ def guided_trainer(models, preset="hair colour", effect="brighter", scale=1.0, o
     t = Trainer(G, guide, arcface, config, TrainingSettings(**settings), preview_every=10**9)
     guide.bind_to_trainer(t)
     return t, guide
+
+
+@pytest.mark.parametrize("saturation", ["hinge", "tanh", "cosine"])
+def test_a_saturating_guide_is_met_near_its_shift_and_bounded(models, saturation):
+    """What the oracle's saturating guides stand for (CLIP's similarity once a prompt holds): the loss falls as
+    the region's colour moves toward the prompt, its slope is small a little past the `met` shift, and running
+    on far past it gains little."""
+    G, _ = models
+    guide = SaturatingGuide(G, "redder", region=FeatureRegion(G, area=0.2, seed=1), saturation=saturation, met=0.5)
+    wplus = G.to_wplus(G.mapping(torch.randn(2, G.style_dim, generator=torch.Generator().manual_seed(0)), psi=0.7))
+    guide.latents = lambda: wplus
+    original = guide.original(32)
+    direction = torch.tensor([1.0, -1.0, -1.0]).view(1, 3, 1, 1)
+    shifts = [0.0, 0.05, 0.75, 0.8, 2.0, 50.0]
+    loss = [guide.loss(original + s * direction, "").mean().item() for s in shifts]
+    assert all(a > b for a, b in itertools.pairwise(loss)), loss
+    slope_at_start, slope_past_met = (loss[0] - loss[1]) / 0.05, (loss[2] - loss[3]) / 0.05
+    assert slope_past_met < slope_at_start / 5, (slope_at_start, slope_past_met)
+    assert loss[-2] - loss[-1] < 0.2 * (loss[0] - loss[2]), loss  # 2 → 50 gains a fifth of what 0 → 0.75 did
+    with pytest.raises(ValueError, match="saturation"):
+        SaturatingGuide(G, "redder", saturation=saturation + "ish")  # type: ignore[arg-type]
 
 
 def test_region_guide_sees_only_its_region(models):
