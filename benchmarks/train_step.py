@@ -19,6 +19,7 @@ from pathlib import Path
 
 import open_clip
 import torch
+import torch.nn.functional as F
 
 # Run from anywhere, the package uninstalled: the checkout root first on the path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -88,6 +89,31 @@ def main() -> None:
     verdict = [seconds(capped.effect) / seconds(capped.train_step) for _ in range(args.repeats)]
     report("end-of-run verdict / train step", verdict, 1, ", once per run")
     report("full-resolution step / capped step", [x["1024²"] / x["256²"] for x in rounds], 2)
+    # The attention reads |x| beside x (editing/attention.py): its forward and backward on one batch's features
+    # with both paths, less the same with the mix over x alone (the network before |x|), in steps.
+    extra = [
+        (seconds(attention_pass(capped)) - seconds(attention_pass(capped, x_only=True))) / seconds(capped.train_step)
+        for _ in range(args.repeats)
+    ]
+    report("the attention's |x| path / train step", extra, 4)
+
+
+def attention_pass(trainer: Trainer, x_only: bool = False):
+    """The attention network's forward and backward on a batch's features: as it is, or mixing x alone."""
+    attention, layers = trainer.edit.attention, list(trainer.edit.config.attention_layers)
+    with torch.no_grad():
+        by_layer = trainer.G.features(trainer.sample_wplus(0), layers)
+    features = [by_layer[k] for k in layers]
+
+    def run() -> None:
+        if not x_only:
+            attention(features).sum().backward()
+            return
+        x = attention.read(features)
+        weight, bias = attention.mix.weight[:, : attention.reduced], attention.mix.bias
+        torch.sigmoid(F.conv2d(x, weight, bias)).sum().backward()
+
+    return run
 
 
 def report(what: str, ratios: list[float], digits: int, after: str = "") -> None:

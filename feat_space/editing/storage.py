@@ -42,6 +42,7 @@ def load_edit_files(config_path: str | os.PathLike, weights_path: str | os.PathL
         state = load_file(str(weights_path))
     except (OSError, SafetensorError) as e:
         raise CheckpointError(f"Cannot read edit weights {weights_path}: {e}. Re-download the edit.") from None
+    state = edit.attention.upgrade_state(state, prefix="attention.")  # an edit saved by an earlier version
     load_state_strict(edit, state, weights_path, "FEAT edit")
     return edit.eval()
 
