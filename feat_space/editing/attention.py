@@ -23,7 +23,6 @@ reaches the mapper through m = 0) nor saturated.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 
 import torch
 import torch.nn.functional as F
@@ -69,13 +68,3 @@ class AttentionNetwork(nn.Module):
             ],
             dim=1,
         )
-
-    def upgrade_state(self, state: Mapping[str, torch.Tensor], prefix: str = "") -> dict[str, torch.Tensor]:
-        """`state` with a mix conv saved before the magnitude path (it read x alone) widened to today's,
-        with no weight on |x|: the same masks. Any other state is returned as it is."""
-        state = dict(state)
-        key = prefix + "mix.weight"
-        weight = state.get(key)
-        if weight is not None and weight.ndim == 4 and weight.shape[:2] == (1, self.reduced):
-            state[key] = torch.cat([weight, torch.zeros_like(weight)], dim=1)
-        return state

@@ -10,6 +10,7 @@ import json
 import os
 from pathlib import Path
 
+import torch
 from pydantic import ValidationError
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -20,6 +21,7 @@ from .edit import EditConfig, FeatEdit
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
+_ATTENTION_MIX = "attention.mix.weight"
 TRAINING_LOG = "training.json"  # written by training beside the two above: settings and loss history
 
 
@@ -42,9 +44,18 @@ def load_edit_files(config_path: str | os.PathLike, weights_path: str | os.PathL
         state = load_file(str(weights_path))
     except (OSError, SafetensorError) as e:
         raise CheckpointError(f"Cannot read edit weights {weights_path}: {e}. Re-download the edit.") from None
-    state = edit.attention.upgrade_state(state, prefix="attention.")  # an edit saved by an earlier version
+    state = _widen_linear_attention(state, edit)
     load_state_strict(edit, state, weights_path, "FEAT edit")
     return edit.eval()
+
+
+def _widen_linear_attention(state: dict[str, torch.Tensor], edit: FeatEdit) -> dict[str, torch.Tensor]:
+    """An edit saved before the attention read |x| beside x (its mix conv read x alone) as today's, with no
+    weight on |x|: the same masks. Any other state is returned as it is."""
+    weight = state.get(_ATTENTION_MIX)
+    if weight is not None and weight.ndim == 4 and weight.shape[:2] == (1, edit.attention.reduced):
+        state = {**state, _ATTENTION_MIX: torch.cat([weight, torch.zeros_like(weight)], dim=1)}
+    return state
 
 
 def load_edit_folder(directory: str | os.PathLike) -> FeatEdit:
