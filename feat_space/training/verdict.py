@@ -27,9 +27,10 @@ RUNAWAY_CHANGE = 1.5
 # than RUNAWAY_CHANGE) would meet the prompt better, and the edit brings less than this share of the best of those
 # gains. Where the guide is met, more of the edit gains nothing (a share of ~1); where the edit is a small part of what
 # the guide asks, its gain grows nearly as fast as the edit (~1/6). A ratio of two gains, so the guide's scale and
-# level cancel. Measured on the oracle, on 16 held-out faces: working edits 0.68-1.0 (300 steps, seeds 0-1), 0.53-1.0
-# (seeds 2-11 of the hardest rows and small parts), 0.70-0.98 (2000 steps, the rows nearest the bar); the
-# `id_weight 10` no-ops 0.20-0.35 (300 steps), 0.41-0.42 (2000 steps): a guide whose gain is concave in the edit (as
+# level cancel. Measured on the oracle, on 16 held-out faces, with the attention's |x| path: working edits 0.68-1.0
+# (300 steps, seeds 0-1), 0.55-1.0 (seeds 2-11 of the hardest rows, small parts, other guide kinds), 0.70-0.94 (2000
+# steps, the rows nearest the bar); the `id_weight 10` no-ops 0.36-0.39 (300 steps) and 0.36-0.52 (2000 steps, seeds
+# 0-3: seed 0's at 0.520 passes, docs/training.md "The mask reads |x|"): a guide whose gain is concave in the edit (as
 # a distance to a target is) gives a small edit a larger share.
 MIN_REACH = 0.52
 DOSES = (1.5, 2.0, 3.0, 4.0, 6.0)
