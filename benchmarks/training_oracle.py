@@ -232,6 +232,8 @@ def run_one(job: dict) -> dict:
     row["mask_change"] = effect.change_inside if effect else float("nan")  # the verdict's: weighted by its mask
     # The verdict's held-back test: the edit's gain over the best that more of it brings.
     row["reach"] = effect.reach if effect and effect.reach is not None else float("nan")
+    # ... and what holds it: the identity term's share of the restraining terms' pull on Δ.
+    row["identity_held"] = (effect.restraint or {}).get("id", float("nan")) if effect else float("nan")
     if job.get("ceiling"):
         row["ceiling_iou"] = supervised_ceiling(G, config, region, trainer.sample_wplus, held_out, job["steps"])
     return row
@@ -300,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"[{len(rows)}/{len(jobs)}] {row['case']} / {row['preset']} / seed {row['seed']} / scale "
                 f"{row['scale']:g}: mask {row['mask_mean']:.3f}, IoU {row['iou']:.2f}, in {row['change_inside']:.3f}, "
                 f"in/out {row['locality']:.1f}, in mask {row['mask_change']:.3f}, reach {row['reach']:.2f}, "
-                f"{row['verdict']}",
+                f"id held {row['identity_held']:.2f}, {row['verdict']}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -309,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     ceilings = {key(r): r["ceiling_iou"] for r in rows if "ceiling_iou" in r}
     header = (
         f"{'case':<24}{'preset':<14}{'seed':>4}{'scale':>6}{'share':>7}{'mask':>7}{'IoU':>6}{'ceil':>6}"
-        f"{'in':>7}{'out':>7}{'in/out':>7}{'gain':>8}{'in mask':>8}{'reach':>6}  {'verdict':<10}{'s':>5}"
+        f"{'in':>7}{'out':>7}{'in/out':>7}{'gain':>8}{'in mask':>8}{'reach':>6}{'id':>5}  {'verdict':<10}{'s':>5}"
     )
     print(header)
     print("-" * len(header))
@@ -320,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['iou']:>6.2f}{r['ceiling_iou']:>6.2f}"
             f"{cell(r['change_inside'], 7, 3)}{cell(r['change_outside'], 7, 3)}{cell(r['locality'], 7, 1)}"
             f"{cell(r['guidance_gain'], 8, 3)}{cell(r['mask_change'], 8, 3)}{r['reach']:>6.2f}"
-            f"  {r['verdict']:<10}{r['seconds']:>5.0f}"
+            f"{r['identity_held']:>5.2f}  {r['verdict']:<10}{r['seconds']:>5.0f}"
         )
     edits = [r for r in rows if not r["expect_refused"]]
     noops = [r for r in rows if r["expect_refused"]]

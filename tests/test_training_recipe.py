@@ -22,8 +22,23 @@ from feat_space.training.report import report_of
 from feat_space.training.run import RunStep
 from feat_space.training.settings import TrainingSettings
 from feat_space.training.synthetic import FeatureRegion, RegionGuide, SaturatingGuide, measure
-from feat_space.training.trainer import ATTENTION_TUNED_WIDTH, HELD_OUT_LATENTS, HELD_OUT_STEP, Trainer, TrainingFailed
-from feat_space.training.verdict import BROKEN_STEPS, MIN_JUDGED_STEPS, MIN_REACH, Effect, Verdict, judge
+from feat_space.training.trainer import (
+    ATTENTION_TUNED_WIDTH,
+    HELD_OUT_LATENTS,
+    HELD_OUT_STEP,
+    RESTRAINT_LATENTS,
+    Trainer,
+    TrainingFailed,
+)
+from feat_space.training.verdict import (
+    BROKEN_STEPS,
+    IDENTITY_HOLDS,
+    MIN_JUDGED_STEPS,
+    MIN_REACH,
+    Effect,
+    Verdict,
+    judge,
+)
 
 
 @pytest.fixture(scope="module")
@@ -307,6 +322,18 @@ def test_a_run_that_does_nothing_fails_and_says_why(models, tmp_path):
     assert str(again.value) == str(failure.value) and resumed.step == MIN_JUDGED_STEPS
 
 
+def test_the_effect_names_the_term_that_holds_the_edit_back(models):
+    """`Effect.restraint`: each restraining term's share of the pull on Δ, measured on held-out faces."""
+    held = {}
+    for heavy in ("id_weight", "l2_weight"):
+        t, _ = guided_trainer(models, preset="colour", steps=60, **{heavy: 100.0})
+        for _ in range(10):
+            t.train_step()
+        held[heavy] = t.effect().restraint
+        assert sum(held[heavy].values()) == pytest.approx(1.0)
+    assert held["id_weight"]["id"] > IDENTITY_HOLDS and held["l2_weight"]["l2"] > 0.5, held
+
+
 def test_the_effect_tells_a_held_back_edit_from_a_met_one(models):
     """More of the edit: a guide far from met gains much more from it, a met one nothing."""
     G, arcface = models
@@ -330,18 +357,21 @@ def test_the_effect_tells_a_held_back_edit_from_a_met_one(models):
 def test_the_verdict_judges_the_same_unseen_faces_whatever_the_batch(models, monkeypatch):
     """A small part is missed on some faces, so the verdict's sample must not shrink with the batch: every image it
     scores is one of the same HELD_OUT_LATENTS faces, drawn from steps training never reaches. Their original pass
-    runs once for the edit and all its doses."""
+    runs once for the edit and all its doses. What restrains the edit is weighed on the first of those faces."""
 
     def verdict_of(batch_size: int) -> tuple[list[int], list[int], torch.Tensor]:
         t, guide = guided_trainer(models, batch_size=batch_size)
         sizes: list[int] = []
         passes: list[int] = []
+        weighed: list[torch.Tensor] = []
+        monkeypatch.setattr(t, "_restraint", lambda wplus: weighed.append(wplus))  # (its own pass, in batches)
         scored, run_pass = guide.loss, render_module.original_pass
         monkeypatch.setattr(guide, "loss", lambda im, prompt: (sizes.append(len(im)), scored(im, prompt))[1])
         monkeypatch.setattr(render_module, "original_pass", lambda *a, **k: (passes.append(1), run_pass(*a, **k))[1])
         t.effect()
         monkeypatch.undo()
         assert t.latents_in_use is not None
+        assert torch.equal(weighed[0], t.latents_in_use[:RESTRAINT_LATENTS])
         return sizes, passes, t.latents_in_use[:, 0]
 
     seen = {}
@@ -388,6 +418,16 @@ def test_verdicts_say_what_went_wrong_and_what_to_change():
     met = judge(health, Effect(0.1, 0.3, 0.01, gain_more=0.08), steps=500)
     partway = judge(health, Effect(0.1, 0.3, 0.01, gain_more=0.16), steps=500)  # brings 62 % of it
     assert met.ok and partway.ok
+    # Held partway by the identity term, which does not ask whether the prompt is met: refused, naming it.
+    holds = {"l2": 0.05, "id": 0.9, "change": 0.05, "hidden": 0.0}
+    by_identity = judge(health, Effect(0.1, 0.3, 0.01, gain_more=0.16, restraint=holds), steps=500)
+    assert by_identity.status == "no effect" and "identity term" in by_identity.message
+    assert "90%" in by_identity.message and "id_weight" in by_identity.message
+    assert Verdict.from_dict(by_identity.to_dict()) == by_identity
+    # ... but not where the prompt is met (more of the edit gains nothing), nor where identity holds little.
+    assert judge(health, Effect(0.1, 0.3, 0.01, gain_more=0.08, restraint=holds), steps=500).ok
+    mostly_change = {"l2": 0.1, "id": 0.2, "change": 0.7, "hidden": 0.0}
+    assert judge(health, Effect(0.1, 0.3, 0.01, gain_more=0.16, restraint=mostly_change), steps=500).ok
     assert Verdict.from_dict(held.to_dict()) == held
     # A training.json from before the dose test has no gain_more: judged as it was then.
     older = held.to_dict()

@@ -92,20 +92,8 @@ class BalanceReport:
 
 def _gradients(trainer: Trainer, step: int) -> list[TermGradient]:
     """Each weighted term's gradient RMS on Δ (the mapped entries), for the latents of `step`."""
-    terms = trainer.terms(trainer.sample_wplus(step))
-    weights = terms.weights  # as applied at this step: the area's warm-up and the change term's gate included
-    start, end = trainer.edit.config.mapped_layers
-    out = []
-    for name, value in terms.parts.items():
-        if name == "total":
-            continue
-        weight = weights[name]
-        on_delta = 0.0
-        if weight and value.requires_grad:
-            (grad,) = torch.autograd.grad(weight * value, [terms.delta], retain_graph=True, allow_unused=True)
-            on_delta = 0.0 if grad is None else grad[:, start:end].pow(2).mean().sqrt().item()
-        out.append(TermGradient(name, weight, on_delta))
-    return out
+    gradients = trainer.term_gradients(trainer.sample_wplus(step))
+    return [TermGradient(name, weight, on_delta) for name, (weight, on_delta) in gradients.items()]
 
 
 def balance_of(trainer: Trainer, steps: int = 30) -> BalanceReport:

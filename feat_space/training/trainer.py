@@ -52,6 +52,10 @@ HELD_OUT_STEP = 10**9  # latents of steps from here on are never trained on: the
 # the edit's share of what more of it gains (the held-back test) moved by up to 0.3 between samples of the same run
 # (small 1.5 % seed 4: 0.32 on 4, 0.62-0.64 on 16-32), enough to call a working edit a no-op.
 HELD_OUT_LATENTS = 16
+# Of them, the latents on which the restraining terms' pulls are weighed (a backward pass per term): their shares
+# differ by 3x and more between an edit that identity holds back and one that works (docs/training.md).
+RESTRAINT_LATENTS = 8
+RESTRAINING = ("l2", "id", "change", "hidden")  # the terms that hold an edit back (`Effect.restraint`)
 ATTENTION_TUNED_WIDTH = 32  # input channels of the attention's reduce convs where its learning rate was tuned
 LOG_NAME = TRAINING_LOG
 SPIKE_WARMUP = 10  # steps of gradient norms seen before `gradient_spike` limits any
@@ -449,9 +453,38 @@ class Trainer:
                     more.append((before - self.guide.loss(dosed, prompt)).mean().item())
             # A dose whose image broke (inf or NaN) says nothing about what more of the edit gains.
             gain_more = max((g for g in more if math.isfinite(g)), default=None)
+            restraint = self._restraint(wplus[:RESTRAINT_LATENTS])
         finally:
             self.edit.train(was_training)
-        return Effect(gain, inside, outside, gain_more)
+        return Effect(gain, inside, outside, gain_more, restraint)
+
+    def term_gradients(self, wplus: torch.Tensor) -> dict[str, tuple[float, float]]:
+        """Each term's (weight as applied now, RMS of its weighted gradient on the mapped entries of Δ) for
+        `wplus`: what pulls the edit which way. The mask terms (area, tv) have none on Δ."""
+        terms = self.terms(wplus)
+        start, end = self.edit.config.mapped_layers
+        out = {}
+        for name, value in terms.parts.items():
+            if name == "total":
+                continue
+            weight, on_delta = terms.weights[name], 0.0
+            if weight and value.requires_grad:
+                (grad,) = torch.autograd.grad(weight * value, [terms.delta], retain_graph=True, allow_unused=True)
+                on_delta = 0.0 if grad is None else grad[:, start:end].pow(2).mean().sqrt().item()
+            out[name] = (weight, on_delta)
+        return out
+
+    def _restraint(self, wplus: torch.Tensor) -> dict[str, float] | None:
+        """Each restraining term's share of what holds the edit back on `wplus` (their gradients' RMS on Δ,
+        summed over batches of the training's size); None where none pulls."""
+        pulls = dict.fromkeys(RESTRAINING, 0.0)
+        with torch.enable_grad():
+            for batch in wplus.split(self.settings.batch_size):
+                gradients = self.term_gradients(batch)
+                for name in RESTRAINING:
+                    pulls[name] += gradients[name][1]
+        total = sum(pulls.values())
+        return {name: pull / total for name, pull in pulls.items()} if total > 0 else None
 
     @torch.no_grad()
     def preview(self) -> tuple[torch.Tensor, torch.Tensor]:
