@@ -35,9 +35,10 @@ RUNAWAY_CHANGE = 1.5
 MIN_REACH = 0.52
 # An edit held short of this reach whose restraint is mostly the identity term (its share of the restraining terms'
 # pull on Δ, `Effect.restraint`) is one the prompt wanted and the identity term refused: identity does not ask whether
-# the prompt is met. Measured on the oracle: the `id_weight 10` no-ops of four guide kinds had identity at 0.93-0.99 of
+# the prompt is met. Measured on the oracle: the `id_weight 10` no-ops of four guide kinds had identity at 0.89-0.99 of
 # their restraint (300 and 2000 steps, reach 0.23-0.52); working edits 0.08-0.35 where their reach was below 0.7 and
-# at most 0.69 with more (a small pixel part that reaches 0.97-1.0); docs/training.md "What holds an edit back".
+# at most 0.69 with more (a small pixel part that reaches 0.97-1.0); an `id_weight 10` run that still did 80 % of the
+# default's edit (cosine guide, 2000 steps) 0.77, accepted; docs/training.md "What holds an edit back".
 HELD_REACH = 0.7
 IDENTITY_HOLDS = 0.8
 DOSES = (1.5, 2.0, 3.0, 4.0, 6.0)
