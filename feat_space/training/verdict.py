@@ -145,7 +145,8 @@ class Verdict:
                     identity = (e.restraint or {})["id"]
                     return (
                         f"{short} The identity term holds it back ({identity:.0%} of what restrains the edit): "
-                        "lower id_weight (train --probe shows its pull against the prompt's) and train again."
+                        "lower id_weight (train --probe shows its pull against the prompt's), or train more steps "
+                        "if the run was short, and train again."
                     )
                 return (
                     f"{short} The identity or L2 term holds it back, or the run was too short: lower id_weight or "
